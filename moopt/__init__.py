@@ -1,0 +1,71 @@
+"""moopt: honest, fast multi-objective optimization, with device-aware NAS on top.
+
+Only numpy is imported at ``import moopt``; everything else (pymoo, torch,
+matplotlib, dask) is imported where it is used.  Public names are resolved
+lazily from their modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    # errors
+    "MooptError": "moopt.errors",
+    "ConfigError": "moopt.errors",
+    "RunStoreError": "moopt.errors",
+    # space / problem
+    "Real": "moopt.space",
+    "Integer": "moopt.space",
+    "Categorical": "moopt.space",
+    "TokenSequence": "moopt.space",
+    "Space": "moopt.space",
+    "Objective": "moopt.problem",
+    "Constraint": "moopt.problem",
+    "Problem": "moopt.problem",
+    # search interface
+    "Candidate": "moopt.search.base",
+    "Result": "moopt.search.base",
+    "Search": "moopt.search.base",
+    "RandomSearch": "moopt.search.random",
+    # Pareto kernels
+    "dominates": "moopt.pareto",
+    "constrained_dominates": "moopt.pareto",
+    "nondominated_sort": "moopt.pareto",
+    "is_nondominated": "moopt.pareto",
+    "pareto_front": "moopt.pareto",
+    "crowding_distance": "moopt.pareto",
+    "ParetoArchive": "moopt.archive",
+    # indicators
+    "hypervolume": "moopt.indicators",
+    "hv_contributions": "moopt.indicators",
+    "hv_improvement": "moopt.indicators",
+    "hypervolume_mc": "moopt.indicators",
+    "igd": "moopt.indicators",
+    "igd_plus": "moopt.indicators",
+    "gd": "moopt.indicators",
+    "epsilon_additive": "moopt.indicators",
+    "infer_reference_point": "moopt.reference",
+    "normalize": "moopt.reference",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        if name in ("search", "testing", "errors", "space", "problem"):
+            return importlib.import_module(f"moopt.{name}")
+        raise AttributeError(f"module 'moopt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

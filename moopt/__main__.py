@@ -1,0 +1,5 @@
+import sys
+
+from moopt.cli import main
+
+sys.exit(main())

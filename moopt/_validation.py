@@ -1,0 +1,112 @@
+"""Input validation shared by every kernel: shapes, finiteness and directions.
+
+All kernels work internally on *minimization* arrays.  ``to_min`` converts a
+user's array with per-objective directions into a fresh float64 array where
+every column is minimized (``max`` columns negated), so no kernel ever mutates
+its input and nobody negates by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import numpy as np
+
+Directions = Union[None, str, Sequence[str]]
+
+_VALID = ("min", "max")
+
+
+def directions_signs(directions: Directions, n_obj: int, *, name: str = "directions") -> np.ndarray:
+    """Return the sign vector (+1 for ``min``, -1 for ``max``) of length ``n_obj``.
+
+    Args:
+        directions: ``None`` (all ``"min"``), one string applied to every
+            objective, or a sequence of ``"min"``/``"max"`` of length ``n_obj``.
+        n_obj: Number of objectives.
+        name: Argument name used in error messages.
+
+    Raises:
+        ValueError: Unknown direction string or wrong count.
+    """
+    if directions is None:
+        return np.ones(n_obj)
+    if isinstance(directions, str):
+        directions = [directions] * n_obj
+    dirs = list(directions)
+    if len(dirs) != n_obj:
+        raise ValueError(
+            f"{name} has {len(dirs)} entries but the points have {n_obj} objectives; "
+            f"pass one of 'min'/'max' per objective (e.g. {['min'] * n_obj!r})."
+        )
+    signs = np.empty(n_obj)
+    for j, d in enumerate(dirs):
+        d_norm = d.lower() if isinstance(d, str) else d
+        if d_norm == "min":
+            signs[j] = 1.0
+        elif d_norm == "max":
+            signs[j] = -1.0
+        else:
+            raise ValueError(
+                f"{name}[{j}] is {d!r}; each direction must be 'min' or 'max'."
+            )
+    return signs
+
+
+def as_points(
+    F, *, name: str = "F", allow_empty: bool = True, n_obj: int | None = None
+) -> np.ndarray:
+    """Validate ``F`` as a finite ``(n_points, n_objectives)`` float array (a new copy).
+
+    A 1-D array is read as a single point.
+
+    Raises:
+        ValueError: wrong dimensionality, NaN/inf, or an objective count that
+            differs from ``n_obj``.
+    """
+    try:
+        arr = np.array(F, dtype=float)  # always a copy
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array of shape (n_points, n_objectives): {exc}") from None
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1) if arr.size else arr.reshape(0, n_obj or 0)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must have shape (n_points, n_objectives), got an array with shape {arr.shape}."
+        )
+    if n_obj is not None and arr.shape[1] != n_obj and arr.shape[0] > 0:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} objectives (columns) but {n_obj} were expected."
+        )
+    if arr.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty; pass at least one point.")
+    if arr.size and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))
+        i, j = bad[0]
+        raise ValueError(
+            f"{name} contains {len(bad)} non-finite value(s) (first at row {i}, column {j}: "
+            f"{arr[i, j]}); remove or repair failed evaluations before computing indicators "
+            "(e.g. F[np.isfinite(F).all(axis=1)])."
+        )
+    return arr
+
+
+def to_min(F, directions: Directions = None, *, name: str = "F", allow_empty: bool = True):
+    """Validate ``F`` and return ``(F_min, signs)`` with every column minimized."""
+    arr = as_points(F, name=name, allow_empty=allow_empty)
+    signs = directions_signs(directions, arr.shape[1])
+    if np.any(signs < 0):
+        arr *= signs
+    return arr, signs
+
+
+def as_ref(ref, signs: np.ndarray, *, name: str = "ref") -> np.ndarray:
+    """Validate a reference point against the objective count and convert it to minimization."""
+    r = np.array(ref, dtype=float).reshape(-1)
+    if r.shape[0] != signs.shape[0]:
+        raise ValueError(
+            f"{name} has {r.shape[0]} coordinates but the points have {signs.shape[0]} objectives."
+        )
+    if not np.all(np.isfinite(r)):
+        raise ValueError(f"{name} must be finite, got {r.tolist()}.")
+    return r * signs

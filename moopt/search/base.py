@@ -1,0 +1,167 @@
+"""The search interface: ``ask`` candidates, ``tell`` results, checkpoint the state.
+
+Every search in moopt (random, REINFORCE, progressive, wrapped pymoo/DEAP
+algorithms) implements :class:`Search` and passes the contract suite in
+:mod:`moopt.testing`.  A search keeps no history of its own beyond what its
+algorithm needs: the run store is the history.
+
+Example:
+    >>> import moopt
+    >>> problem = moopt.Problem([moopt.Real("x", 0, 1)], ["f"], lambda p: {"f": p["x"]})
+    >>> search = moopt.search.RandomSearch(problem, seed=0)
+    >>> [c] = search.ask(1)
+    >>> search.tell([moopt.Result.success(c, {"f": c.params["x"]})])
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping, Optional, Sequence
+
+import numpy as np
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+STATUS_PRUNED = "pruned"
+STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_PRUNED)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate proposed by a search.
+
+    Attributes:
+        id: Sequential id assigned by the search (0, 1, 2, ...), unique in a run.
+        params: Variable name -> value.
+        info: JSON data the search wants back with the result (e.g. the step
+            of a progressive search); stored with the candidate.
+    """
+
+    id: int
+    params: Mapping[str, Any]
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of evaluating one candidate.
+
+    Attributes:
+        candidate: The evaluated candidate.
+        status: ``"ok"``, ``"failed"`` or ``"pruned"``.
+        values: Objective name -> value in the objective's own direction
+            (``None`` unless ``status == "ok"``).
+        constraints: Constraint name -> ``g`` (feasible when ``<= 0``).
+        metrics: Other named values the evaluation reported (train time, ...).
+        error: Error text of a failed evaluation.
+    """
+
+    candidate: Candidate
+    status: str
+    values: Optional[Mapping[str, float]] = None
+    constraints: Optional[Mapping[str, float]] = None
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    error: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == STATUS_OK
+
+    @classmethod
+    def success(cls, candidate: Candidate, values: Mapping[str, float], **kw) -> "Result":
+        """An ok result with objective ``values`` (and optional constraints/metrics)."""
+        return cls(candidate, STATUS_OK, dict(values), **kw)
+
+    @classmethod
+    def failure(cls, candidate: Candidate, error: str, **kw) -> "Result":
+        """A failed result carrying the error text."""
+        return cls(candidate, STATUS_FAILED, None, error=str(error), **kw)
+
+    def feasible(self) -> bool:
+        """True when ok and every constraint ``<= 0``."""
+        if not self.ok:
+            return False
+        return all(v <= 0 for v in (self.constraints or {}).values())
+
+
+class Search(abc.ABC):
+    """Base class of every search algorithm.
+
+    Subclasses implement :meth:`ask` and :meth:`tell`, and extend
+    :meth:`state_dict`/:meth:`load_state_dict` with their own state (JSON types
+    and numpy arrays only; torch tensors as numpy arrays).  All randomness comes
+    from ``self.rng`` (a ``numpy.random.Generator`` seeded from ``seed``) and,
+    for torch-based searches, a ``torch.Generator`` seeded from it.
+
+    Contract (checked by :func:`moopt.testing.check_search`):
+        * ``ask(n)`` returns between 0 and ``n`` new candidates with fresh ids;
+          an empty list while results are outstanding means "waiting", an empty
+          list with nothing outstanding means "finished".
+        * ``tell`` accepts results in any order, including failed ones.
+        * ``load_state_dict(state_dict())`` on a fresh instance built with the
+          same problem and options continues exactly as the original would.
+        * Same problem, options and seed give the same candidates.
+    """
+
+    name: ClassVar[str] = "search"
+
+    def __init__(self, problem, *, seed: Optional[int] = None):
+        self.problem = problem
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self._next_id = 0
+
+    def _new_candidate(self, params: Mapping[str, Any], info: Optional[Mapping] = None) -> Candidate:
+        c = Candidate(self._next_id, dict(params), dict(info or {}))
+        self._next_id += 1
+        return c
+
+    @abc.abstractmethod
+    def ask(self, n: int = 1) -> list[Candidate]:
+        """Propose up to ``n`` candidates to evaluate."""
+
+    @abc.abstractmethod
+    def tell(self, results: Sequence[Result]) -> None:
+        """Receive evaluated results (ok, failed or pruned) for asked candidates."""
+
+    def config(self) -> dict:
+        """JSON options that, with the problem and seed, rebuild this search."""
+        return {}
+
+    def state_dict(self) -> dict:
+        """The complete state (RNG included) as JSON types and numpy arrays."""
+        return {"rng": self.rng.bit_generator.state, "next_id": self._next_id}
+
+    def load_state_dict(self, state: Mapping) -> None:
+        """Restore a state produced by :meth:`state_dict`."""
+        self.rng.bit_generator.state = state["rng"]
+        self._next_id = int(state["next_id"])
+
+
+def minimized_values(problem, results: Sequence[Result], *, failed: str = "exclude"):
+    """Objective matrix of ok results, converted to minimization.
+
+    Args:
+        problem: The problem (gives objective names and directions).
+        results: Results in any status.
+        failed: ``"exclude"`` drops failed/pruned results (default), ``"worst"``
+            gives them ``+inf`` in every (minimized) objective.
+
+    Returns:
+        ``(F, kept)``: ``F`` of shape ``(n_kept, n_obj)`` minimized, and the
+        kept results.
+    """
+    names = problem.objective_names
+    signs = problem.signs
+    rows, kept = [], []
+    for r in results:
+        if r.ok:
+            rows.append([r.values[n] for n in names])
+            kept.append(r)
+        elif failed == "worst":
+            rows.append([math.inf] * len(names))
+            kept.append(r)
+    F = np.array(rows, dtype=float).reshape(-1, len(names)) * signs
+    return F, kept

@@ -1,0 +1,35 @@
+"""Installs moopt; ``problems/`` and ``adapters/`` land under the ``moopt`` namespace."""
+
+from setuptools import find_packages, setup
+
+core = find_packages(include=["moopt", "moopt.*"])
+problems = ["moopt.problems" + p[len("problems"):] for p in find_packages(include=["problems", "problems.*"])]
+adapters = ["moopt.adapters" + p[len("adapters"):] for p in find_packages(include=["adapters", "adapters.*"])]
+
+setup(
+    name="moopt",
+    version="0.1.0",
+    description="Multi-objective optimization with device-aware neural architecture search on top",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=core + problems + adapters,
+    package_dir={"moopt": "moopt", "moopt.problems": "problems", "moopt.adapters": "adapters"},
+    install_requires=[
+        "numpy>=1.24",
+        "moocore>=0.1.4",
+        "pymoo>=0.6.1",
+        "deap>=1.4",
+        "scikit-learn>=1.3",
+        "scipy>=1.10",
+        "click>=8.1",
+        "matplotlib>=3.7",
+    ],
+    extras_require={
+        "torch": ["torch>=2.1", "torchvision>=0.16"],
+        "dist": ["dask[distributed]>=2024.1"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100"],
+        "bench": ["optuna>=3.5", "paretoset>=1.2"],
+    },
+    entry_points={"console_scripts": ["moopt=moopt.cli:_entry"]},
+)
