@@ -112,6 +112,21 @@ class Search(abc.ABC):
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self._next_id = 0
+        self._logs: list[dict] = []
+
+    def log(self, kind: str, **values: Any) -> None:
+        """Record a named statistic (JSON values) for the run store, e.g. per policy update.
+
+        The engine drains these with :meth:`drain_logs` after each ``tell`` and
+        persists them with the run (``RunStore`` table ``logs``), so reports can
+        plot a search's own statistics (mean reward, entropy, surrogate Kendall tau).
+        """
+        self._logs.append({"kind": kind, **values})
+
+    def drain_logs(self) -> list[dict]:
+        """Return and clear the statistics recorded since the last call."""
+        out, self._logs = self._logs, []
+        return out
 
     def _new_candidate(self, params: Mapping[str, Any], info: Optional[Mapping] = None) -> Candidate:
         c = Candidate(self._next_id, dict(params), dict(info or {}))

@@ -1,0 +1,5 @@
+"""Surrogate-assisted progressive search (DPP-Net-style SMBO) for growable sequences."""
+
+from .space import ProgressiveSpace
+
+__all__ = ["ProgressiveSpace"]
