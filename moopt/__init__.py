@@ -32,6 +32,23 @@ _EXPORTS = {
     "Result": "moopt.search.base",
     "Search": "moopt.search.base",
     "RandomSearch": "moopt.search.random",
+    "ReinforceSearch": "moopt.search.reinforce",
+    # rewards (MONAS and beyond)
+    "Reward": "moopt.rewards",
+    "MixedReward": "moopt.rewards",
+    "PowerConstraintReward": "moopt.rewards",
+    "AccuracyConstraintReward": "moopt.rewards",
+    "WeightedSum": "moopt.rewards",
+    "Chebyshev": "moopt.rewards",
+    "SoftConstraint": "moopt.rewards",
+    "HypervolumeImprovement": "moopt.rewards",
+    "parse_reward": "moopt.rewards",
+    "reward_from_config": "moopt.rewards",
+    # run engine
+    "optimize": "moopt.engine",
+    "RunStore": "moopt.store",
+    "RunResult": "moopt.result",
+    "Table": "moopt.result",
     # Pareto kernels
     "dominates": "moopt.pareto",
     "constrained_dominates": "moopt.pareto",

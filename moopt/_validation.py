@@ -102,7 +102,12 @@ def to_min(F, directions: Directions = None, *, name: str = "F", allow_empty: bo
 
 def as_ref(ref, signs: np.ndarray, *, name: str = "ref") -> np.ndarray:
     """Validate a reference point against the objective count and convert it to minimization."""
-    r = np.array(ref, dtype=float).reshape(-1)
+    try:
+        r = np.array(ref, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of numbers, got {ref!r}.") from None
+    if signs.shape[0] == 0:  # no points, objective count unknown: only check finiteness
+        signs = np.ones(r.shape[0])
     if r.shape[0] != signs.shape[0]:
         raise ValueError(
             f"{name} has {r.shape[0]} coordinates but the points have {signs.shape[0]} objectives."

@@ -70,10 +70,10 @@ def main(argv=None) -> int:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 1
-    except click.ClickException as exc:  # usage errors: exit 2
+    except click.ClickException as exc:  # usage errors: exit 2, one line on stderr
         if debug:
             raise
-        exc.show()
+        click.echo(f"Error: {' '.join(exc.format_message().split())}", err=True)
         return exc.exit_code
     except (ConfigError, ValueError, TypeError, FileNotFoundError) as exc:
         if debug:

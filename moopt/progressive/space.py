@@ -3,7 +3,9 @@
 A problem searched progressively has one :class:`~moopt.TokenSequence`
 variable whose values are built by repeated :meth:`ProgressiveSpace.expand`.
 DPP-Net's cell space (``moopt.adapters.nas``) and the synthetic problems in
-``moopt.problems`` implement this interface.
+``moopt.problems`` implement this interface.  A problem announces its space
+with a ``progressive_space`` attribute; :func:`space_for` finds it (or builds
+a :class:`FreeSequenceSpace` from the problem's token-sequence variable).
 
 Example:
     >>> class Bits(ProgressiveSpace):
@@ -16,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import abc
-from typing import Sequence
+from typing import Iterator, Sequence
 
 
 class ProgressiveSpace(abc.ABC):
@@ -50,6 +52,119 @@ class ProgressiveSpace(abc.ABC):
         return [seq + (t,) for t in self.tokens if self.is_valid(seq + (t,))]
 
     def encode(self, seq: tuple) -> list[int]:
-        """Token indices of ``seq`` (for sequence surrogates)."""
-        index = {t: i for i, t in enumerate(self.tokens)}
-        return [index[t] for t in seq]
+        """Token indices of ``seq`` (for sequence surrogates), each in ``[0, len(tokens))``.
+
+        Raises:
+            ValueError: ``seq`` holds a token that is not in :attr:`tokens`.
+        """
+        index = self._index()
+        try:
+            return [index[t] for t in seq]
+        except KeyError as exc:
+            raise ValueError(
+                f"sequence {tuple(seq)!r} holds the token {exc.args[0]!r}, which is not in the "
+                f"space's tokens {list(self.tokens)}."
+            ) from None
+
+    def decode(self, indices: Sequence[int]) -> tuple:
+        """The sequence whose token indices are ``indices`` (inverse of :meth:`encode`)."""
+        return tuple(self.tokens[int(i)] for i in indices)
+
+    def walk(self) -> Iterator[tuple]:
+        """Every sequence reachable from :meth:`initial` by :meth:`expand`, shortest first.
+
+        Meant for enumerating small spaces (known fronts, tests); the count
+        grows exponentially with :attr:`max_length`.
+        """
+        level = list(dict.fromkeys(tuple(s) for s in self.initial()))
+        seen = set(level)
+        while level:
+            yield from level
+            nxt = []
+            for s in level:
+                for c in self.expand(s):
+                    if c not in seen:
+                        seen.add(c)
+                        nxt.append(c)
+            level = nxt
+
+    def _index(self) -> dict:
+        idx = getattr(self, "_index_cache", None)
+        if idx is None or len(idx) != len(self.tokens):
+            idx = {t: i for i, t in enumerate(self.tokens)}
+            try:
+                self._index_cache = idx
+            except AttributeError:  # pragma: no cover - frozen subclasses
+                pass
+        return idx
+
+
+class FreeSequenceSpace(ProgressiveSpace):
+    """Every sequence of ``tokens``, grown from length ``min_length`` to ``max_length``.
+
+    Args:
+        tokens: The vocabulary.
+        max_length: The longest sequence.
+        min_length: Length of the initial sequences (all ``len(tokens) ** min_length``
+            of them; at least 1).
+        variable: Name of the problem's token-sequence variable.
+
+    Example:
+        >>> space = FreeSequenceSpace(("a", "b"), max_length=2)
+        >>> space.initial(), space.expand(("a",))
+        ([('a',), ('b',)], [('a', 'a'), ('a', 'b')])
+    """
+
+    def __init__(self, tokens: Sequence, *, max_length: int, min_length: int = 1, variable: str = "sequence"):
+        self.tokens = tuple(tokens)
+        if not self.tokens:
+            raise ValueError("tokens is empty; a progressive space needs at least one token.")
+        if len(set(map(repr, self.tokens))) != len(self.tokens):
+            raise ValueError(f"tokens contain duplicates: {list(self.tokens)}.")
+        min_length = max(1, int(min_length))
+        if int(max_length) < min_length:
+            raise ValueError(f"max_length={max_length} is smaller than min_length={min_length}.")
+        self.max_length = int(max_length)
+        self.min_length = min_length
+        self.variable = variable
+
+    def initial(self) -> list[tuple]:
+        level = [()]
+        for _ in range(self.min_length):
+            level = [s + (t,) for s in level for t in self.tokens if self.is_valid(s + (t,))]
+        return level
+
+
+def space_for(problem, space: ProgressiveSpace | None = None) -> ProgressiveSpace:
+    """The progressive space of ``problem``.
+
+    Returns ``space`` when given, else the problem's ``progressive_space``
+    attribute, else a :class:`FreeSequenceSpace` over the problem's single
+    :class:`~moopt.TokenSequence` variable.
+
+    Raises:
+        TypeError: ``space`` is not a :class:`ProgressiveSpace`.
+        ValueError: the problem has no token-sequence variable to grow.
+    """
+    from ..space import TokenSequence
+
+    if space is None:
+        space = getattr(problem, "progressive_space", None)
+    if space is not None:
+        if not isinstance(space, ProgressiveSpace):
+            raise TypeError(f"space must be a moopt.progressive.ProgressiveSpace, got {type(space).__name__}.")
+        if space.variable not in problem.space.names:
+            raise ValueError(
+                f"the progressive space grows the variable {space.variable!r}, but the problem's "
+                f"variables are {problem.space.names}; set the space's `variable` to one of them."
+            )
+        return space
+    seqs = [v for v in problem.variables if isinstance(v, TokenSequence)]
+    if len(problem.variables) != 1 or len(seqs) != 1:
+        raise ValueError(
+            "a progressive search needs a problem with exactly one TokenSequence variable "
+            f"(got variables {problem.space.names}); pass space=ProgressiveSpace(...) or give the "
+            "problem a `progressive_space` attribute."
+        )
+    v = seqs[0]
+    return FreeSequenceSpace(v.tokens, max_length=v.max_length, min_length=max(1, v.min_length), variable=v.name)

@@ -1,0 +1,250 @@
+"""Devices: ``host`` (measured here) and latency lookup tables (LUT) for devices not at hand.
+
+A LUT is built once *on the target device* (``moopt nas profile-device --space dpp
+--out DEVICE.json``): every layer shape a DPP-Net network of the given macro
+skeleton can contain (each norm/conv op at every width and resolution, the
+stem, the concatenations, transitions and the head) is timed alone, and the
+medians are written to a JSON file.  :meth:`LatencyTable.predict` then sums
+the entries of an architecture's layers, so a search can optimize the latency
+of that device anywhere.
+
+Example:
+    >>> from moopt.adapters.nas.spaces.dpp import DPPConfig
+    >>> lut = profile_dpp((1, 8, 8), 10, config=DPPConfig(stem_channels=8, stages=(1,), growth=(4,)),
+    ...                   repeats=3, warmup=1)
+    >>> lut.predict(("bnrelu", "conv3x3")) > 0
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import statistics
+import time
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import torch
+from torch import nn
+
+from .ops import CONV_OPS, NORM_OPS, condense_model
+from .spaces.dpp import DPPConfig, cell_layers, check_cell, make_layer, network_positions
+
+LUT_FORMAT = "moopt-latency-lut/1"
+
+
+class _Cat(nn.Module):
+    def __init__(self, c2: int):
+        super().__init__()
+        self.c2 = c2
+
+    def forward(self, x):
+        return torch.cat([x, x[:, : self.c2]], 1)
+
+
+class _Head(nn.Module):
+    def __init__(self, c: int, classes: int):
+        super().__init__()
+        self.norm = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.norm(x)), 1))
+
+
+def _layer_factory(token: str, cin: int, cout: int, config: DPPConfig) -> Callable[[], nn.Module]:
+    return lambda: condense_model(nn.Sequential(make_layer(token, cin, cout, config)))
+
+
+def dpp_keys(seq: Sequence, input_shape: Sequence[int], num_classes: int, config: DPPConfig) -> list[str]:
+    """LUT keys of every layer of the DPP-Net network of cell ``seq`` (in execution order)."""
+    seq = check_cell(seq)
+    c0, h, w = (int(v) for v in input_shape)
+    stride = 2 if min(h, w) >= 64 else 1
+    keys = [f"stem|{c0}|{config.stem_channels}|{h}x{w}|s{stride}"]
+    hw, c = None, config.stem_channels
+    for p in network_positions(input_shape, config):
+        ph, pw = p["hw"]
+        if p["index"] == 0 and p["stage"] > 0 and p["hw"] != hw:
+            keys.append(f"pool|{p['cin']}|{hw[0]}x{hw[1]}")
+        for t, a, b in cell_layers(seq, p["cin"], p["growth"], config):
+            keys.append(f"{t}|{a}|{b}|{ph}x{pw}")
+        keys.append(f"cat|{p['cin']}|{p['growth']}|{ph}x{pw}")
+        hw, c = p["hw"], p["cin"] + p["growth"]
+    keys.append(f"head|{c}|{hw[0]}x{hw[1]}|{num_classes}")
+    return keys
+
+
+def dpp_space_layers(input_shape: Sequence[int], num_classes: int, config: DPPConfig) -> dict:
+    """Every LUT key of the DPP-Net space for this skeleton -> ``(factory, input shape)``."""
+    c0, h, w = (int(v) for v in input_shape)
+    stride = 2 if min(h, w) >= 64 else 1
+    out = {f"stem|{c0}|{config.stem_channels}|{h}x{w}|s{stride}":
+           (lambda: nn.Conv2d(c0, config.stem_channels, 3, stride=stride, padding=1, bias=False), (c0, h, w))}
+    hw = None
+    for p in network_positions(input_shape, config):
+        ph, pw = p["hw"]
+        cin, k = p["cin"], p["growth"]
+        bk = config.bottleneck * k
+        if p["index"] == 0 and p["stage"] > 0 and p["hw"] != hw:
+            out[f"pool|{cin}|{hw[0]}x{hw[1]}"] = (lambda: nn.AvgPool2d(2), (cin, hw[0], hw[1]))
+        for width in (cin, bk, k):
+            for t in NORM_OPS:
+                out.setdefault(f"{t}|{width}|{width}|{ph}x{pw}",
+                               (_layer_factory(t, width, width, config), (width, ph, pw)))
+        for a, b in ((cin, bk), (cin, k), (bk, bk), (bk, k)):
+            for t in CONV_OPS:
+                out.setdefault(f"{t}|{a}|{b}|{ph}x{pw}", (_layer_factory(t, a, b, config), (a, ph, pw)))
+        out[f"cat|{cin}|{k}|{ph}x{pw}"] = (lambda k=k: _Cat(k), (cin, ph, pw))
+        hw, c = p["hw"], cin + k
+    out[f"head|{c}|{hw[0]}x{hw[1]}|{num_classes}"] = (lambda: _Head(c, num_classes), (c, hw[0], hw[1]))
+    return out
+
+
+def _time_module(mod: nn.Module, shape, batch_size: int, repeats: int, warmup: int, device: str) -> dict:
+    mod = mod.eval().to(device)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn((batch_size, *shape), generator=g).to(device)
+    cuda = torch.device(device).type == "cuda"
+    times = []
+    with torch.inference_mode():
+        for _ in range(warmup):
+            mod(x)
+        for _ in range(repeats):
+            if cuda:
+                torch.cuda.synchronize(device)
+            t0 = time.perf_counter()
+            mod(x)
+            if cuda:
+                torch.cuda.synchronize(device)
+            times.append((time.perf_counter() - t0) * 1e3)
+    q = statistics.quantiles(times, n=4) if len(times) >= 2 else [times[0]] * 3
+    return {"ms": statistics.median(times), "iqr_ms": q[2] - q[0]}
+
+
+def device_info(*, threads: Optional[int], batch_size: int, device: str) -> dict:
+    """Description of the machine a table was measured on."""
+    return {"hostname": socket.gethostname(), "platform": platform.platform(), "processor": platform.processor(),
+            "cpu_count": os.cpu_count(), "torch": torch.__version__, "threads": threads, "batch_size": batch_size,
+            "device": device,
+            "accelerator": torch.cuda.get_device_name(device) if torch.device(device).type == "cuda" else None}
+
+
+class LatencyTable:
+    """A per-layer latency lookup table of one device for the DPP-Net space.
+
+    Args:
+        entries: LUT key -> ``{"ms": median, "iqr_ms": spread}``.
+        input_shape, num_classes, config: The skeleton the table covers.
+        device: Description of the measured device (:func:`device_info`).
+        name: Device name used in reports.
+    """
+
+    def __init__(self, entries: dict, *, input_shape, num_classes: int, config: DPPConfig,
+                 device: Optional[dict] = None, name: str = "lut"):
+        self.entries = dict(entries)
+        self.input_shape = tuple(int(v) for v in input_shape)
+        self.num_classes = int(num_classes)
+        self.config = config
+        self.device = dict(device or {})
+        self.name = name
+
+    def keys_of(self, seq: Sequence) -> list[str]:
+        return dpp_keys(seq, self.input_shape, self.num_classes, self.config)
+
+    def predict(self, seq: Sequence) -> float:
+        """Predicted latency (ms) of the network of cell ``seq``: the sum of its layers' entries."""
+        total = 0.0
+        for k in self.keys_of(seq):
+            if k not in self.entries:
+                raise ValueError(
+                    f"latency table {self.name!r} has no entry {k!r}; it was profiled for input "
+                    f"{self.input_shape}, {self.num_classes} classes and {self.config}; re-run "
+                    "`moopt nas profile-device` with the skeleton of this search."
+                )
+            total += self.entries[k]["ms"]
+        return total
+
+    def to_dict(self) -> dict:
+        return {"format": LUT_FORMAT, "space": "dpp", "name": self.name, "input_shape": list(self.input_shape),
+                "num_classes": self.num_classes, "config": self.config.to_dict(), "device": self.device,
+                "entries": self.entries}
+
+    def save(self, path) -> None:
+        """Write the table as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LatencyTable":
+        if not isinstance(d, dict) or d.get("format") != LUT_FORMAT:
+            raise ValueError(f"not a moopt latency table (expected format {LUT_FORMAT!r}).")
+        try:
+            entries = {str(k): {"ms": float(v["ms"]), "iqr_ms": float(v.get("iqr_ms", 0.0))}
+                       for k, v in d["entries"].items()}
+            return cls(entries, input_shape=d["input_shape"], num_classes=d["num_classes"],
+                       config=DPPConfig(**d["config"]), device=d.get("device"), name=d.get("name", "lut"))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed latency table: {exc!r}.") from None
+
+    @classmethod
+    def load(cls, path) -> "LatencyTable":
+        """Read a table written by :meth:`save` (JSON only; no code is loaded)."""
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"latency table {p} not found; create it with `moopt nas profile-device`.")
+        try:
+            d = json.loads(p.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"latency table {p} is not valid JSON: {exc}.") from None
+        return cls.from_dict(d)
+
+
+def profile_dpp(input_shape: Sequence[int], num_classes: int, *, config: Optional[DPPConfig] = None,
+                batch_size: int = 1, threads: Optional[int] = 1, repeats: int = 20, warmup: int = 3,
+                device: str = "cpu", name: Optional[str] = None,
+                progress: Optional[Callable[[int, int], None]] = None) -> LatencyTable:
+    """Time every layer of the DPP-Net space on this machine and return the table.
+
+    Args:
+        input_shape: ``(c, h, w)`` of the target task.
+        num_classes: Classes of the target task.
+        config: Macro skeleton (default :class:`DPPConfig`).
+        batch_size, threads, device: Measurement settings (recorded in the table).
+        repeats, warmup: Timed / untimed passes per layer (the median is stored).
+        name: Device name (default: the host name).
+        progress: Optional ``progress(done, total)`` callback.
+    """
+    from .objectives import num_threads
+
+    config = config or DPPConfig()
+    layers = dpp_space_layers(input_shape, num_classes, config)
+    g = torch.random.fork_rng(devices=[])
+    entries = {}
+    with g, num_threads(threads):
+        torch.manual_seed(0)
+        for i, (key, (factory, shape)) in enumerate(sorted(layers.items())):
+            entries[key] = _time_module(factory(), shape, batch_size, repeats, warmup, device)
+            if progress is not None:
+                progress(i + 1, len(layers))
+    info = device_info(threads=threads, batch_size=batch_size, device=device)
+    return LatencyTable(entries, input_shape=input_shape, num_classes=num_classes, config=config, device=info,
+                        name=name or info["hostname"])
+
+
+class HostDevice:
+    """This machine: objectives measured on the model itself (see :mod:`.objectives`)."""
+
+    name = "host"
+
+    def __init__(self, *, batch_size: int = 1, threads: int = 1, repeats: int = 20, device: str = "cpu"):
+        self.batch_size, self.threads, self.repeats, self.device = batch_size, threads, repeats, device
+
+    def latency(self, model: nn.Module, input_shape: Sequence[int]) -> dict:
+        from .objectives import measure_latency
+
+        return measure_latency(model, input_shape, batch_size=self.batch_size, threads=self.threads,
+                               repeats=self.repeats, device=self.device)

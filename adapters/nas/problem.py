@@ -1,0 +1,190 @@
+"""Turn a NAS space + the trainer + device objectives into a :class:`moopt.Problem`.
+
+Objectives that need no training (``params``, ``macs``, ``latency_ms``,
+``peak_memory_mb``, ``energy_mj``, ``peak_power_w``) are marked *cheap* and
+computed by the problem's ``evaluate_cheap``; ``error_pct`` (min) and
+``accuracy_pct`` (max) train the network.  A training that diverges raises
+:class:`moopt.errors.EvaluationError`, so the search records it as failed
+and goes on.  Each candidate is trained with a seed derived from the
+problem's ``seed`` and the candidate's canonical encoding, so its result does
+not depend on the order of evaluation.
+
+Example:
+    >>> problem = nas_problem("monas", objectives=["error_pct", "params"],
+    ...                       space_options={"n_layers": 2, "filters": (4, 8), "kernels": (1, 3)},
+    ...                       train_config={"epochs": 1, "max_train": 64, "max_val": 32})
+    >>> problem.cheap_objectives
+    ['params']
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Callable, Mapping, Optional, Sequence, Union
+
+from .objectives import DEVICE_OBJECTIVES
+
+SPACES = ("monas", "densenet", "condensenet", "dpp", "nb201")
+TRAINED_OBJECTIVES = ("error_pct", "accuracy_pct")
+
+
+def make_space(kind: str, **options):
+    """``(variables, builder, extra)`` of a space kind.
+
+    ``builder(params, input_shape, num_classes) -> nn.Module``; ``extra`` holds
+    ``progressive_space`` (dpp) and ``dpp_config``.
+    """
+    if kind == "monas":
+        from .spaces.monas import build_monas, monas_space
+
+        return monas_space(**options), lambda p, s, c: build_monas(p, input_shape=s, num_classes=c), {}
+    if kind in ("densenet", "condensenet"):
+        from .spaces.densenet import build_densenet, densenet_space
+
+        cond = kind == "condensenet"
+        return (densenet_space(**options),
+                lambda p, s, c: build_densenet(p, input_shape=s, num_classes=c, condense=cond), {})
+    if kind == "dpp":
+        from .spaces.dpp import DPPCellSpace, DPPConfig, build_dpp
+
+        opts = dict(options)
+        space = DPPCellSpace(opts.pop("max_length", 6), variable=opts.pop("variable", "cell"))
+        cfg = opts.pop("config", None) or DPPConfig(**opts)
+        if isinstance(cfg, Mapping):
+            cfg = DPPConfig(**cfg)
+        return ([space.token_sequence()],
+                lambda p, s, c: build_dpp(p[space.variable], input_shape=s, num_classes=c, config=cfg),
+                {"progressive_space": space, "dpp_config": cfg})
+    if kind == "nb201":
+        from .spaces.nb201 import build_nb201, nb201_space, ops_from_params
+
+        return (nb201_space(),
+                lambda p, s, c: build_nb201(ops_from_params(p), input_shape=s, num_classes=c, **options), {})
+    raise ValueError(f"unknown space {kind!r}; choose one of {list(SPACES)}.")
+
+
+def _candidate_seed(seed: int, params: Mapping) -> int:
+    from moopt._serial import canonical
+
+    h = hashlib.sha256(f"{int(seed)}|{canonical(dict(params))}".encode()).digest()
+    return int.from_bytes(h[:8], "little") % (2 ** 62)
+
+
+def nas_problem(space: str, *, objectives: Sequence[str] = ("error_pct", "params", "latency_ms"),
+                dataset: Union[str, object] = "digits", dataset_root=None,
+                train_config: Union[Mapping, object, None] = None, device: Union[str, object] = "host",
+                seed: int = 0, space_options: Optional[Mapping] = None, latency_repeats: int = 20,
+                name: Optional[str] = None):
+    """A :class:`moopt.Problem` that builds, trains and measures networks of a space.
+
+    Args:
+        space: ``"monas"``, ``"densenet"``, ``"condensenet"``, ``"dpp"`` or ``"nb201"``.
+        objectives: Names from ``error_pct``, ``accuracy_pct`` and the device objectives
+            ``params``, ``macs``, ``latency_ms``, ``peak_memory_mb``, ``energy_mj``, ``peak_power_w``.
+        dataset: A dataset name (``moopt.adapters.nas.data.DATASETS``) or a loaded ``Dataset``.
+        dataset_root: Folder of the dataset's files (all but digits).
+        train_config: A :class:`~moopt.adapters.nas.train.TrainConfig` or its fields as a dict.
+        device: ``"host"`` (measure here) or a :class:`~moopt.adapters.nas.devices.LatencyTable`
+            (or the path of its JSON) predicting ``latency_ms`` of another device (dpp only).
+        seed: Base seed of every training.
+        space_options: Keyword options of the space (e.g. ``n_layers``, ``max_length``, ``stages``).
+        latency_repeats: Timed passes per latency measurement.
+        name: Problem name.
+
+    Returns:
+        The problem; for ``dpp`` it has a ``progressive_space`` attribute (the cell space).
+    """
+    from moopt.errors import EvaluationError
+    from moopt.problem import Objective, Problem
+
+    from .data import Dataset, load_dataset
+    from .devices import LatencyTable
+    from .objectives import (count_macs, count_params, device_objective, measure_energy, measure_latency,
+                             measure_peak_memory)
+    from .train import TrainConfig, train_model
+
+    unknown = [o for o in objectives if o not in TRAINED_OBJECTIVES + DEVICE_OBJECTIVES]
+    if unknown or not objectives:
+        raise ValueError(f"unknown objectives {unknown}; choose from {list(TRAINED_OBJECTIVES + DEVICE_OBJECTIVES)}.")
+    variables, builder, extra = make_space(space, **dict(space_options or {}))
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, root=dataset_root)
+    if isinstance(train_config, Mapping):
+        train_config = TrainConfig(**train_config)
+    train_config = train_config or TrainConfig()
+    lut = None
+    if not (isinstance(device, str) and device == "host"):
+        lut = device if isinstance(device, LatencyTable) else LatencyTable.load(device)
+        if space != "dpp":
+            raise ValueError("a latency table predicts DPP-Net cells only; use device='host' for this space.")
+        if tuple(lut.input_shape) != ds.input_shape or lut.num_classes != ds.num_classes:
+            raise ValueError(f"latency table {lut.name!r} is for input {lut.input_shape} / {lut.num_classes} "
+                             f"classes, the dataset has {ds.input_shape} / {ds.num_classes}.")
+        if lut.config != extra["dpp_config"]:
+            raise ValueError(f"latency table {lut.name!r} was profiled for {lut.config}, the space uses "
+                             f"{extra['dpp_config']}; pass the same skeleton in space_options.")
+    shape, n_cls = ds.input_shape, ds.num_classes
+
+    objs = []
+    for o in objectives:
+        if o == "error_pct":
+            objs.append(Objective("error_pct", "min", "%"))
+        elif o == "accuracy_pct":
+            objs.append(Objective("accuracy_pct", "max", "%"))
+        else:
+            objs.append(device_objective(o))
+    cheap_names = [o for o in objectives if o in DEVICE_OBJECTIVES]
+    trained = [o for o in objectives if o in TRAINED_OBJECTIVES]
+
+    def build(params):
+        return builder(params, shape, n_cls)
+
+    def evaluate_cheap(params):
+        out = {}
+        if not cheap_names:
+            return out
+        model = build(params)
+        lat = None
+        for o in cheap_names:
+            if o == "params":
+                out[o] = count_params(model)
+            elif o == "macs":
+                out[o] = count_macs(model, shape)
+            elif o == "latency_ms":
+                if lut is not None:
+                    out[o] = lut.predict(params[extra["progressive_space"].variable])
+                else:
+                    lat = measure_latency(model, shape, threads=train_config.threads, repeats=latency_repeats)
+                    out[o] = lat["latency_ms"]
+                    out["latency_iqr_ms"] = lat["latency_iqr_ms"]
+            elif o == "peak_memory_mb":
+                out[o] = measure_peak_memory(model, shape)["peak_memory_mb"]
+        if "energy_mj" in cheap_names or "peak_power_w" in cheap_names:
+            e = measure_energy(model, shape, threads=train_config.threads,
+                               latency_ms=None if lat is None else lat["latency_ms"])
+            for o in ("energy_mj", "peak_power_w"):
+                if o in cheap_names:
+                    if e[o] is None:
+                        raise EvaluationError(f"{o} is unavailable from source {e['source']}.")
+                    out[o] = e[o]
+        return out
+
+    def evaluate(params):
+        out = {}
+        if trained:
+            res = train_model(lambda: build(params), ds, train_config, seed=_candidate_seed(seed, params))
+            if res["status"] != "ok":
+                raise EvaluationError(f"training failed: {res['error']}")
+            out.update(error_pct=res["val_error_pct"], accuracy_pct=100.0 * res["val_acc"],
+                       train_time_s=res["train_time_s"], epochs_run=res["epochs_run"],
+                       time_capped=float(res["time_capped"]))
+            out = {k: v for k, v in out.items() if k not in TRAINED_OBJECTIVES or k in trained}
+        out.update(evaluate_cheap(params))
+        return out
+
+    problem = Problem(variables, objs, evaluate, evaluate_cheap=evaluate_cheap if cheap_names else None,
+                      name=name or f"nas-{space}-{ds.name}-{'host' if lut is None else lut.name}")
+    for k, v in extra.items():
+        setattr(problem, k, v)
+    problem.build = build
+    problem.dataset = ds
+    return problem

@@ -1,0 +1,140 @@
+"""``moopt nas ...``: device-aware NAS commands (needs torch; imported only when invoked).
+
+Examples::
+
+    moopt nas profile-device --space dpp --out DEVICE.json          # once, on the target device
+    moopt nas profile-device --space dpp --input 3x32x32 --classes 10 --out pixel.json
+    moopt nas baselines --epochs 1 --format markdown
+    moopt nas nb201-devices                                          # devices of the HELP table
+
+Searches (``moopt nas monas``, ``moopt nas dpp`` presets) plug in here as further commands.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+def _require_nas():
+    try:
+        import moopt.adapters.nas  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - install without torch
+        raise click.UsageError(
+            f"the NAS commands need torch and moopt.adapters ({exc}); install with `pip install -e .[torch]`."
+        ) from None
+
+
+def _shape(text: str) -> tuple:
+    try:
+        parts = tuple(int(v) for v in text.lower().split("x"))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or min(parts) < 1:
+        raise click.BadParameter(f"{text!r} is not CxHxW (e.g. 3x32x32)", param_hint="--input")
+    return parts
+
+
+def _ints(text: str, what: str) -> tuple:
+    try:
+        vals = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        vals = ()
+    if not vals:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of integers (e.g. 2,2,2)",
+                                 param_hint=what)
+    return vals
+
+
+@click.group()
+def nas() -> None:
+    """Device-aware neural architecture search (spaces, devices, baselines)."""
+    _require_nas()
+
+
+@nas.command("profile-device")
+@click.option("--space", type=click.Choice(["dpp"]), default="dpp", show_default=True,
+              help="Space whose layers to profile.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="JSON file to write.")
+@click.option("--input", "input_shape", default="3x32x32", show_default=True, help="Input shape CxHxW.")
+@click.option("--classes", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--stem-channels", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--stages", default="2,2,2", show_default=True, help="Cells per dense block.")
+@click.option("--growth", default="8,16,32", show_default=True, help="Growth rate per block.")
+@click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--repeats", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--device", default="cpu", show_default=True, help="torch device (cpu, cuda:0).")
+@click.option("--name", default=None, help="Device name stored in the table (default: host name).")
+def profile_device(space, out, input_shape, classes, stem_channels, stages, growth, batch_size, threads,
+                   repeats, device, name) -> None:
+    """Time every layer of a space on this machine and write a latency lookup table."""
+    from moopt.adapters.nas.devices import profile_dpp
+    from moopt.adapters.nas.spaces.dpp import DPPConfig
+
+    cfg = DPPConfig(stem_channels=stem_channels, stages=_ints(stages, "--stages"), growth=_ints(growth, "--growth"))
+    shape = _shape(input_shape)
+
+    def progress(done, total):
+        if done == total or done % 50 == 0:
+            click.echo(f"profiled {done}/{total} layers", err=True)
+
+    lut = profile_dpp(shape, classes, config=cfg, batch_size=batch_size, threads=threads, repeats=repeats,
+                      device=device, name=name, progress=progress)
+    lut.save(out)
+    click.echo(f"wrote {out}: {len(lut.entries)} layer entries for device {lut.name!r}")
+
+
+@nas.command("baselines")
+@click.option("--names", default="mobilenet_v2,shufflenet_v2,densenet121,condensenet_like", show_default=True,
+              help="Comma-separated baselines.")
+@click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion-mnist, cifar10, imagefolder.")
+@click.option("--root", default=None, type=click.Path(file_okay=False), help="Dataset folder (all but digits).")
+@click.option("--epochs", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--max-train", default=None, type=click.IntRange(min=1), help="Use the first N training images.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+def baselines(names, dataset, root, epochs, max_train, seed, threads, fmt) -> None:
+    """Train the handcrafted baselines and measure their device objectives here."""
+    from moopt.adapters.nas.baselines import BASELINES, evaluate_baselines
+    from moopt.adapters.nas.data import load_dataset
+    from moopt.adapters.nas.train import TrainConfig
+
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    bad = [n for n in chosen if n not in BASELINES]
+    if bad:
+        raise click.BadParameter(f"unknown baselines {bad}; choose from {list(BASELINES)}", param_hint="--names")
+    ds = load_dataset(dataset, root=root)
+    rows = evaluate_baselines(chosen, dataset=ds, seed=seed, threads=threads,
+                              train_config=TrainConfig(epochs=epochs, threads=threads, max_train=max_train),
+                              progress=lambda r: click.echo(f"done {r['name']}", err=True))
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=1))
+        return
+    click.echo(baseline_table(rows))
+
+
+def baseline_table(rows) -> str:
+    """Markdown table of :func:`~moopt.adapters.nas.baselines.evaluate_baselines` rows."""
+    lines = ["| model | params | MACs | latency_ms (median ± IQR) | peak_memory_mb | energy_mj (source) | "
+             "val acc | train s |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        acc = "failed" if r["val_acc"] is None else f"{100 * r['val_acc']:.1f}%"
+        lines.append(f"| {r['name']} | {r['params']:,} | {r['macs']:,} | {r['latency_ms']:.2f} ± "
+                     f"{r['latency_iqr_ms']:.2f} | {r['peak_memory_mb']:.2f} | {r['energy_mj']:.3f} "
+                     f"({r['energy_source']}) | {acc} | {r['train_time_s']:.1f} |")
+    return "\n".join(lines)
+
+
+@nas.command("nb201-devices")
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False), help="Shared data folder.")
+def nb201_devices(data_dir) -> None:
+    """List the devices of the NB201 real-device latency table (HELP)."""
+    from moopt.adapters.nas.tabular import latency_devices
+
+    for d in latency_devices(data_dir=data_dir):
+        click.echo(d)

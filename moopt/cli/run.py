@@ -1,0 +1,278 @@
+"""``moopt run | show | plot | hv | demo``: runs with a store, reports and plots.
+
+Examples::
+
+    moopt run --problem zdt1 --algorithm random --budget 400 --seed 3 --out run.db
+    moopt show run.db --format csv
+    moopt plot run.db --out plots/
+    moopt hv points.csv --ref 1.1,1.1 --directions min,max
+    moopt demo --out out/demo
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..errors import RunStoreError
+
+
+def _parse_options(items) -> dict:
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE (e.g. -o pop_size=40)", param_hint="--option")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers (e.g. 1.1,1.1)",
+                                 param_hint=what) from None
+
+
+def _open_result(path: str):
+    from ..result import RunResult
+
+    try:
+        return RunResult.load(path)
+    except RunStoreError as exc:
+        raise click.BadParameter(str(exc), param_hint="RUN_DB") from None
+
+
+def _get_problem(spec: str):
+    try:
+        from moopt.problems import get_problem
+    except ImportError:  # pragma: no cover - problems/ not installed
+        raise click.UsageError("moopt.problems is not installed; reinstall moopt (pip install -e .).") from None
+    return get_problem(spec)
+
+
+def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, timeout, progress,
+             retries, say) -> object:
+    """Shared by ``run`` and ``demo``: open/resume the store, run, return the RunResult."""
+    from ..engine import build_search, optimize
+    from ..store import RunStore
+
+    problem = _get_problem(problem_spec)
+    _, identity = build_search(problem, algorithm, seed=seed, options=options)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        store = RunStore(out, lock=True)
+    except RunStoreError as exc:
+        raise click.BadParameter(str(exc), param_hint="--out") from None
+    try:
+        try:
+            resumed = store.configure(identity, {"problem_spec": problem_spec})
+        except RunStoreError as exc:
+            raise click.BadParameter(str(exc), param_hint="--out") from None
+        if resumed:
+            n = store.n_results()
+            if n >= budget:
+                say(f"The run in {out} is complete ({n}/{budget} evaluations); showing its result.")
+            else:
+                say(f"Resuming the run in {out}: {n}/{budget} evaluations done.")
+        t0 = time.perf_counter()
+        result = optimize(problem, algorithm, budget=budget, seed=seed, store=store, evaluator=evaluator,
+                          progress=progress, timeout=timeout, retries=retries,
+                          extra={"problem_spec": problem_spec}, **options)
+        result.resumed = resumed
+        result.elapsed = time.perf_counter() - t0
+        return result
+    finally:
+        store.close()
+
+
+@click.command("run")
+@click.option("--problem", "problem_spec", required=True, metavar="SPEC",
+              help="Problem spec, e.g. zdt1 or dtlz2:m=3 (see moopt.problems).")
+@click.option("--algorithm", default="random", show_default=True,
+              help="Registered algorithm: random, nsga2, reinforce, progressive, ...")
+@click.option("--budget", type=click.IntRange(min=0), required=True, help="Number of evaluations.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the search.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Run store (SQLite). An existing store of the same run is resumed.")
+@click.option("--evaluator", default="serial", show_default=True,
+              help="serial | processes:N | dask | dask:N | tcp://host:port")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler address (tcp://host:port); same as --evaluator ADDRESS.")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Algorithm option (JSON value), repeatable: -o pop_size=40.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Time limit per evaluation in seconds (exceeded: recorded failed).")
+@click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Retries of a candidate whose worker died.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress line on stderr (default: only on a terminal).")
+def run(problem_spec, algorithm, budget, seed, out, evaluator, scheduler, options, timeout, retries, progress):
+    """Optimize a problem, storing every evaluation in --out (re-run to resume).
+
+    Kill it at any moment: re-running the same command continues where it
+    stopped, without losing or repeating an evaluation.
+    """
+    if scheduler:
+        evaluator = scheduler
+    opts = _parse_options(options)
+    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    result = _execute(problem_spec=problem_spec, algorithm=algorithm, budget=budget, seed=seed, out=out,
+                      evaluator=evaluator, options=opts, timeout=timeout, progress=progress,
+                      retries=retries, say=say)
+    click.echo(result.summary())
+    click.echo(f"store: {out}  ({result.elapsed:.1f} s this session)")
+
+
+@click.command("show")
+@click.argument("run_db", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("--history", is_flag=True, help="List every evaluation instead of the Pareto front.")
+def show(run_db, fmt, history):
+    """Show a run: configuration, counts by status and the Pareto front."""
+    result = _open_result(run_db)
+    table = result.history if history else result.front
+    if fmt == "csv":
+        sys.stdout.write(table.to_csv())
+        return
+    hv = ref = None
+    if len(result.front_F):
+        ref = result.reference_point()
+        hv = result.hypervolume(ref)
+    if fmt == "json":
+        cfg = dict(result.config)
+        click.echo(json.dumps({
+            "config": cfg, "counts": result.counts,
+            "objectives": [{"name": n, "direction": d} for n, d in zip(result.objective_names, result.directions)],
+            "hypervolume": hv, "reference_point": None if ref is None else [float(x) for x in ref],
+            "history" if history else "front": json.loads(table.to_json()),
+        }, indent=1, default=str))
+        return
+    click.echo(result.summary())
+    opts = result.config.get("options") or {}
+    if opts:
+        click.echo("options: " + ", ".join(f"{k}={v}" for k, v in opts.items()))
+    click.echo("")
+    click.echo(table.to_string())
+
+
+@click.command("plot")
+@click.argument("run_db", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Directory for the PNG files (default: RUN_DB without suffix + '-plots').")
+@click.option("--ref", default=None, help="Reference point for the hypervolume, e.g. 1.1,1.1 (default: inferred).")
+def plot(run_db, out_dir, ref):
+    """Plot a run: Pareto front and hypervolume versus evaluations (PNG)."""
+    result = _open_result(run_db)
+    if not len(result.F):
+        raise click.UsageError(f"{run_db} has no successful evaluation to plot.")
+    ref_v = _floats(ref, "--ref") if ref else None
+    out_dir = out_dir or str(Path(run_db).with_suffix("")) + "-plots"
+    for p in result.plot(out_dir, ref=ref_v):
+        click.echo(str(p))
+
+
+def _read_points(path: str):
+    import numpy as np
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="POINTS_CSV") from None
+    rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise click.BadParameter(f"{path} holds no points", param_hint="POINTS_CSV")
+    header = None
+    try:
+        [float(c) for c in rows[0]]
+    except ValueError:
+        header, rows = rows[0], rows[1:]
+    try:
+        F = np.array([[float(c) for c in r] for r in rows], dtype=float)
+    except ValueError as exc:
+        raise click.BadParameter(f"{path}: every row after the header must hold numbers only ({exc})",
+                                 param_hint="POINTS_CSV") from None
+    if F.ndim != 2 or F.shape[0] == 0:
+        raise click.BadParameter(f"{path}: rows have different numbers of columns or there are no points",
+                                 param_hint="POINTS_CSV")
+    return F, header
+
+
+@click.command("hv")
+@click.argument("points_csv", type=click.Path(dir_okay=False))
+@click.option("--ref", default=None, help="Reference point, e.g. 1.1,1.1 (default: inferred and printed).")
+@click.option("--directions", default=None, help="Per-objective min/max, e.g. min,max (default: all min).")
+def hv(points_csv, ref, directions):
+    """Hypervolume of the points in a CSV file (one point per row, optional header)."""
+    import numpy as np
+
+    import moopt
+
+    F, _ = _read_points(points_csv)
+    dirs = [d.strip() for d in directions.split(",")] if directions else None
+    if ref is None:
+        ref_v = np.asarray(moopt.infer_reference_point(F, directions=dirs), dtype=float)
+        click.echo(f"reference point (inferred): {','.join(f'{x:.6g}' for x in ref_v)}")
+    else:
+        ref_v = np.array(_floats(ref, "--ref"))
+    value = moopt.hypervolume(F, ref_v, directions=dirs)
+    click.echo(f"hypervolume: {float(value):.10g}")
+
+
+@click.command("demo")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out/demo", show_default=True,
+              help="Directory for the run store and plots.")
+@click.option("--budget", type=click.IntRange(min=1), default=4000, show_default=True,
+              help="Number of evaluations.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--algorithm", default="nsga2", show_default=True,
+              help="Algorithm (falls back to random when nsga2 is not available).")
+@click.option("--progress/--no-progress", default=None, help="Progress line on stderr.")
+def demo(out_dir, budget, seed, algorithm, progress):
+    """Solve ZDT1 with NSGA-II through moopt's engine; print the front and plot it."""
+    from ..registry import available_algorithms
+
+    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    if algorithm not in available_algorithms():
+        say(f"algorithm {algorithm!r} is not available here; using 'random' instead.")
+        algorithm = "random"
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    store = out / f"zdt1-{algorithm}-seed{seed}.db"
+    options = {"pop_size": 100} if algorithm == "nsga2" else {}
+    result = _execute(problem_spec="zdt1", algorithm=algorithm, budget=budget, seed=seed, out=str(store),
+                      evaluator="serial", options=options, timeout=None, progress=progress, retries=1,
+                      say=say)
+    click.echo(result.summary())
+    problem = _get_problem("zdt1")
+    ref = [float(x) for x in getattr(problem, "ref_point", [1.1, 1.1])]
+    line = f"hypervolume w.r.t. {ref}: {result.hypervolume(ref):.6f}"
+    best = getattr(problem, "max_hypervolume", None)
+    if best is not None:
+        line += f" (true front: {best:.6f}, {100 * result.hypervolume(ref) / best:.1f}%)"
+    click.echo(line)
+    front = result.front
+    click.echo("")
+    click.echo(f"Pareto front ({len(front)} candidates; objectives only, every 10th shown):")
+    from ..result import Table
+
+    rows = front.rows[:: max(1, len(front) // 10)]
+    click.echo(Table(["id"] + result.objective_names, rows).to_string())
+    paths = result.plot(out, ref=ref)
+    front.to_csv(out / "front.csv")
+    click.echo("")
+    click.echo(f"store: {store}")
+    click.echo(f"front: {out / 'front.csv'}")
+    for p in paths:
+        click.echo(f"plot: {p}")
+    click.echo(f"({result.elapsed:.1f} s)")

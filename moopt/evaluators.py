@@ -1,0 +1,526 @@
+"""Evaluators run a problem's evaluations: in-process, in local processes, or on Dask.
+
+Every evaluator has one interface, used by :func:`moopt.optimize`:
+``start(problem)``, ``submit(task_id, params)``, ``wait() -> [Outcome]``
+(blocks until at least one submitted evaluation finishes), ``close()``, and
+``capacity`` (how many evaluations run at once; the engine keeps that many in
+flight, so every worker stays busy and results are told as they arrive).
+
+A failing evaluation (exception, NaN objective, time limit) becomes an
+:class:`Outcome` with status ``"failed"`` and the error text.  A worker that
+dies mid-evaluation gives an outcome with ``lost=True``; the engine retries
+that candidate (once by default) and then records it failed.
+
+Specs accepted by :func:`make_evaluator`:
+
+==========================  ===================================================
+``None``, ``"serial"``       in this process, one at a time (exactly resumable)
+``"processes:N"``            N local worker processes (``"processes"``: one per CPU)
+``"dask"``, ``"dask:N"``     a Dask ``LocalCluster`` with N worker processes (2)
+``"tcp://host:port"``        an existing Dask scheduler
+==========================  ===================================================
+
+Example:
+    >>> import moopt
+    >>> p = moopt.Problem([moopt.Real("x", 0, 1)], ["f"], lambda q: {"f": q["x"]})
+    >>> with make_evaluator("serial") as ev:
+    ...     ev.start(p)
+    ...     ev.submit(0, {"x": 0.5})
+    ...     [out] = ev.wait()
+    >>> out.status, out.values["f"]
+    ('ok', 0.5)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .errors import ConfigError
+
+
+@dataclass
+class Outcome:
+    """What an evaluator reports for one task.
+
+    Attributes:
+        task_id: The id given to :meth:`Evaluator.submit` (the candidate id).
+        status: ``"ok"`` or ``"failed"``.
+        values: Everything the problem's ``evaluate`` returned (objectives,
+            constraints, metrics) when ok.
+        error: Error text of a failed evaluation.
+        started, finished: Wall-clock times (``time.time()``).
+        worker: Which worker ran it (``"main"``, ``"proc-1"``, a Dask address).
+        lost: True when the worker died mid-evaluation (the engine may retry).
+    """
+
+    task_id: int
+    status: str
+    values: dict = field(default_factory=dict)
+    error: Optional[str] = None
+    started: Optional[float] = None
+    finished: Optional[float] = None
+    worker: Optional[str] = None
+    lost: bool = False
+
+
+class EvaluationTimeout(Exception):
+    """Raised inside an in-process evaluation that exceeds its time limit."""
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    tb = traceback.extract_tb(exc.__traceback__)
+    if tb:
+        last = tb[-1]
+        text += f" (at {os.path.basename(last.filename)}:{last.lineno} in {last.name})"
+    return text
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    try:
+        import numpy as np
+
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    return repr(v)
+
+
+def evaluate_params(problem, params: dict, *, timeout: Optional[float] = None,
+                    worker: str = "main", task_id: int = -1, use_alarm: bool = False) -> Outcome:
+    """Evaluate one candidate, turning every failure into a failed :class:`Outcome`.
+
+    Args:
+        problem: The :class:`~moopt.Problem`.
+        params: The candidate's parameters.
+        timeout: Time limit in seconds; an evaluation that takes longer is failed.
+        worker: Name recorded with the outcome.
+        task_id: Id echoed in the outcome.
+        use_alarm: Interrupt an overlong evaluation with ``SIGALRM`` (main thread
+            of a POSIX process only); otherwise it is failed once it returns.
+    """
+    started = time.time()
+    alarm = use_alarm and timeout is not None and hasattr(signal, "setitimer") \
+        and threading.current_thread() is threading.main_thread()
+    old = None
+    try:
+        if alarm:
+            def _on_alarm(signum, frame):
+                raise EvaluationTimeout(f"evaluation exceeded its time limit of {timeout:g} s")
+
+            old = signal.signal(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, float(timeout))
+        try:
+            values = problem.evaluate(params)
+        finally:
+            if alarm:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, old)
+        finished = time.time()
+        if timeout is not None and finished - started > timeout:
+            return Outcome(task_id, "failed", error=f"evaluation exceeded its time limit of {timeout:g} s "
+                           f"(took {finished - started:.3g} s)", started=started, finished=finished, worker=worker)
+        names = list(problem.objective_names) + list(problem.constraint_names)
+        clean = {}
+        for k, v in values.items():
+            clean[str(k)] = float(v) if k in names else _jsonable(v)
+        bad = [n for n in names if not math.isfinite(clean[n])]
+        if bad:
+            return Outcome(task_id, "failed", error=f"evaluate returned non-finite values for {bad}",
+                           started=started, finished=finished, worker=worker)
+        return Outcome(task_id, "ok", clean, started=started, finished=finished, worker=worker)
+    except Exception as exc:  # a failing evaluation is data, never a crash
+        return Outcome(task_id, "failed", error=_error_text(exc), started=started, finished=time.time(),
+                       worker=worker)
+
+
+class Evaluator:
+    """Base class: runs evaluations of one problem; see the module docstring."""
+
+    #: How many evaluations run at once.
+    capacity: int = 1
+    #: Short description stored with the run.
+    spec: str = "evaluator"
+
+    def start(self, problem, *, timeout: Optional[float] = None) -> None:
+        """Prepare to evaluate ``problem`` (start workers)."""
+        self.problem = problem
+        self.timeout = timeout
+
+    def submit(self, task_id: int, params: dict) -> None:
+        raise NotImplementedError
+
+    def wait(self) -> list[Outcome]:
+        """Block until at least one submitted evaluation finishes; return the finished ones."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop the workers (idempotent)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class InProcessEvaluator(Evaluator):
+    """Evaluates in the calling process, one candidate at a time (in :meth:`wait`).
+
+    With this evaluator a run is exactly reproducible and exactly resumable.
+    A time limit interrupts the evaluation with ``SIGALRM`` when running in the
+    main thread.
+    """
+
+    spec = "serial"
+
+    def __init__(self):
+        self.capacity = 1
+        self._queue: list[tuple[int, dict]] = []
+
+    def submit(self, task_id: int, params: dict) -> None:
+        self._queue.append((task_id, params))
+
+    def wait(self) -> list[Outcome]:
+        if not self._queue:
+            raise RuntimeError("wait() called with nothing submitted")
+        task_id, params = self._queue.pop(0)
+        return [evaluate_params(self.problem, params, timeout=self.timeout, worker="main",
+                                task_id=task_id, use_alarm=True)]
+
+
+# ---------------------------------------------------------------- processes
+def _process_worker(conn, problem, timeout, name, parent_pid):  # runs in the child
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+        while True:
+            while not conn.poll(1.0):
+                if os.getppid() != parent_pid:  # parent died: do not linger
+                    os._exit(0)
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                os._exit(0)
+            if msg is None:
+                break
+            task_id, params = msg
+            out = evaluate_params(problem, params, timeout=timeout, worker=name, task_id=task_id,
+                                  use_alarm=True)
+            conn.send(out)
+    finally:
+        conn.close()
+
+
+class _Worker:
+    __slots__ = ("proc", "conn", "name", "task", "started")
+
+    def __init__(self, proc, conn, name):
+        self.proc, self.conn, self.name = proc, conn, name
+        self.task: Optional[int] = None
+        self.started = 0.0
+
+
+class ProcessEvaluator(Evaluator):
+    """N local worker processes; each runs one evaluation at a time.
+
+    Workers are forked where the platform allows (the problem needs no
+    pickling); elsewhere the problem must be picklable.  A worker that dies
+    (crash, ``os._exit``, out of memory) is replaced and its task reported as
+    lost; a worker exceeding the time limit is killed and its task failed.
+
+    Args:
+        n_workers: Number of processes (default: the CPU count).
+    """
+
+    def __init__(self, n_workers: Optional[int] = None):
+        n = (os.cpu_count() or 1) if n_workers is None else int(n_workers)
+        if n < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers}.")
+        self.capacity = n
+        self.spec = f"processes:{n}"
+        self._workers: list[_Worker] = []
+        self._queue: list[tuple[int, dict]] = []
+        self._count = 0
+        self._ctx = None
+
+    def start(self, problem, *, timeout: Optional[float] = None) -> None:
+        import multiprocessing as mp
+
+        super().start(problem, timeout=timeout)
+        methods = mp.get_all_start_methods()
+        self._ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        self._workers = [self._spawn() for _ in range(self.capacity)]
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe(duplex=True)
+        name = f"proc-{self._count}"
+        self._count += 1
+        proc = self._ctx.Process(target=_process_worker, name=f"moopt-{name}",
+                                 args=(child, self.problem, self.timeout, name, os.getpid()), daemon=True)
+        proc.start()
+        child.close()
+        return _Worker(proc, parent, name)
+
+    def submit(self, task_id: int, params: dict) -> None:
+        self._queue.append((task_id, params))
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        for w in self._workers:
+            if not self._queue:
+                return
+            if w.task is None:
+                task_id, params = self._queue.pop(0)
+                try:
+                    w.conn.send((task_id, params))
+                except (BrokenPipeError, OSError):
+                    self._queue.insert(0, (task_id, params))
+                    self._replace(w)
+                    continue
+                w.task, w.started = task_id, time.time()
+
+    def _replace(self, w: _Worker) -> None:
+        try:
+            w.conn.close()
+        except OSError:
+            pass
+        if w.proc.is_alive():
+            w.proc.kill()
+        w.proc.join(5)
+        i = self._workers.index(w)
+        self._workers[i] = self._spawn()
+
+    def wait(self) -> list[Outcome]:
+        from multiprocessing.connection import wait as mp_wait
+
+        busy = [w for w in self._workers if w.task is not None]
+        if not busy and not self._queue:
+            raise RuntimeError("wait() called with nothing submitted")
+        while True:
+            busy = [w for w in self._workers if w.task is not None]
+            tmo = None
+            if self.timeout is not None and busy:
+                # grace of 1 s over the limit: the worker's own alarm normally fires first
+                deadline = min(w.started for w in busy) + self.timeout + 1.0
+                tmo = max(0.0, deadline - time.time())
+            handles = {}
+            for w in busy:
+                handles[w.conn] = w
+                handles[w.proc.sentinel] = w
+            ready = mp_wait(list(handles), timeout=tmo)
+            out: list[Outcome] = []
+            done: set = set()
+            for h in ready:
+                w = handles[h]
+                if id(w) in done:
+                    continue
+                res = None
+                if h is w.conn or w.conn.poll():
+                    try:
+                        res = w.conn.recv()
+                    except (EOFError, OSError):
+                        res = None
+                if res is not None:
+                    out.append(res)
+                    w.task = None
+                else:  # the process died mid-evaluation
+                    code = w.proc.exitcode if not w.proc.is_alive() else None
+                    if code is None:
+                        w.proc.join(1)
+                        code = w.proc.exitcode
+                    out.append(Outcome(w.task, "failed", error=f"worker {w.name} died during the evaluation "
+                                       f"(exit code {code})", finished=time.time(), worker=w.name, lost=True))
+                    self._replace(w)
+                done.add(id(w))
+            if self.timeout is not None:
+                now = time.time()
+                for w in list(self._workers):
+                    if w.task is not None and id(w) not in done and now - w.started > self.timeout + 1.0:
+                        out.append(Outcome(w.task, "failed", error=f"evaluation exceeded its time limit of "
+                                           f"{self.timeout:g} s; worker {w.name} was stopped",
+                                           started=w.started, finished=now, worker=w.name))
+                        self._replace(w)
+            self._dispatch()
+            if out:
+                return out
+
+    def close(self) -> None:
+        for w in self._workers:
+            try:
+                if w.task is None:
+                    w.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for w in self._workers:
+            w.proc.join(0.5 if w.task is None else 0)
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join(2)
+            try:
+                w.conn.close()
+            except OSError:
+                pass
+        self._workers = []
+        self._queue = []
+
+
+# --------------------------------------------------------------------- dask
+def _dask_evaluate(problem, params, timeout, task_id):  # runs on a Dask worker
+    try:
+        from distributed import get_worker
+
+        name = get_worker().address
+    except (ImportError, ValueError):
+        name = "dask"
+    return evaluate_params(problem, params, timeout=timeout, worker=name, task_id=task_id)
+
+
+class DaskEvaluator(Evaluator):
+    """Evaluations as Dask tasks: a new ``LocalCluster``, a scheduler address, or a ``Client``.
+
+    Args:
+        address: ``"tcp://host:port"`` of a running scheduler; ``None`` starts a
+            ``LocalCluster`` of ``n_workers`` processes (one thread each),
+            closed with the evaluator.
+        n_workers: Workers of the local cluster (default 2).
+        client: An existing ``distributed.Client`` to use (not closed here).
+
+    A worker that dies mid-task is reported as lost.  The local cluster sets
+    ``distributed.scheduler.allowed-failures`` to 0 so that moopt's own retry
+    (once) applies; a remote scheduler keeps its own setting (default: Dask
+    retries 3 times first).  Dask cannot stop a running task: one exceeding the
+    time limit is failed when it returns.
+    """
+
+    def __init__(self, address: Optional[str] = None, *, n_workers: int = 2, client=None):
+        if n_workers < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers}.")
+        self.address = address
+        self.n_workers = int(n_workers)
+        self._client = client
+        self._own_client = client is None
+        self._cluster = None
+        self._futures: dict = {}
+        self._attempt = 0
+        self.spec = address or (f"dask:{n_workers}" if client is None else "dask-client")
+        self.capacity = n_workers
+
+    def start(self, problem, *, timeout: Optional[float] = None) -> None:
+        try:
+            import dask
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover
+            raise ConfigError("the Dask evaluator needs dask[distributed]: pip install 'dask[distributed]'") from None
+        super().start(problem, timeout=timeout)
+        if self._client is None:
+            if self.address:
+                try:
+                    self._client = Client(self.address, timeout="10s")
+                except OSError as exc:
+                    raise ConfigError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
+            else:
+                with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                    self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
+                                                 processes=True, dashboard_address=None)
+                self._client = Client(self._cluster)
+        nthreads = self._client.nthreads()
+        self.capacity = max(1, sum(nthreads.values())) if nthreads else self.n_workers
+        [self._problem_future] = self._client.scatter([problem], broadcast=True, hash=False)
+        import uuid
+
+        self._token = uuid.uuid4().hex[:8]
+
+    def submit(self, task_id: int, params: dict) -> None:
+        self._attempt += 1
+        fut = self._client.submit(_dask_evaluate, self._problem_future, params, self.timeout, task_id,
+                                  pure=False, key=f"moopt-eval-{self._token}-{task_id}-{self._attempt}")
+        self._futures[fut] = (task_id, time.time())
+
+    def wait(self) -> list[Outcome]:
+        from distributed import wait as dwait
+
+        if not self._futures:
+            raise RuntimeError("wait() called with nothing submitted")
+        done, _ = dwait(list(self._futures), return_when="FIRST_COMPLETED")
+        out = []
+        for fut in done:
+            task_id, submitted = self._futures.pop(fut)
+            if fut.status == "finished":
+                out.append(fut.result())
+            else:
+                try:
+                    exc = fut.exception()
+                except BaseException as e:  # cancelled futures raise here
+                    exc = e
+                lost = type(exc).__name__ == "KilledWorker"
+                what = "the worker died during the evaluation" if lost else "the task failed in Dask"
+                out.append(Outcome(task_id, "failed", error=f"{what}: {type(exc).__name__}: {exc}",
+                                   finished=time.time(), worker="dask", lost=lost))
+            fut.release()
+        return out
+
+    def close(self) -> None:
+        for fut in list(self._futures):
+            fut.cancel()
+        self._futures = {}
+        if self._client is not None and self._own_client:
+            try:
+                self._client.close()
+            finally:
+                self._client = None
+        if self._cluster is not None:
+            try:
+                self._cluster.close()
+            finally:
+                self._cluster = None
+
+
+def make_evaluator(spec=None) -> Evaluator:
+    """Build an evaluator from a spec string (see the module docstring) or pass one through.
+
+    Raises:
+        ValueError: an unknown spec (the message lists the accepted forms).
+    """
+    if isinstance(spec, Evaluator):
+        return spec
+    if spec is None or spec in ("serial", "inprocess", "in-process", "main"):
+        return InProcessEvaluator()
+    if type(spec).__name__ == "Client" and hasattr(spec, "submit"):
+        return DaskEvaluator(client=spec)
+    if not isinstance(spec, str):
+        raise TypeError(f"evaluator must be a spec string or an Evaluator, got {type(spec).__name__}.")
+    s = spec.strip()
+    head, _, arg = s.partition(":")
+    if s.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
+        return DaskEvaluator(s)
+    if head in ("processes", "process", "dask"):
+        n = None
+        if arg:
+            try:
+                n = int(arg)
+            except ValueError:
+                n = -1
+            if n < 1:
+                raise ValueError(f"evaluator {spec!r}: the worker count must be a positive integer, "
+                                 f"e.g. '{head}:2'.")
+        return ProcessEvaluator(n) if head != "dask" else DaskEvaluator(n_workers=n or 2)
+    raise ValueError(
+        f"unknown evaluator {spec!r}; use 'serial', 'processes:N', 'dask', 'dask:N' or a "
+        "scheduler address 'tcp://host:port'."
+    )

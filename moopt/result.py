@@ -1,0 +1,378 @@
+"""The outcome of a run: history, Pareto front, hypervolume over time, plots.
+
+A :class:`RunResult` is read from a run store (``RunResult.load("run.db")``)
+or returned by :func:`moopt.optimize`.  Tables are :class:`Table` objects (a
+list of dict rows with named columns; ``.to_csv()``, ``.to_dicts()``), so no
+pandas is needed.
+
+Example:
+    >>> import moopt
+    >>> p = moopt.Problem([moopt.Real("x", 0, 1)], ["f1", "f2"],
+    ...                   lambda q: {"f1": q["x"], "f2": 1 - q["x"]})
+    >>> res = moopt.optimize(p, "random", budget=20, seed=0)
+    >>> len(res.front) == 20 and res.F.shape == (20, 2)
+    True
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+
+import numpy as np
+
+from ._validation import directions_signs
+
+
+# ------------------------------------------------------------------ kernels
+def _nondominated_mask(F_min: np.ndarray) -> np.ndarray:
+    """Mask of the points of a minimization array that no other point dominates."""
+    import moopt
+
+    if len(F_min) == 0:
+        return np.zeros(0, dtype=bool)
+    try:
+        return np.asarray(moopt.is_nondominated(F_min), dtype=bool)
+    except ImportError:  # TEMP until moopt.pareto lands
+        import moocore
+        return np.asarray(moocore.is_nondominated(F_min, keep_weakly=True), dtype=bool)
+
+
+def _hypervolume(F_min: np.ndarray, ref_min: np.ndarray) -> float:
+    """Hypervolume of a minimization array; points not strictly better than ``ref`` add nothing."""
+    import moopt
+
+    if len(F_min) == 0:
+        return 0.0
+    keep = np.all(F_min < ref_min, axis=1)
+    if not keep.any():
+        return 0.0
+    try:
+        return float(moopt.hypervolume(F_min[keep], ref=ref_min))
+    except ImportError:  # TEMP until moopt.indicators lands
+        import moocore
+        return float(moocore.hypervolume(F_min[keep], ref=ref_min))
+
+
+def _infer_ref(F: np.ndarray, directions: Sequence[str]) -> np.ndarray:
+    """Reference point (user directions) inferred from the points ``F`` (user directions)."""
+    import moopt
+
+    try:
+        return np.asarray(moopt.infer_reference_point(F, directions=list(directions)), dtype=float).reshape(-1)
+    except ImportError:  # TEMP until moopt.reference lands
+        signs = directions_signs(directions, F.shape[1])
+        Fm = F * signs
+        lo, hi = Fm.min(axis=0), Fm.max(axis=0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        return (hi + 0.1 * span) * signs
+
+
+# -------------------------------------------------------------------- table
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        return f"{v:.6g}"
+    if isinstance(v, (list, tuple)):
+        return " ".join(_fmt(x) for x in v)
+    return str(v)
+
+
+class Table:
+    """A light table: named columns and rows as dicts.
+
+    Args:
+        columns: Column names, in display order.
+        rows: One dict per row (missing keys read as ``None``).
+
+    Example:
+        >>> t = Table(["id", "f"], [{"id": 0, "f": 0.5}, {"id": 3, "f": 0.25}])
+        >>> t["f"], len(t), t[1]["id"]
+        ([0.5, 0.25], 2, 3)
+        >>> print(t.to_csv().strip())
+        id,f
+        0,0.5
+        3,0.25
+    """
+
+    def __init__(self, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]):
+        self.columns = list(columns)
+        self.rows = [dict(r) for r in rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self.rows)
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            if key not in self.columns:
+                raise KeyError(f"no column {key!r}; columns are {self.columns}")
+            return [r.get(key) for r in self.rows]
+        return self.rows[key]
+
+    def to_dicts(self) -> list[dict]:
+        """The rows as a list of dicts (copies)."""
+        return [{c: r.get(c) for c in self.columns} for r in self.rows]
+
+    def to_csv(self, path: Optional[str] = None) -> str:
+        """CSV text (header + rows); also written to ``path`` when given."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(self.columns)
+        for r in self.rows:
+            w.writerow([_csv_cell(r.get(c)) for c in self.columns])
+        text = buf.getvalue()
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dicts(), default=_json_default)
+
+    def to_string(self, max_rows: Optional[int] = None) -> str:
+        """Aligned text rendering (first ``max_rows`` rows)."""
+        rows = self.rows if max_rows is None else self.rows[:max_rows]
+        cells = [[_fmt(r.get(c)) for c in self.columns] for r in rows]
+        widths = [max([len(c)] + [len(row[j]) for row in cells]) for j, c in enumerate(self.columns)]
+        lines = ["  ".join(c.rjust(w) for c, w in zip(self.columns, widths)),
+                 "  ".join("-" * w for w in widths)]
+        lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
+        if max_rows is not None and len(self.rows) > max_rows:
+            lines.append(f"... ({len(self.rows) - max_rows} more rows)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.to_string(max_rows=20)
+
+
+def _csv_cell(v):
+    if v is None:
+        return ""
+    if isinstance(v, (list, tuple, dict)):
+        return json.dumps(v, default=_json_default)
+    return v
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, tuple):
+        return list(o)
+    return str(o)
+
+
+# ------------------------------------------------------------------- result
+class RunResult:
+    """Everything a run produced, read from its store.
+
+    Attributes:
+        config: The stored configuration (problem, algorithm, options, seed, extra).
+        records: Every finished evaluation
+            (:class:`~moopt.store.EvaluationRecord`) in completion order.
+        counts: Counts by status (``ok``, ``failed``, ``pruned``), ``cached``, ``pending``.
+        logs: The search's logged statistics.
+        resumed: True when the run continued an earlier one in the same store.
+        path: The store's path (``None`` for an in-memory run).
+
+    Failed and pruned evaluations are kept in :attr:`history` but excluded from
+    :attr:`F` and :attr:`front`; infeasible ones (a constraint ``> 0``) are
+    excluded from the front; results answered from the store (cached
+    duplicates) are counted once.
+    """
+
+    def __init__(self, config: Mapping, records: Sequence, *, counts: Optional[Mapping] = None,
+                 logs: Sequence[Mapping] = (), resumed: bool = False, path: Optional[str] = None):
+        self.config = dict(config)
+        self.records = list(records)
+        self.logs = list(logs)
+        self.resumed = resumed
+        self.path = path
+        prob = self.config.get("problem", {})
+        self.objective_names = [o["name"] for o in prob.get("objectives", [])]
+        self.directions = [o.get("direction", "min") for o in prob.get("objectives", [])]
+        self.constraint_names = [c["name"] for c in prob.get("constraints", [])]
+        self.variable_names = [v["name"] for v in prob.get("variables", [])]
+        self.signs = directions_signs(self.directions, len(self.directions)) if self.directions else np.ones(0)
+        if counts is None:
+            counts = {"ok": 0, "failed": 0, "pruned": 0}
+            for r in self.records:
+                counts[r.status] = counts.get(r.status, 0) + 1
+            counts["cached"] = sum(r.cached_from is not None for r in self.records)
+            counts["pending"] = 0
+        self.counts = dict(counts)
+
+    # -- loading ---------------------------------------------------------------
+    @classmethod
+    def from_store(cls, store, *, resumed: bool = False) -> "RunResult":
+        """Read a result from an open :class:`~moopt.store.RunStore`."""
+        path = None if store.path == ":memory:" else store.path
+        return cls(store.config(), store.evaluations(), counts=store.counts(), logs=store.logs(),
+                   resumed=resumed, path=path)
+
+    @classmethod
+    def load(cls, path: str) -> "RunResult":
+        """Read the result of the run stored at ``path`` (read-only)."""
+        from .store import RunStore
+
+        with RunStore(path, readonly=True) as store:
+            return cls.from_store(store)
+
+    # -- selections ------------------------------------------------------------
+    @property
+    def n_results(self) -> int:
+        """Finished evaluations, cached and failed included (what the budget counts)."""
+        return len(self.records)
+
+    def _is_point(self, r) -> bool:
+        return r.status == "ok" and r.cached_from is None and r.objectives is not None
+
+    @staticmethod
+    def _feasible(r) -> bool:
+        return all(v <= 0 for v in (r.constraints or {}).values())
+
+    def _points(self, *, feasible_only: bool) -> list:
+        return [r for r in self.records if self._is_point(r) and (not feasible_only or self._feasible(r))]
+
+    def _matrix(self, recs) -> np.ndarray:
+        m = len(self.objective_names)
+        return np.array([[r.objectives[n] for n in self.objective_names] for r in recs],
+                        dtype=float).reshape(-1, m)
+
+    @property
+    def F(self) -> np.ndarray:
+        """Objective values of the ok evaluations, shape ``(n_ok, n_obj)``, in user directions."""
+        return self._matrix(self._points(feasible_only=False))
+
+    def _front_records(self) -> list:
+        recs = self._points(feasible_only=True)
+        if not recs:
+            return []
+        mask = _nondominated_mask(self._matrix(recs) * self.signs)
+        front = [r for r, k in zip(recs, mask) if k]
+        return sorted(front, key=lambda r: tuple(r.objectives[n] * s for n, s in
+                                                 zip(self.objective_names, self.signs)))
+
+    @property
+    def front_F(self) -> np.ndarray:
+        """Objective values of the Pareto front, shape ``(n_front, n_obj)``, user directions."""
+        return self._matrix(self._front_records())
+
+    @property
+    def front(self) -> Table:
+        """The Pareto-optimal feasible candidates: id, parameters, objectives (and constraints)."""
+        cols = ["id"] + self.variable_names + self.objective_names + self.constraint_names
+        rows = []
+        for r in self._front_records():
+            row = {"id": r.candidate_id}
+            row.update({k: _plain(v) for k, v in r.params.items()})
+            row.update(r.objectives)
+            row.update(r.constraints or {})
+            rows.append(row)
+        return Table(cols, rows)
+
+    @property
+    def history(self) -> Table:
+        """Every finished evaluation in completion order, failed ones included."""
+        cols = (["seq", "id", "status"] + self.variable_names + self.objective_names
+                + self.constraint_names + ["cached_from", "error", "worker", "started", "finished"])
+        rows = []
+        for r in self.records:
+            row = {"seq": r.seq, "id": r.candidate_id, "status": r.status, "cached_from": r.cached_from,
+                   "error": r.error, "worker": r.worker, "started": r.started, "finished": r.finished}
+            row.update({k: _plain(v) for k, v in r.params.items()})
+            row.update(r.objectives or {})
+            row.update(r.constraints or {})
+            rows.append(row)
+        return Table(cols, rows)
+
+    # -- hypervolume -------------------------------------------------------------
+    def reference_point(self) -> np.ndarray:
+        """Reference point inferred from the feasible ok points (user directions)."""
+        F = self._matrix(self._points(feasible_only=True))
+        if len(F) == 0:
+            raise ValueError("the run has no feasible ok evaluation; pass ref= explicitly.")
+        return _infer_ref(F, self.directions)
+
+    def _ref_min(self, ref) -> np.ndarray:
+        if ref is None:
+            ref = self.reference_point()
+        r = np.asarray(ref, dtype=float).reshape(-1)
+        if r.shape[0] != len(self.objective_names):
+            raise ValueError(f"ref has {r.shape[0]} coordinates but the run has "
+                             f"{len(self.objective_names)} objectives {self.objective_names}.")
+        if not np.all(np.isfinite(r)):
+            raise ValueError(f"ref must be finite, got {r.tolist()}.")
+        return r * self.signs
+
+    def hypervolume(self, ref=None) -> float:
+        """Hypervolume of the feasible front w.r.t. ``ref`` (user directions; inferred if None)."""
+        ref_min = self._ref_min(ref)
+        return _hypervolume(self.front_F * self.signs, ref_min)
+
+    def hypervolume_history(self, ref=None) -> np.ndarray:
+        """Hypervolume of the front after each finished evaluation, shape ``(n_results,)``.
+
+        Entry ``i`` covers the first ``i + 1`` evaluations (failed, infeasible
+        and cached ones leave it unchanged).
+
+        Args:
+            ref: Reference point in user directions; inferred from all feasible
+                ok points when ``None`` (so the last value equals :meth:`hypervolume`).
+        """
+        ref_min = self._ref_min(ref) if self._points(feasible_only=True) or ref is not None else None
+        out = np.zeros(len(self.records))
+        front = np.zeros((0, len(self.objective_names)))
+        hv = 0.0
+        for i, r in enumerate(self.records):
+            if ref_min is not None and self._is_point(r) and self._feasible(r):
+                p = np.array([r.objectives[n] for n in self.objective_names], dtype=float) * self.signs
+                if not np.any(np.all(front <= p, axis=1)):
+                    keep = ~np.all(p <= front, axis=1)
+                    front = np.vstack([front[keep], p])
+                    if np.all(p < ref_min):
+                        hv = _hypervolume(front, ref_min)
+            out[i] = hv
+        return out
+
+    # -- reports -------------------------------------------------------------------
+    def summary(self) -> str:
+        """A few lines: configuration, counts, front size and hypervolume."""
+        c = self.config
+        prob = c.get("problem", {}).get("name", "?")
+        lines = [f"problem {prob}, algorithm {c.get('algorithm')}, seed {c.get('seed')}"
+                 + (f", budget {c['extra']['budget']}" if c.get("extra", {}).get("budget") is not None else ""),
+                 "evaluations: " + ", ".join(f"{k} {v}" for k, v in self.counts.items())]
+        objs = ", ".join(f"{n} ({d})" for n, d in zip(self.objective_names, self.directions))
+        lines.append(f"objectives: {objs}")
+        front = self._front_records()
+        lines.append(f"Pareto front: {len(front)} candidates")
+        if front:
+            ref = self.reference_point()
+            lines.append(f"hypervolume: {self.hypervolume(ref):.6g} (reference point "
+                         f"{[float(f'{x:.6g}') for x in ref]}, inferred)")
+        return "\n".join(lines)
+
+    def plot(self, out_dir: str = ".", *, ref=None, prefix: str = "") -> list[Path]:
+        """Write the front and hypervolume plots as PNG files; returns their paths."""
+        from .plotting import plot_run
+
+        return plot_run(self, out_dir, ref=ref, prefix=prefix)
+
+    def __repr__(self) -> str:
+        return (f"RunResult({self.n_results} evaluations, {self.counts.get('failed', 0)} failed, "
+                f"front of {len(self._front_records())})")
+
+
+def _plain(v):
+    return list(v) if isinstance(v, tuple) else v

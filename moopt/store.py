@@ -1,0 +1,625 @@
+"""The run store: one SQLite file holding a run's configuration, every evaluation,
+the search's latest checkpoint and its logs.
+
+The store is the single source of truth for resume and reports.  Every write
+is a transaction (WAL journal, ``synchronous=NORMAL``): a committed evaluation
+survives the process being killed at any moment (``SIGKILL``); only a power
+loss can roll back the last few commits.
+
+Tables (schema version :data:`SCHEMA_VERSION`, in ``PRAGMA user_version`` and
+the ``meta`` table):
+
+* ``meta``: format name, schema version, moopt version, creation time.
+* ``config``: the run's identity (problem, algorithm, options, seed) and extra
+  settings (budget, problem spec).  A second run with another identity is refused.
+* ``candidates``: every asked candidate (id, canonical key, params, info).
+* ``evaluations``: one row per finished candidate, in completion order
+  (``seq``): status ``ok``/``failed``/``pruned``, objective and constraint
+  values, metrics, error text, start/end times, worker, seed, attempts,
+  ``cached_from`` (the ``seq`` of the evaluation it was answered from) and
+  ``told`` (whether the checkpointed search state has seen it).
+* ``checkpoint``: the search's latest ``state_dict`` only (one row, replaced).
+* ``logs``: statistics the search recorded with :meth:`moopt.Search.log`.
+
+Example:
+    >>> from moopt.store import RunStore
+    >>> store = RunStore(":memory:")
+    >>> store.configure({"problem": {"name": "p"}, "algorithm": "random", "options": {}, "seed": 0})
+    False
+    >>> store.n_results()
+    0
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from . import _serial
+from .errors import RunStoreError
+
+SCHEMA_VERSION = 1
+FORMAT_NAME = "moopt-runstore"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE config (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    identity TEXT NOT NULL,
+    extra TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE candidates (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    params TEXT NOT NULL,
+    info TEXT NOT NULL,
+    asked REAL NOT NULL
+);
+CREATE TABLE evaluations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    candidate_id INTEGER NOT NULL UNIQUE REFERENCES candidates(id),
+    key TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'pruned')),
+    objectives TEXT,
+    constraints TEXT,
+    metrics TEXT,
+    error TEXT,
+    started REAL,
+    finished REAL,
+    worker TEXT,
+    seed INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    cached_from INTEGER REFERENCES evaluations(seq),
+    told INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX evaluations_ok_key ON evaluations(key) WHERE status = 'ok' AND cached_from IS NULL;
+CREATE INDEX evaluations_untold ON evaluations(told) WHERE told = 0;
+CREATE TABLE checkpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    state TEXT NOT NULL,
+    n_told INTEGER NOT NULL,
+    saved REAL NOT NULL
+);
+CREATE TABLE logs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    n_told INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    time REAL NOT NULL
+);
+"""
+
+_EVAL_COLUMNS = (
+    "e.seq, e.candidate_id, e.key, e.status, e.objectives, e.constraints, e.metrics, e.error, "
+    "e.started, e.finished, e.worker, e.seed, e.attempts, e.cached_from, e.told, c.params, c.info"
+)
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    """One stored evaluation (a row of ``evaluations`` joined with its candidate).
+
+    ``objectives``/``constraints`` are in the objectives' own directions and
+    ``None`` unless ``status == "ok"`` (constraints may be reported for failed ones).
+    """
+
+    seq: int
+    candidate_id: int
+    key: str
+    status: str
+    objectives: Optional[dict]
+    constraints: Optional[dict]
+    metrics: dict
+    error: Optional[str]
+    started: Optional[float]
+    finished: Optional[float]
+    worker: Optional[str]
+    seed: Optional[int]
+    attempts: int
+    cached_from: Optional[int]
+    told: bool
+    params: dict
+    info: dict
+
+
+def _record(row) -> EvaluationRecord:
+    return EvaluationRecord(
+        seq=row[0],
+        candidate_id=row[1],
+        key=row[2],
+        status=row[3],
+        objectives=None if row[4] is None else _serial.loads(row[4]),
+        constraints=None if row[5] is None else _serial.loads(row[5]),
+        metrics={} if row[6] is None else _serial.loads(row[6]),
+        error=row[7],
+        started=row[8],
+        finished=row[9],
+        worker=row[10],
+        seed=row[11],
+        attempts=row[12],
+        cached_from=row[13],
+        told=bool(row[14]),
+        params=_serial.loads(row[15]),
+        info=_serial.loads(row[16]),
+    )
+
+
+def _dumps_or_none(obj) -> Optional[str]:
+    return None if obj is None else _serial.dumps(obj)
+
+
+def _guard(method):
+    """Turn SQLite errors raised inside a store method into RunStoreError."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.IntegrityError:  # a caller's error (e.g. a reused id): the caller explains it
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise RunStoreError(
+                f"run store {self.path} could not be read or written ({exc}); the file may be "
+                "corrupt or changed by another program: restore it or start a new run with another path."
+            ) from None
+
+    return wrapper
+
+
+def _diff(stored: Mapping, new: Mapping) -> list[str]:
+    out = []
+    for k in sorted(set(stored) | set(new)):
+        a, b = stored.get(k), new.get(k)
+        if a != b:
+            if k == "problem" and isinstance(a, Mapping) and isinstance(b, Mapping):
+                sub = [f"{kk}" for kk in sorted(set(a) | set(b)) if a.get(kk) != b.get(kk)]
+                what = f"problem ({', '.join(sub)})"
+                if a.get("name") != b.get("name"):
+                    what = f"problem (stored {a.get('name')!r}, now {b.get('name')!r})"
+                out.append(what)
+            else:
+                out.append(f"{k} (stored {_short(a)}, now {_short(b)})")
+    return out
+
+
+def _short(v) -> str:
+    s = json.dumps(v, sort_keys=True, default=str)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+class RunStore:
+    """A run's SQLite file: configuration, evaluations, latest checkpoint, logs.
+
+    Args:
+        path: File path, or ``":memory:"`` for a store that lives only as long
+            as this object.
+        readonly: Open an existing store for reading only (reports).
+        create: Create the file when it does not exist (ignored when
+            ``readonly``).
+        lock: Hold an exclusive advisory lock on the file while open, so two
+            processes never write the same run (released when the process dies).
+
+    Raises:
+        RunStoreError: the file is not SQLite, is corrupt, belongs to another
+            program, comes from a newer/unknown schema, or is locked by a
+            running optimization.
+    """
+
+    def __init__(self, path: str | os.PathLike = ":memory:", *, readonly: bool = False,
+                 create: bool = True, lock: bool = False):
+        self.path = str(path)
+        self.readonly = readonly
+        self._lock_fd: Optional[int] = None
+        self._conn: Optional[sqlite3.Connection] = None
+        self._ok_index: Optional[dict[str, int]] = None
+        memory = self.path == ":memory:"
+        if not memory:
+            p = Path(self.path)
+            if p.is_dir():
+                raise RunStoreError(f"run store path {self.path} is a directory; pass a file path such as run.db.")
+            exists = p.exists()
+            if not exists and (readonly or not create):
+                raise RunStoreError(f"no run store at {self.path}; check the path (or run `moopt run ... --out {self.path}`).")
+            if exists and p.stat().st_size > 0:
+                with open(p, "rb") as fh:
+                    head = fh.read(16)
+                if head != _SQLITE_MAGIC:
+                    raise RunStoreError(
+                        f"{self.path} is not a moopt run store (not an SQLite file); pass a run store "
+                        "written by moopt, or another --out path for a new run."
+                    )
+            elif exists and readonly:
+                raise RunStoreError(f"{self.path} is empty, not a moopt run store.")
+        try:
+            if memory:
+                conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            elif readonly:
+                uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            else:
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
+            self._conn = conn
+            if lock and not memory and not readonly:
+                self._acquire_lock()
+            self._open(conn, memory)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise RunStoreError(
+                f"{self.path} is not a readable moopt run store ({exc}); the file may be corrupt: "
+                "restore it or start a new run with another path."
+            ) from None
+        except BaseException:
+            self.close()
+            raise
+
+    # -- opening ----------------------------------------------------------
+    def _acquire_lock(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise RunStoreError(
+                f"run store {self.path} is in use by another running optimization; wait for it to "
+                "finish or stop it (its finished evaluations are kept), or use another path."
+            ) from None
+        self._lock_fd = fd
+
+    def _open(self, conn: sqlite3.Connection, memory: bool) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if version == 0 and not tables:
+            if self.readonly:
+                raise RunStoreError(f"{self.path} is an empty SQLite file, not a moopt run store.")
+            if not memory:
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            for stmt in _SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            from . import __version__
+
+            conn.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)",
+                [("format", FORMAT_NAME), ("schema_version", str(SCHEMA_VERSION)),
+                 ("moopt_version", __version__), ("created", repr(time.time()))],
+            )
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        else:
+            if "meta" not in tables:
+                raise RunStoreError(
+                    f"{self.path} is an SQLite file but not a moopt run store (no meta table); "
+                    "use another path for a new run."
+                )
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("format") != FORMAT_NAME:
+                raise RunStoreError(
+                    f"{self.path} is an SQLite file of another format ({meta.get('format')!r}), "
+                    "not a moopt run store."
+                )
+            if version > SCHEMA_VERSION:
+                raise RunStoreError(
+                    f"{self.path} was written by a newer moopt (run-store schema {version}; this "
+                    f"moopt reads schema {SCHEMA_VERSION}); upgrade moopt to read it."
+                )
+            if version != SCHEMA_VERSION or meta.get("schema_version") != str(SCHEMA_VERSION):
+                raise RunStoreError(
+                    f"{self.path} has an unknown run-store schema (user_version={version}, "
+                    f"meta schema_version={meta.get('schema_version')!r}); expected {SCHEMA_VERSION}."
+                )
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise RunStoreError(
+                    f"{self.path} is corrupt (SQLite integrity check: {check}); restore it or start "
+                    "a new run with another path."
+                )
+            if not self.readonly and not memory:
+                conn.execute("PRAGMA journal_mode=WAL")
+        if not memory and not self.readonly:
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+
+    # -- lifecycle ----------------------------------------------------------
+    def close(self) -> None:
+        """Close the file (and release the lock); safe to call twice."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+        if self._lock_fd is not None:
+            try:
+                os.close(self._lock_fd)
+            finally:
+                self._lock_fd = None
+
+    def __enter__(self) -> "RunStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RunStoreError(f"run store {self.path} is closed.")
+        return self._conn
+
+    def _write(self):
+        if self.readonly:
+            raise RunStoreError(f"run store {self.path} was opened read-only.")
+        return _Txn(self.conn)
+
+    # -- configuration ------------------------------------------------------
+    @_guard
+    def configure(self, identity: Mapping, extra: Optional[Mapping] = None) -> bool:
+        """Record the run's identity, or check it against the stored one.
+
+        Args:
+            identity: JSON description that must match on resume (problem,
+                algorithm, options, seed).
+            extra: JSON settings that may change between sessions (budget,
+                problem spec); merged into the stored ones.
+
+        Returns:
+            True when the store already held this run (a resume).
+
+        Raises:
+            RunStoreError: the store holds a run with another identity.
+        """
+        ident = _serial.loads(_serial.dumps(dict(identity)))
+        row = self.conn.execute("SELECT identity, extra FROM config WHERE id = 1").fetchone()
+        if row is None:
+            with self._write() as c:
+                c.execute(
+                    "INSERT INTO config(id, identity, extra, created) VALUES (1, ?, ?, ?)",
+                    (_serial.dumps(ident), _serial.dumps(dict(extra or {})), time.time()),
+                )
+            return False
+        stored = _serial.loads(row[0])
+        if stored != ident:
+            diff = _diff(stored, ident)
+            raise RunStoreError(
+                f"run store {self.path} holds another run: {'; '.join(diff)} differ. Use another "
+                "store path for a new run, or the stored configuration to resume it."
+            )
+        if extra:
+            merged = {**_serial.loads(row[1]), **dict(extra)}
+            with self._write() as c:
+                c.execute("UPDATE config SET extra = ? WHERE id = 1", (_serial.dumps(merged),))
+        return True
+
+    @_guard
+    def config(self) -> dict:
+        """The stored configuration: identity keys plus ``extra`` settings (empty if none)."""
+        row = self.conn.execute("SELECT identity, extra, created FROM config WHERE id = 1").fetchone()
+        if row is None:
+            return {}
+        return {**_serial.loads(row[0]), "extra": _serial.loads(row[1]), "created": row[2]}
+
+    @_guard
+    def meta(self) -> dict:
+        return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+
+    # -- the resume protocol --------------------------------------------------
+    @_guard
+    def record_ask(self, entries: Sequence[tuple], state: Optional[Mapping], *, n_told: int,
+                   cached: Sequence[tuple] = (), immediate: Sequence[tuple] = ()) -> None:
+        """Persist asked candidates and the post-ask checkpoint in one transaction.
+
+        Args:
+            entries: ``(candidate_id, key, params, info)`` of each asked candidate,
+                ``key`` being its canonical encoding.
+            state: The search's ``state_dict()`` after ``ask``.
+            n_told: Number of results the search has been told so far.
+            cached: ``(candidate_id, original_seq)`` pairs answered from the
+                store; their evaluation rows are written here too.
+            immediate: ``(candidate_id, key, status, error)`` of candidates that
+                end without evaluation (e.g. invalid parameters).
+        """
+        now = time.time()
+        with self._write() as c:
+            c.executemany(
+                "INSERT INTO candidates(id, key, params, info, asked) VALUES (?, ?, ?, ?, ?)",
+                [(int(i), key, _serial.dumps(params), _serial.dumps(info), now)
+                 for i, key, params, info in entries],
+            )
+            for cid, orig in cached:
+                self._insert_cached(c, cid, orig, now)
+            for cid, key, status, error in immediate:
+                c.execute(
+                    "INSERT INTO evaluations(candidate_id, key, status, error, started, finished, worker, attempts) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 'engine', 0)",
+                    (int(cid), key, status, error, now, now),
+                )
+            if state is not None:
+                self._put_checkpoint(c, state, n_told, now)
+
+    @staticmethod
+    def _insert_cached(c, cid: int, orig: int, now: float) -> None:
+        c.execute(
+            "INSERT INTO evaluations(candidate_id, key, status, objectives, constraints, metrics, "
+            "error, started, finished, worker, seed, attempts, cached_from) "
+            "SELECT ?, key, status, objectives, constraints, metrics, NULL, ?, ?, 'cache', seed, 0, seq "
+            "FROM evaluations WHERE seq = ?",
+            (int(cid), now, now, int(orig)),
+        )
+
+    @_guard
+    def record_cached(self, candidate_id: int, original_seq: int) -> int:
+        """Answer a candidate from the evaluation ``original_seq`` (its own transaction)."""
+        with self._write() as c:
+            self._insert_cached(c, candidate_id, original_seq, time.time())
+            return int(c.execute("SELECT last_insert_rowid()").fetchone()[0])
+
+    @_guard
+    def record(self, seq: int) -> EvaluationRecord:
+        """The evaluation with sequence number ``seq``."""
+        row = self.conn.execute(
+            f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id "
+            "WHERE e.seq = ?", (int(seq),)).fetchone()
+        if row is None:
+            raise RunStoreError(f"run store {self.path} has no evaluation {seq}.")
+        return _record(row)
+
+    @_guard
+    def record_evaluation(self, candidate_id: int, key: str, status: str, *,
+                          objectives: Optional[Mapping] = None, constraints: Optional[Mapping] = None,
+                          metrics: Optional[Mapping] = None, error: Optional[str] = None,
+                          started: Optional[float] = None, finished: Optional[float] = None,
+                          worker: Optional[str] = None, seed: Optional[int] = None,
+                          attempts: int = 1) -> int:
+        """Persist one finished evaluation (its own transaction); returns its ``seq``."""
+        with self._write() as c:
+            cur = c.execute(
+                "INSERT INTO evaluations(candidate_id, key, status, objectives, constraints, metrics, error, "
+                "started, finished, worker, seed, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (int(candidate_id), key, status, _dumps_or_none(objectives), _dumps_or_none(constraints),
+                 _dumps_or_none(dict(metrics) if metrics else None), error, started, finished, worker,
+                 seed, int(attempts)),
+            )
+            seq = cur.lastrowid
+        if status == "ok" and self._ok_index is not None:
+            self._ok_index.setdefault(key, seq)
+        return seq
+
+    @_guard
+    def record_tell(self, candidate_ids: Iterable[int], state: Optional[Mapping], *, n_told: int,
+                    logs: Sequence[Mapping] = ()) -> None:
+        """Mark results as told and persist the post-tell checkpoint and logs in one transaction."""
+        now = time.time()
+        with self._write() as c:
+            c.executemany("UPDATE evaluations SET told = 1 WHERE candidate_id = ?",
+                          [(int(i),) for i in candidate_ids])
+            if logs:
+                rows = []
+                for entry in logs:
+                    entry = dict(entry)
+                    kind = str(entry.pop("kind", "log"))
+                    rows.append((n_told, kind, _serial.dumps(entry), now))
+                c.executemany("INSERT INTO logs(n_told, kind, data, time) VALUES (?, ?, ?, ?)", rows)
+            if state is not None:
+                self._put_checkpoint(c, state, n_told, now)
+
+    @staticmethod
+    def _put_checkpoint(c, state: Mapping, n_told: int, now: float) -> None:
+        try:
+            text = _serial.dumps(state)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"the search's state_dict() cannot be stored: {exc}") from None
+        c.execute(
+            "INSERT INTO checkpoint(id, state, n_told, saved) VALUES (1, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET state = excluded.state, n_told = excluded.n_told, "
+            "saved = excluded.saved",
+            (text, int(n_told), now),
+        )
+
+    @_guard
+    def checkpoint(self) -> Optional[tuple[dict, int]]:
+        """The latest ``(state, n_told)``, or ``None`` before the first checkpoint."""
+        row = self.conn.execute("SELECT state, n_told FROM checkpoint WHERE id = 1").fetchone()
+        return None if row is None else (_serial.loads(row[0]), int(row[1]))
+
+    @_guard
+    def pending(self) -> list[tuple[int, dict, dict]]:
+        """Asked candidates without an evaluation, ``(id, params, info)`` in id order."""
+        rows = self.conn.execute(
+            "SELECT c.id, c.params, c.info FROM candidates c LEFT JOIN evaluations e "
+            "ON e.candidate_id = c.id WHERE e.seq IS NULL ORDER BY c.id"
+        ).fetchall()
+        return [(r[0], _serial.loads(r[1]), _serial.loads(r[2])) for r in rows]
+
+    @_guard
+    def untold(self) -> list[EvaluationRecord]:
+        """Finished evaluations the checkpointed search has not been told, in completion order."""
+        rows = self.conn.execute(
+            f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id "
+            "WHERE e.told = 0 ORDER BY e.seq"
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    @_guard
+    def lookup_ok(self, key: str) -> Optional[int]:
+        """``seq`` of the first ok evaluation of the candidate with canonical ``key``."""
+        if self._ok_index is None:
+            self._ok_index = {}
+            for k, seq in self.conn.execute(
+                "SELECT key, MIN(seq) FROM evaluations WHERE status = 'ok' AND cached_from IS NULL GROUP BY key"
+            ):
+                self._ok_index[k] = seq
+        return self._ok_index.get(key)
+
+    # -- reading ------------------------------------------------------------
+    @_guard
+    def n_results(self) -> int:
+        """Number of finished evaluations (cached and failed included)."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0])
+
+    @_guard
+    def n_candidates(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM candidates").fetchone()[0])
+
+    @_guard
+    def counts(self) -> dict[str, int]:
+        """Counts by status, plus ``cached`` (answered from the store) and ``pending``."""
+        out = {"ok": 0, "failed": 0, "pruned": 0}
+        for status, n in self.conn.execute("SELECT status, COUNT(*) FROM evaluations GROUP BY status"):
+            out[status] = int(n)
+        out["cached"] = int(self.conn.execute(
+            "SELECT COUNT(*) FROM evaluations WHERE cached_from IS NOT NULL").fetchone()[0])
+        out["pending"] = self.n_candidates() - sum(out[s] for s in ("ok", "failed", "pruned"))
+        return out
+
+    @_guard
+    def evaluations(self) -> list[EvaluationRecord]:
+        """Every finished evaluation in completion order."""
+        rows = self.conn.execute(
+            f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id ORDER BY e.seq"
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    @_guard
+    def logs(self, kind: Optional[str] = None) -> list[dict]:
+        """The search's logs, each ``{"kind", "n_told", "time", **values}``, in order."""
+        sql = "SELECT kind, n_told, time, data FROM logs"
+        args: tuple = ()
+        if kind is not None:
+            sql += " WHERE kind = ?"
+            args = (kind,)
+        return [{"kind": k, "n_told": n, "time": t, **_serial.loads(d)}
+                for k, n, t, d in self.conn.execute(sql + " ORDER BY seq", args)]
+
+
+class _Txn:
+    """``with`` block running one ``BEGIN IMMEDIATE ... COMMIT`` (rollback on error)."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass

@@ -1,0 +1,512 @@
+"""The contract every search algorithm must pass, reusable for your own searches.
+
+A *factory* builds the search under test: ``factory(problem, seed) -> Search``
+(or a registered algorithm name such as ``"random"``).  The checks drive the
+search through ask/tell rounds on small problems and assert:
+
+==================  ==============================================================
+``ask_zero``        ``ask(0)`` returns ``[]``
+``candidates``      ``ask(n)`` returns at most ``n`` :class:`~moopt.Candidate`
+                    objects with fresh integer ids and parameters valid in the space
+``determinism``     the same seed gives the same candidates
+``state_json``      ``state_dict()`` and drained logs go through moopt's JSON codec
+``resume``          a ``state_dict`` round trip through the JSON codec, mid-run
+                    (with candidates outstanding and after a tell), loaded into a
+                    fresh instance built with *another* seed, continues identically
+                    (so every RNG state must be in the state dict)
+``failures``        failed and pruned results (some rounds all failed) and results
+                    told in shuffled order are accepted; the search goes on
+``directions``      on the problem with its last objective flipped to ``max`` the
+                    search runs and never modifies the values it is told (they are
+                    in the user's directions)
+``budget``          through :func:`moopt.optimize`: never more results than the
+                    budget, ``ask(n)`` never returns more than ``n``, and two runs
+                    with the same seed give the same history
+==================  ==============================================================
+
+Problems are given by kind (``"real"``: 4 reals, 2 objectives min/min;
+``"categorical"``: categorical and integer variables, objectives min/max;
+``"sequence"``: a fixed-length token sequence; ``"growable"``: token sequences
+of length 1..4; ``"constrained"``: ``"real"`` plus a constraint) or as
+:class:`~moopt.Problem` instances (e.g. your progressive space's problem).
+
+Example (one call, raises AssertionError naming the failed check):
+    >>> import moopt
+    >>> from moopt.testing import check_search
+    >>> check_search(lambda problem, seed: moopt.RandomSearch(problem, seed=seed),
+    ...              problems=["real", "categorical"])
+
+With pytest, one test per check and problem::
+
+    from moopt.testing import contract_cases, run_contract_check
+
+    @pytest.mark.parametrize("check,problem", contract_cases(problems=["categorical"]))
+    def test_my_search_contract(check, problem):
+        run_contract_check(check, my_factory, problem)
+
+or subclass :class:`SearchContract` (in the spirit of Optuna's
+``BasicSamplerTestCase``)::
+
+    class TestMySearchContract(SearchContract):
+        problems = ("sequence",)
+        def make_search(self, problem, seed):
+            return MySearch(problem, seed=seed)
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from .. import _serial
+from ..problem import Objective, Problem
+from ..search.base import STATUS_OK, STATUS_PRUNED, Candidate, Result, Search
+from ..space import Categorical, Integer, Real, TokenSequence
+
+Factory = Union[str, Callable[[Problem, int], Search]]
+ProblemLike = Union[str, Problem]
+
+DEFAULT_PROBLEMS = ("real", "categorical")
+PROBLEM_KINDS = ("real", "categorical", "sequence", "growable", "constrained")
+
+
+# ------------------------------------------------------------------ problems
+def _zdt1(p: Mapping) -> dict:
+    x = np.array([p[f"x{i}"] for i in range(4)])
+    g = 1.0 + 9.0 * x[1:].mean()
+    return {"f1": float(x[0]), "f2": float(g * (1.0 - math.sqrt(x[0] / g)))}
+
+
+def _categorical(p: Mapping) -> dict:
+    cost = {"conv3": 3.0, "conv5": 5.0, "dw3": 1.0, "skip": 0.0}[p["op"]] * p["depth"]
+    acc = 0.5 + 0.1 * p["depth"] + {"relu": 0.05, "gelu": 0.07, "tanh": 0.0}[p["act"]] - 0.02 * (p["op"] == "skip")
+    return {"cost": float(cost), "accuracy": float(acc)}
+
+
+def _sequence_values(seq) -> dict:
+    seq = tuple(seq)
+    ones = sum(1 for t in seq if t == "b")
+    return {"size": float(len(seq) + ones), "score": float(sum((i + 1) * (t == "c") for i, t in enumerate(seq)))}
+
+
+def contract_problem(kind: str) -> Problem:
+    """A small built-in problem of the given kind (see the module docstring).
+
+    Raises:
+        ValueError: unknown kind.
+    """
+    if kind == "real":
+        return Problem([Real(f"x{i}", 0.0, 1.0) for i in range(4)], ["f1", "f2"], _zdt1, name="contract-real")
+    if kind == "constrained":
+        def evaluate(p):
+            out = _zdt1(p)
+            out["g1"] = 0.6 - p["x0"] - p["x1"]
+            return out
+
+        return Problem([Real(f"x{i}", 0.0, 1.0) for i in range(4)], ["f1", "f2"], evaluate,
+                       constraints=["g1"], name="contract-constrained")
+    if kind == "categorical":
+        return Problem(
+            [Categorical("op", ["conv3", "conv5", "dw3", "skip"]), Integer("depth", 1, 4),
+             Categorical("act", ["relu", "gelu", "tanh"])],
+            [Objective("cost", "min"), Objective("accuracy", "max")], _categorical, name="contract-categorical")
+    if kind == "sequence":
+        return Problem([TokenSequence("seq", ("a", "b", "c"), 4, 4)],
+                       [Objective("size", "min"), Objective("score", "max")],
+                       lambda p: _sequence_values(p["seq"]), name="contract-sequence")
+    if kind == "growable":
+        return Problem([TokenSequence("seq", ("a", "b", "c"), 1, 4)],
+                       [Objective("size", "min"), Objective("score", "max")],
+                       lambda p: _sequence_values(p["seq"]), name="contract-growable")
+    raise ValueError(f"unknown contract problem kind {kind!r}; choose one of {list(PROBLEM_KINDS)} "
+                     "or pass a moopt.Problem.")
+
+
+def _as_problem(problem: ProblemLike) -> Problem:
+    if isinstance(problem, Problem):
+        return problem
+    if isinstance(problem, str):
+        return contract_problem(problem)
+    raise TypeError(f"a contract problem must be a kind name or a moopt.Problem, got {type(problem).__name__}.")
+
+
+def flip_last_objective(problem: Problem) -> Problem:
+    """A copy of ``problem`` whose last objective has the other direction (values negated).
+
+    The copy keeps every other attribute (e.g. a progressive space), so the
+    same search can run on it.
+    """
+    flipped = copy.copy(problem)
+    last = problem.objectives[-1]
+    new_dir = "max" if last.direction == "min" else "min"
+    flipped.objectives = problem.objectives[:-1] + (Objective(last.name, new_dir, last.unit, last.cheap),)
+    base_evaluate = problem.evaluate
+
+    def evaluate(params):
+        out = dict(base_evaluate(params))
+        out[last.name] = -out[last.name]
+        return out
+
+    flipped.evaluate = evaluate
+    flipped.name = f"{problem.name}-flipped"
+    return flipped
+
+
+def _build(factory: Factory, problem: Problem, seed: int) -> Search:
+    if isinstance(factory, str):
+        from ..registry import make_search
+
+        search = make_search(factory, problem, seed=seed)
+    else:
+        search = factory(problem, seed)
+    assert isinstance(search, Search), f"the factory returned {type(search).__name__}, not a moopt.Search"
+    return search
+
+
+# ------------------------------------------------------------------- driver
+def _evaluate(problem: Problem, cand: Candidate) -> Result:
+    try:
+        values = problem.evaluate(dict(cand.params))
+    except Exception as exc:  # a failing evaluation is a failed result
+        return Result.failure(cand, f"{type(exc).__name__}: {exc}")
+    objectives = {n: values[n] for n in problem.objective_names}
+    constraints = {n: values[n] for n in problem.constraint_names} or None
+    return Result(cand, STATUS_OK, objectives, constraints)
+
+
+def _key(c: Candidate) -> tuple:
+    return (c.id, _serial.canonical(dict(c.params)))
+
+
+class _Driver:
+    """Runs ask/tell rounds; records what the search proposed."""
+
+    def __init__(self, search: Search, problem: Problem, *, batch: int, space_problem: Optional[Problem] = None):
+        self.search, self.problem, self.batch = search, problem, batch
+        self.space = (space_problem or problem).space
+        self.proposed: list[tuple] = []
+        self.seen_ids: set = set()
+        self.finished = False
+
+    def ask(self, n: Optional[int] = None) -> list[Candidate]:
+        n = self.batch if n is None else n
+        cands = self.search.ask(n)
+        name = type(self.search).__name__
+        assert isinstance(cands, list), f"{name}.ask({n}) returned {type(cands).__name__}, not a list"
+        assert len(cands) <= n, f"{name}.ask({n}) returned {len(cands)} candidates (more than n)"
+        for c in cands:
+            assert isinstance(c, Candidate), f"{name}.ask returned {c!r}, not a moopt.Candidate"
+            assert isinstance(c.id, (int, np.integer)) and not isinstance(c.id, bool), \
+                f"{name}: candidate id {c.id!r} is not an integer"
+            assert c.id not in self.seen_ids, f"{name}: candidate id {c.id} was already used"
+            self.seen_ids.add(c.id)
+            try:
+                self.space.validate(c.params)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise AssertionError(f"{name}: candidate {c.id} is not valid in the space: {exc}") from None
+            try:
+                _serial.dumps(dict(c.info))
+            except TypeError as exc:
+                raise AssertionError(f"{name}: candidate {c.id} info is not JSON: {exc}") from None
+            self.proposed.append(_key(c))
+        if not cands:
+            self.finished = True
+        return cands
+
+    def results(self, cands: Sequence[Candidate], *, fail_every: int = 0, prune_every: int = 0) -> list[Result]:
+        out = []
+        for i, c in enumerate(cands):
+            k = len(self.proposed) + i
+            if fail_every and k % fail_every == 0:
+                out.append(Result.failure(c, "contract: simulated failure"))
+            elif prune_every and k % prune_every == 1:
+                out.append(Result(c, STATUS_PRUNED, error="contract: simulated pruning"))
+            else:
+                out.append(_evaluate(self.problem, c))
+        return out
+
+    def tell(self, results: list[Result]) -> None:
+        self.search.tell(results)
+        logs = self.search.drain_logs()
+        try:
+            _serial.dumps(logs)
+        except TypeError as exc:
+            raise AssertionError(f"{type(self.search).__name__}: logs are not JSON: {exc}") from None
+
+    def rounds(self, n_rounds: int, **kw) -> None:
+        for _ in range(n_rounds):
+            cands = self.ask()
+            if not cands:
+                return
+            self.tell(self.results(cands, **kw))
+
+
+# ------------------------------------------------------------------- checks
+def check_ask_zero(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, **_) -> None:
+    """``ask(0)`` returns ``[]``, at the start and mid-run."""
+    problem = _as_problem(problem)
+    s = _build(factory, problem, seed)
+    assert s.ask(0) == [], f"{type(s).__name__}.ask(0) must return []"
+    d = _Driver(s, problem, batch=2)
+    d.rounds(2)
+    assert s.ask(0) == [], f"{type(s).__name__}.ask(0) must return [] mid-run"
+
+
+def check_candidates(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 5,
+                     batch: int = 4, **_) -> None:
+    """``ask(n)``: at most n Candidates, fresh integer ids, parameters valid in the space."""
+    problem = _as_problem(problem)
+    d = _Driver(_build(factory, problem, seed), problem, batch=batch)
+    d.rounds(rounds)
+    for n in (1, 3):
+        cands = d.ask(n)
+        if cands:
+            d.tell(d.results(cands))
+    assert d.proposed, f"{type(d.search).__name__} proposed no candidate at all"
+
+
+def check_determinism(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 5,
+                      batch: int = 4, **_) -> None:
+    """Two instances with the same seed propose the same candidates."""
+    problem = _as_problem(problem)
+    runs = []
+    for _ in range(2):
+        d = _Driver(_build(factory, problem, seed), problem, batch=batch)
+        d.rounds(rounds, fail_every=5)
+        runs.append(d.proposed)
+    assert runs[0] == runs[1], (f"same seed, different candidates: first difference at position "
+                                f"{next(i for i, (a, b) in enumerate(zip(*runs)) if a != b) if any(a != b for a, b in zip(*runs)) else min(map(len, runs))}")
+
+
+def check_state_json(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 3,
+                     batch: int = 4, **_) -> None:
+    """``state_dict()`` holds only JSON types and numpy arrays (round-trips through the codec)."""
+    problem = _as_problem(problem)
+    s = _build(factory, problem, seed)
+    d = _Driver(s, problem, batch=batch)
+    for stage in range(rounds):
+        state = s.state_dict()
+        try:
+            text = _serial.dumps(state)
+        except TypeError as exc:
+            raise AssertionError(f"{type(s).__name__}.state_dict() after {stage} rounds is not JSON + "
+                                 f"numpy: {exc}") from None
+        again = _serial.dumps(_serial.loads(text))
+        assert again == text, f"{type(s).__name__}.state_dict() does not survive a JSON round trip unchanged"
+        d.rounds(1)
+
+
+def _roundtrip(factory: Factory, problem: Problem, state, seed: int) -> Search:
+    clone = _build(factory, problem, seed + 1000)  # another seed: the state must carry every RNG
+    clone.load_state_dict(_serial.loads(_serial.dumps(state)))
+    return clone
+
+
+def check_resume(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 6,
+                 batch: int = 4, **_) -> None:
+    """A mid-run state_dict (JSON round trip) loaded into a fresh instance continues identically."""
+    problem = _as_problem(problem)
+    name = None
+    for split in ("after_tell", "outstanding"):
+        a = _build(factory, problem, seed)
+        name = type(a).__name__
+        da = _Driver(a, problem, batch=batch)
+        da.rounds(max(1, rounds // 2), fail_every=4)
+        pending: list[Candidate] = []
+        if split == "outstanding":
+            pending = da.ask()
+        b = _roundtrip(factory, problem, a.state_dict(), seed)
+        db = _Driver(b, problem, batch=batch)
+        db.seen_ids = set(da.seen_ids)
+        mark = len(da.proposed)
+        if pending:
+            res = da.results(pending, fail_every=4)
+            da.tell(res)
+            db.tell(list(res))
+        for _ in range(rounds):
+            ca, cb = da.ask(), db.ask()
+            ka, kb = [_key(c) for c in ca], [_key(c) for c in cb]
+            assert ka == kb, (f"{name}: after a state_dict round trip ({split.replace('_', ' ')}) the resumed "
+                              f"search proposed {kb[:2]}... instead of {ka[:2]}...")
+            if not ca:
+                break
+            ra = da.results(ca, fail_every=4)
+            da.tell(ra)
+            db.tell(list(ra))
+        assert len(da.proposed) > mark or da.finished, f"{name}: nothing proposed after the resume point"
+        sa, sb = _serial.dumps(a.state_dict()), _serial.dumps(b.state_dict())
+        assert sa == sb, f"{name}: the resumed search's final state_dict differs from the original's ({split})"
+
+
+def check_failures(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 6,
+                   batch: int = 4, **_) -> None:
+    """Failed and pruned results (whole failed rounds too), told in any order, are accepted."""
+    problem = _as_problem(problem)
+    s = _build(factory, problem, seed)
+    d = _Driver(s, problem, batch=batch)
+    rng = np.random.default_rng(seed)
+    for r in range(rounds):
+        cands = d.ask()
+        if not cands:
+            break
+        if r == 1:
+            results = [Result.failure(c, "contract: everything failed") for c in cands]
+        else:
+            results = d.results(cands, fail_every=3, prune_every=5)
+        order = rng.permutation(len(results))
+        shuffled = [results[i] for i in order]
+        if r % 2 == 0 and len(shuffled) > 1:  # results split over two tells
+            d.tell(shuffled[:1])
+            d.tell(shuffled[1:])
+        else:
+            d.tell(shuffled)
+    assert d.proposed, f"{type(s).__name__} proposed nothing"
+
+
+def check_directions(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 5,
+                     batch: int = 4, **_) -> None:
+    """With a ``max`` objective the search runs and leaves the told values (user directions) untouched."""
+    base = _as_problem(problem)
+    flipped = flip_last_objective(base)
+    for prob in (base, flipped):
+        s = _build(factory, prob, seed)
+        d = _Driver(s, prob, batch=batch)
+        for _ in range(rounds):
+            cands = d.ask()
+            if not cands:
+                break
+            results = d.results(cands)
+            before = [(dict(r.values) if r.values else None) for r in results]
+            d.tell(results)
+            after = [(dict(r.values) if r.values else None) for r in results]
+            assert before == after, (f"{type(s).__name__}.tell modified the values it was told; values are in "
+                                     "the user's directions and must be copied, not changed in place")
+            for r in results:
+                if r.ok:
+                    expected = prob.evaluate(dict(r.candidate.params))
+                    for n in prob.objective_names:
+                        assert r.values[n] == expected[n]
+        assert d.proposed, f"{type(s).__name__} proposed nothing on {prob.name} (directions {prob.directions})"
+
+
+def check_budget(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, budget: int = 17,
+                 **_) -> None:
+    """Through moopt.optimize: at most ``budget`` results; same seed, same history."""
+    from ..engine import optimize
+
+    problem = _as_problem(problem)
+    histories = []
+    for _ in range(2):
+        s = _build(factory, problem, seed)
+        res = optimize(problem, s, budget=budget, progress=False)
+        assert res.n_results <= budget, f"{res.n_results} results for a budget of {budget}"
+        assert res.counts.get("pending", 0) == 0, "candidates asked beyond the budget were left pending"
+        histories.append([(r.candidate_id, r.key, r.status, r.objectives) for r in res.records])
+    assert histories[0] == histories[1], "two runs through moopt.optimize with the same seed differ"
+    assert histories[0], "no evaluation happened through moopt.optimize"
+
+
+CHECKS: dict[str, Callable[..., None]] = {
+    "ask_zero": check_ask_zero,
+    "candidates": check_candidates,
+    "determinism": check_determinism,
+    "state_json": check_state_json,
+    "resume": check_resume,
+    "failures": check_failures,
+    "directions": check_directions,
+    "budget": check_budget,
+}
+
+
+def run_contract_check(check: str, factory: Factory, problem: ProblemLike = "real", **options) -> None:
+    """Run one named check (a key of :data:`CHECKS`) on one problem; raises AssertionError on failure."""
+    if check not in CHECKS:
+        raise ValueError(f"unknown contract check {check!r}; choose one of {list(CHECKS)}.")
+    CHECKS[check](factory, problem, **options)
+
+
+def contract_cases(problems: Iterable[ProblemLike] = DEFAULT_PROBLEMS,
+                   checks: Optional[Iterable[str]] = None) -> list:
+    """``(check, problem)`` pairs for ``pytest.mark.parametrize("check,problem", ...)``, with readable ids."""
+    names = list(checks) if checks is not None else list(CHECKS)
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown:
+        raise ValueError(f"unknown contract checks {unknown}; choose from {list(CHECKS)}.")
+    cases = []
+    try:
+        import pytest
+    except ImportError:  # pragma: no cover
+        pytest = None
+    for prob in problems:
+        label = prob if isinstance(prob, str) else getattr(prob, "name", "problem")
+        for n in names:
+            cases.append(pytest.param(n, prob, id=f"{n}-{label}") if pytest else (n, prob))
+    return cases
+
+
+def check_search(factory: Factory, *, problems: Iterable[ProblemLike] = DEFAULT_PROBLEMS,
+                 checks: Optional[Iterable[str]] = None, **options) -> None:
+    """Run every contract check on every problem.
+
+    Args:
+        factory: ``factory(problem, seed) -> Search`` or a registered algorithm name.
+        problems: Problem kinds (:data:`PROBLEM_KINDS`) or Problem instances.
+        checks: Subset of :data:`CHECKS` names (default: all).
+        **options: ``seed``, ``rounds``, ``batch``, ``budget`` passed to the checks.
+
+    Raises:
+        AssertionError: naming the check and problem that failed.
+    """
+    for prob in problems:
+        label = prob if isinstance(prob, str) else getattr(prob, "name", "problem")
+        for n in (list(checks) if checks is not None else list(CHECKS)):
+            try:
+                run_contract_check(n, factory, prob, **options)
+            except AssertionError as exc:
+                raise AssertionError(f"search contract check {n!r} failed on problem {label!r}: {exc}") from exc
+
+
+class SearchContract:
+    """Base class for pytest: subclass as ``TestXxx(SearchContract)`` and define :meth:`make_search`.
+
+    Attributes:
+        problems: Problem kinds or instances to run every check on.
+        options: Options for the checks (``rounds``, ``batch``, ``budget``, ``seed``).
+    """
+
+    problems: Sequence[ProblemLike] = DEFAULT_PROBLEMS
+    options: Mapping[str, Any] = {}
+
+    def make_search(self, problem: Problem, seed: int) -> Search:  # pragma: no cover - abstract
+        raise NotImplementedError("define make_search(problem, seed) in your SearchContract subclass")
+
+    def _run(self, check: str) -> None:
+        for prob in self.problems:
+            run_contract_check(check, self.make_search, prob, **dict(self.options))
+
+    def test_ask_zero(self):
+        self._run("ask_zero")
+
+    def test_candidates(self):
+        self._run("candidates")
+
+    def test_determinism(self):
+        self._run("determinism")
+
+    def test_state_json(self):
+        self._run("state_json")
+
+    def test_resume(self):
+        self._run("resume")
+
+    def test_failures(self):
+        self._run("failures")
+
+    def test_directions(self):
+        self._run("directions")
+
+    def test_budget(self):
+        self._run("budget")

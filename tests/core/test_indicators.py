@@ -1,0 +1,263 @@
+"""Hypervolume and distance indicators against brute force and moocore."""
+
+import warnings
+
+import moocore
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import moopt
+from moopt import _kernels
+
+from _kernel_oracles import bf_hv, directions_for, points, real_points
+
+
+def _ref(F, margin=1.0):
+    return F.max(axis=0) + margin
+
+
+# --------------------------------------------------------------- hypervolume
+def test_hypervolume_examples():
+    F = [[5, 5], [4, 6], [2, 7], [7, 4]]
+    assert moopt.hypervolume(F, ref=[10, 10]) == 38.0
+    assert moopt.hypervolume(np.array(F) * -1, ref=[-10, -10], directions="max") == 38.0
+    assert moopt.hypervolume([[1.0, 1.0]], ref=[3.0, 2.0]) == 2.0
+    assert moopt.hypervolume([[1.0, 1.0, 1.0]], ref=[2.0, 3.0, 4.0]) == 6.0
+    assert moopt.hypervolume([[2.0], [1.0]], ref=[4.0]) == 3.0
+    assert moopt.hypervolume(np.zeros((0, 2)), ref=[1, 1]) == 0.0
+    assert moopt.hypervolume([], ref=[1, 1]) == 0.0
+
+
+@given(points(max_n=8, max_m=5), st.data())
+def test_hypervolume_matches_inclusion_exclusion(F, data):
+    ref = _ref(F, data.draw(st.sampled_from([0.5, 1.0, 2.0])))
+    assert moopt.hypervolume(F, ref) == pytest.approx(bf_hv(F, ref), rel=1e-12, abs=1e-12)
+
+
+@given(real_points(max_n=8, min_m=2, max_m=6))
+def test_hypervolume_continuous_inclusion_exclusion(F):
+    ref = np.full(F.shape[1], 1.05)
+    assert moopt.hypervolume(F, ref) == pytest.approx(bf_hv(F, ref), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("m,n", [(2, 5000), (3, 2000), (4, 500), (5, 200), (6, 300), (7, 120)])
+def test_hypervolume_vs_moocore_large(m, n):
+    rng = np.random.default_rng(m * n)
+    F = np.abs(rng.normal(size=(n, m)))
+    F /= np.linalg.norm(F, axis=1, keepdims=True)  # all points non-dominated
+    ref = np.full(m, 1.1)
+    assert moopt.hypervolume(F, ref) == pytest.approx(moocore.hypervolume(F, ref=ref), rel=1e-10)
+    C = rng.random((n, m))  # mostly dominated points
+    assert moopt.hypervolume(C, ref) == pytest.approx(moocore.hypervolume(C, ref=ref), rel=1e-10)
+
+
+def test_hypervolume_wfg_path_matches_moocore():
+    if not _kernels._hvwfg():
+        pytest.skip("hvwfg not installed")
+    rng = np.random.default_rng(7)
+    F = np.abs(rng.normal(size=(260, 6)))
+    F /= np.linalg.norm(F, axis=1, keepdims=True)
+    ref = np.full(6, 1.2)
+    assert len(F) >= _kernels._WFG_MIN_POINTS
+    assert _kernels.hv_exact(F, ref) == pytest.approx(moocore.hypervolume(F, ref=ref), rel=1e-10)
+
+
+@given(points(max_n=12, max_m=4), st.data())
+def test_hypervolume_max_direction_equals_negated_min(F, data):
+    dirs = data.draw(directions_for(F.shape[1]))
+    signs = np.where(np.array(dirs) == "max", -1.0, 1.0)
+    ref = _ref(F)
+    assert moopt.hypervolume(F * signs, ref * signs, directions=dirs) == pytest.approx(
+        moopt.hypervolume(F, ref)
+    )
+
+
+@given(points(min_n=2, max_n=15, max_m=4))
+def test_hypervolume_monotone_when_adding_points(F):
+    ref = _ref(F)
+    prev = 0.0
+    for k in range(1, len(F) + 1):
+        hv = moopt.hypervolume(F[:k], ref)
+        assert hv >= prev - 1e-12
+        prev = hv
+
+
+def test_reference_point_outside_policy():
+    F = np.array([[1.0, 1.0], [0.5, 3.0], [2.0, 0.5]])
+    ref = [2.5, 2.5]  # the second point is outside in objective 1
+    with pytest.warns(UserWarning, match="1 of 3 points"):
+        hv = moopt.hypervolume(F, ref)
+    assert hv == pytest.approx(bf_hv(F[[0, 2]], ref))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert moopt.hypervolume(F, ref, outside="ignore") == hv
+    with pytest.raises(ValueError, match="do not strictly dominate"):
+        moopt.hypervolume(F, ref, outside="raise")
+    with pytest.raises(ValueError, match="outside must be one of"):
+        moopt.hypervolume(F, ref, outside="drop")
+    with pytest.warns(UserWarning):
+        assert moopt.hypervolume([[3.0, 3.0]], ref) == 0.0
+    # a point on the boundary bounds no volume either
+    assert moopt.hypervolume([[2.5, 1.0]], ref, outside="ignore") == 0.0
+
+
+# ------------------------------------------------------------- contributions
+def _bf_contrib(F, ref):
+    """HV(F) - HV(F minus p) over the non-dominated points only (dominated -> 0)."""
+    F = np.asarray(F, dtype=float)
+    nd = moopt.is_nondominated(F)
+    out = np.zeros(len(F))
+    idx = np.flatnonzero(nd)
+    base = bf_hv(F[idx], ref)
+    for i in idx:
+        rest = F[[j for j in idx if j != i]]
+        out[i] = base - bf_hv(rest, ref)
+    return out
+
+
+@given(points(max_n=8, min_m=1, max_m=4))
+def test_contributions_match_brute_force(F):
+    ref = _ref(F)
+    np.testing.assert_allclose(moopt.hv_contributions(F, ref), _bf_contrib(F, ref), atol=1e-9)
+
+
+@given(points(max_n=14, max_m=4))
+def test_contributions_sum_at_most_hv(F):
+    ref = _ref(F)
+    c = moopt.hv_contributions(F, ref)
+    assert np.all(c >= -1e-12)
+    assert c.sum() <= moopt.hypervolume(F, ref) + 1e-9
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_contributions_vs_moocore(m):
+    rng = np.random.default_rng(m)
+    F = np.abs(rng.normal(size=(400, m)))
+    F /= np.linalg.norm(F, axis=1, keepdims=True)
+    F = np.vstack([F, rng.random((100, m)) + 0.5, F[:5]])  # dominated points and duplicates
+    ref = np.full(m, 2.0)
+    np.testing.assert_allclose(moopt.hv_contributions(F, ref), moocore.hv_contributions(F, ref=ref), rtol=1e-9, atol=1e-12)
+    signs = np.array([-1.0] + [1.0] * (m - 1))
+    dirs = ["max"] + ["min"] * (m - 1)
+    np.testing.assert_allclose(
+        moopt.hv_contributions(F * signs, ref * signs, directions=dirs),
+        moocore.hv_contributions(F, ref=ref),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+
+
+def test_contributions_outside_points_get_zero():
+    F = np.array([[1.0, 2.0], [2.0, 1.0], [0.0, 5.0]])
+    c = moopt.hv_contributions(F, [3.0, 3.0], outside="ignore")
+    assert c.tolist() == [1.0, 1.0, 0.0]
+
+
+# --------------------------------------------------------------- improvement
+@given(points(max_n=8, max_m=4), points(min_n=1, max_n=4, max_m=4))
+def test_hv_improvement_matches_definition(F, X):
+    m = F.shape[1]
+    X = np.resize(X, (len(X), m))
+    ref = np.maximum(_ref(F), X.max(axis=0) + 1.0)
+    got = moopt.hv_improvement(X, F, ref)
+    base = bf_hv(F, ref)
+    expected = [bf_hv(np.vstack([F, x]), ref) - base for x in X]
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+
+
+def test_hv_improvement_examples():
+    assert moopt.hv_improvement([[1, 1], [3, 3]], [[2, 2]], ref=[4, 4]).tolist() == [5.0, 0.0]
+    assert moopt.hv_improvement([1, 1], np.zeros((0, 2)), ref=[2, 3]).tolist() == [2.0]
+    assert moopt.hv_improvement([[5, 1]], [[2, 2]], ref=[4, 4]).tolist() == [0.0]  # outside ref
+    # maximization: same geometry negated
+    assert moopt.hv_improvement([[-1, -1]], [[-2, -2]], ref=[-4, -4], directions="max").tolist() == [5.0]
+
+
+# --------------------------------------------------------------- Monte Carlo
+def test_hypervolume_mc_accuracy_and_seed():
+    rng = np.random.default_rng(0)
+    F = np.abs(rng.normal(size=(30, 4)))
+    F /= np.linalg.norm(F, axis=1, keepdims=True)
+    ref = np.full(4, 1.1)
+    exact = moopt.hypervolume(F, ref)
+    est = moopt.hypervolume_mc(F, ref, n_samples=40_000, seed=1)
+    value, se, n = est
+    assert n == 40_000 and se > 0
+    assert abs(value - exact) < 5 * se
+    assert est == moopt.hypervolume_mc(F, ref, n_samples=40_000, seed=1)
+    assert est != moopt.hypervolume_mc(F, ref, n_samples=40_000, seed=2)
+    g = np.random.default_rng(5)
+    assert moopt.hypervolume_mc(F, ref, n_samples=1000, seed=g).n_samples == 1000
+
+
+def test_hypervolume_mc_edge_cases():
+    assert moopt.hypervolume_mc(np.zeros((0, 3)), [1, 1, 1]) == (0.0, 0.0, 100_000)
+    assert moopt.hypervolume_mc([[1, 1]], ref=[2, 2], seed=0)[:2] == (1.0, 0.0)
+    with pytest.raises(ValueError, match="n_samples"):
+        moopt.hypervolume_mc([[1, 1]], ref=[2, 2], n_samples=0)
+
+
+# ----------------------------------------------------------------- distances
+def _bf_dist(A, B, plus=False):
+    out = []
+    for a in A:
+        ds = []
+        for b in B:
+            d = b - a
+            if plus:
+                d = np.maximum(d, 0)
+            ds.append(np.sqrt((d**2).sum()))
+        out.append(min(ds))
+    return np.array(out)
+
+
+@given(real_points(max_n=12, max_m=4), st.integers(0, 2**31))
+def test_distance_indicators_brute_force_and_moocore(F, seed):
+    R = np.random.default_rng(seed).random((7, F.shape[1]))
+    assert moopt.igd(F, R) == pytest.approx(_bf_dist(R, F).mean())
+    assert moopt.gd(F, R) == pytest.approx(_bf_dist(F, R).mean())
+    assert moopt.igd_plus(F, R) == pytest.approx(_bf_dist(R, F, plus=True).mean())
+    eps = max(min((f - r).max() for f in F) for r in R)
+    assert moopt.epsilon_additive(F, R) == pytest.approx(eps)
+    assert moopt.igd(F, R) == pytest.approx(moocore.igd(F, ref=R))
+    assert moopt.igd_plus(F, R) == pytest.approx(moocore.igd_plus(F, ref=R))
+    assert moopt.epsilon_additive(F, R) == pytest.approx(moocore.epsilon_additive(F, ref=R))
+
+
+@given(real_points(max_n=10, max_m=4), st.data())
+def test_distance_indicators_directions(F, data):
+    dirs = data.draw(directions_for(F.shape[1]))
+    signs = np.where(np.array(dirs) == "max", -1.0, 1.0)
+    R = np.random.default_rng(0).random((5, F.shape[1]))
+    for fn in (moopt.igd, moopt.igd_plus, moopt.gd, moopt.epsilon_additive):
+        assert fn(F * signs, R * signs, directions=dirs) == pytest.approx(fn(F, R))
+
+
+def test_distance_indicator_examples_and_chunking():
+    assert moopt.igd([[0, 1], [1, 0]], [[0, 0]]) == 1.0
+    assert moopt.igd_plus([[1, 0]], [[0, 0], [2, 0]]) == 0.5
+    assert moopt.gd([[0, 1], [3, 4]], [[0, 0]]) == 3.0
+    assert moopt.epsilon_additive([[1, 2]], [[0, 3]]) == 1.0
+    rng = np.random.default_rng(2)
+    F, R = rng.random((1500, 3)), rng.random((3000, 3))  # forces several chunks
+    assert moopt.igd(F, R) == pytest.approx(moocore.igd(F, ref=R))
+    assert moopt.epsilon_additive(F, R) == pytest.approx(moocore.epsilon_additive(F, ref=R))
+
+
+def test_indicators_never_mutate_inputs():
+    rng = np.random.default_rng(3)
+    F = rng.random((20, 3))
+    R = rng.random((10, 3))
+    ref = np.full(3, 1.5)
+    copies = F.copy(), R.copy(), ref.copy()
+    dirs = ["max", "min", "min"]
+    moopt.hypervolume(F, ref, directions=dirs, outside="ignore")
+    moopt.hv_contributions(F, ref, directions=dirs, outside="ignore")
+    moopt.hv_improvement(R, F, ref, directions=dirs)
+    moopt.hypervolume_mc(F, ref, directions=dirs, n_samples=100, seed=0, outside="ignore")
+    for fn in (moopt.igd, moopt.igd_plus, moopt.gd, moopt.epsilon_additive):
+        fn(F, R, directions=dirs)
+    for a, b in zip((F, R, ref), copies):
+        np.testing.assert_array_equal(a, b)

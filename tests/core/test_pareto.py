@@ -1,0 +1,214 @@
+"""Dominance, sorting, filtering and crowding distance against brute-force oracles."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import moopt
+from moopt import _kernels
+
+from _kernel_oracles import (
+    bf_crowding,
+    bf_dominates,
+    bf_nd_mask,
+    bf_nd_mask_first,
+    bf_ranks,
+    directions_for,
+    points,
+    real_points,
+)
+
+
+# ----------------------------------------------------------------- dominates
+def test_dominates_examples():
+    assert moopt.dominates([1, 2], [2, 2]) is True
+    assert moopt.dominates([2, 2], [2, 2]) is False
+    assert moopt.dominates([1, 3], [2, 2]) is False
+    assert moopt.dominates([3, 2], [2, 2], directions=["max", "min"]) is True
+    assert moopt.dominates([3, 1], [2, 2], directions="max") is False
+    out = moopt.dominates([1, 1], [[2, 2], [0, 0], [1, 1]])
+    assert out.tolist() == [True, False, False]
+
+
+@given(points(min_n=2, max_n=2), st.data())
+def test_dominates_matches_brute_force_with_directions(F, data):
+    dirs = data.draw(directions_for(F.shape[1]))
+    signs = np.where(np.array(dirs) == "max", -1.0, 1.0)
+    assert moopt.dominates(F[0], F[1], directions=dirs) == bf_dominates(F[0] * signs, F[1] * signs)
+
+
+def test_constrained_dominates():
+    cd = moopt.constrained_dominates
+    assert cd([5, 5], [1, 1], g_a=[-1.0], g_b=[0.2]) is True  # feasible beats infeasible
+    assert cd([1, 1], [5, 5], g_a=[0.2], g_b=[-1.0]) is False
+    assert cd([5, 5], [1, 1], g_a=[0.1, 0.0], g_b=[0.3]) is True  # smaller violation
+    assert cd([5, 5], [1, 1], g_a=[0.3], g_b=[0.1]) is False
+    assert cd([5, 5], [1, 1], g_a=[0.2], g_b=[0.2]) is False  # equal violation: no domination
+    assert cd([1, 1], [5, 5], g_a=[-1], g_b=[-2]) is True  # both feasible: Pareto
+    assert cd([1, 1], [5, 5]) is True
+    assert cd([1, 5], [5, 1]) is False
+    assert cd([5, 5], [1, 1], directions="max") is True
+    assert moopt.pareto.total_violation([[-1.0, 0.5], [2.0, 3.0]]).tolist() == [0.5, 5.0]
+
+
+# -------------------------------------------------------------------- sorting
+@given(points(max_n=30))
+def test_nondominated_sort_matches_brute_force(F):
+    assert moopt.nondominated_sort(F).tolist() == bf_ranks(F).tolist()
+
+
+@given(real_points(max_n=60, max_m=4))
+def test_nondominated_sort_continuous(F):
+    assert moopt.nondominated_sort(F).tolist() == bf_ranks(F).tolist()
+
+
+@given(points(max_n=30), st.data())
+def test_sort_max_direction_equals_negated_min(F, data):
+    dirs = data.draw(directions_for(F.shape[1]))
+    signs = np.where(np.array(dirs) == "max", -1.0, 1.0)
+    np.testing.assert_array_equal(
+        moopt.nondominated_sort(F * signs, directions=dirs), moopt.nondominated_sort(F)
+    )
+
+
+@given(points(max_n=30), st.randoms(use_true_random=False))
+def test_sort_invariant_to_row_permutation(F, rnd):
+    perm = list(range(len(F)))
+    rnd.shuffle(perm)
+    perm = np.array(perm)
+    np.testing.assert_array_equal(moopt.nondominated_sort(F[perm]), moopt.nondominated_sort(F)[perm])
+
+
+@given(points(min_n=1, max_n=40, min_m=2, max_m=4), st.integers(1, 40))
+def test_sort_stop_after(F, k):
+    full = bf_ranks(F)
+    got = moopt.nondominated_sort(F, stop_after=k)
+    n = len(F)
+    counts = np.bincount(full)
+    last = int(np.searchsorted(np.cumsum(counts), min(k, n)))
+    expected = np.where(full > last, n, full)
+    np.testing.assert_array_equal(got, expected)
+    assert int((got < n).sum()) >= min(k, n)
+
+
+def test_sort_stop_after_peeling_path_large_m():
+    F = np.random.default_rng(3).random((300, 4))
+    full = moopt.nondominated_sort(F)
+    got = moopt.nondominated_sort(F, stop_after=40)  # m >= 3 and k < n/2: peeling kernel
+    ranked = got < len(F)
+    np.testing.assert_array_equal(got[ranked], full[ranked])
+    assert ranked.sum() >= 40
+    assert got[ranked].max() == full[ranked].max()
+    assert np.all(full[~ranked] > got[ranked].max())
+
+
+def test_sort_with_constraints():
+    F = np.array([[1.0, 1.0], [2.0, 2.0], [0.0, 0.0], [0.5, 0.5], [3.0, 0.0]])
+    G = np.array([[-1.0], [-1.0], [0.5], [0.2], [0.2]])
+    ranks = moopt.nondominated_sort(F, constraints=G)
+    # feasible: 0 (rank 0), 1 (rank 1); infeasible by violation: 3 and 4 (0.2), then 2 (0.5)
+    assert ranks.tolist() == [0, 1, 3, 2, 2]
+    assert moopt.nondominated_sort(F, constraints=G, stop_after=2).tolist() == [0, 1, 5, 5, 5]
+    assert moopt.nondominated_sort(F, constraints=G, stop_after=3).tolist() == [0, 1, 5, 2, 2]
+    assert moopt.is_nondominated(F, constraints=G).tolist() == [True, False, False, False, False]
+    all_bad = moopt.is_nondominated(F, constraints=G + 2.0)  # nobody feasible: least violation
+    assert all_bad.tolist() == [True, True, False, False, False]
+    assert moopt.nondominated_sort(F, constraints=G + 2.0).tolist() == [0, 0, 2, 1, 1]
+    dup = moopt.is_nondominated(np.ones((3, 2)), constraints=[1.0, 1.0, 2.0], keep_duplicates=False)
+    assert dup.tolist() == [True, False, False]
+
+
+def test_sort_edge_cases():
+    assert moopt.nondominated_sort(np.zeros((0, 3))).shape == (0,)
+    assert moopt.nondominated_sort([[1.0, 2.0]]).tolist() == [0]
+    assert moopt.nondominated_sort([[3.0], [1.0], [3.0], [2.0]]).tolist() == [2, 0, 2, 1]
+    assert moopt.nondominated_sort([[1, 1], [1, 1]]).dtype == np.int64
+
+
+# ------------------------------------------------------------------ filtering
+@given(points(max_n=40))
+def test_is_nondominated_matches_brute_force(F):
+    np.testing.assert_array_equal(moopt.is_nondominated(F), bf_nd_mask(F))
+    np.testing.assert_array_equal(moopt.is_nondominated(F, keep_duplicates=False), bf_nd_mask_first(F))
+
+
+@given(points(max_n=40), st.data())
+def test_is_nondominated_directions(F, data):
+    dirs = data.draw(directions_for(F.shape[1]))
+    signs = np.where(np.array(dirs) == "max", -1.0, 1.0)
+    np.testing.assert_array_equal(moopt.is_nondominated(F * signs, directions=dirs), bf_nd_mask(F))
+
+
+@pytest.mark.parametrize("m", [2, 3, 4, 6])
+@pytest.mark.parametrize("kind", ["cube", "sphere", "dups"])
+def test_filter_kernels_vs_moocore_large(m, kind):
+    import moocore
+
+    rng = np.random.default_rng(m)
+    if kind == "cube":
+        F = rng.random((3000, m))
+    elif kind == "sphere":  # every point non-dominated: exercises the fallback
+        F = np.abs(rng.normal(size=(3000, m)))
+        F /= np.linalg.norm(F, axis=1, keepdims=True)
+    else:
+        F = rng.integers(0, 8, size=(3000, m)).astype(float)
+    np.testing.assert_array_equal(moopt.is_nondominated(F), moocore.is_nondominated(F, keep_weakly=True))
+    np.testing.assert_array_equal(
+        moopt.is_nondominated(F, keep_duplicates=False), moocore.is_nondominated(F, keep_weakly=False)
+    )
+    # the generic pruning kernel agrees with the 2-D sweep too
+    np.testing.assert_array_equal(_kernels.nd_mask_nd(F, True), moocore.is_nondominated(F, keep_weakly=True))
+
+
+def test_pruning_kernel_rounding_ties():
+    # b dominates a but both sums round to the same float: the exact re-check must catch it
+    a = np.array([1e16, 1.0, 0.0])
+    b = np.array([1e16, 0.0, 0.0])
+    F = np.vstack([a, b, [0.0, 2e16, 5.0]])
+    assert F[0].sum() == F[1].sum()
+    assert _kernels.nd_mask_nd(F, True).tolist() == [False, True, True]
+
+
+@given(points(max_n=30))
+def test_pareto_front_rows_and_index(F):
+    front, idx = moopt.pareto_front(F, return_index=True)
+    np.testing.assert_array_equal(front, F[idx])
+    np.testing.assert_array_equal(idx, np.flatnonzero(bf_nd_mask_first(F)))
+    assert len(np.unique(front, axis=0)) == len(front)
+    all_copies = moopt.pareto_front(F, keep_duplicates=True)
+    assert len(all_copies) == bf_nd_mask(F).sum()
+
+
+# -------------------------------------------------------------------- crowding
+@given(real_points(max_n=20, max_m=4))
+def test_crowding_distance_matches_brute_force(F):
+    np.testing.assert_allclose(moopt.crowding_distance(F), bf_crowding(F))
+
+
+def test_crowding_distance_examples():
+    assert moopt.crowding_distance([[0, 3], [1, 1], [3, 0]]).tolist() == [np.inf, 2.0, np.inf]
+    assert moopt.crowding_distance([[1, 2]]).tolist() == [np.inf]
+    d = moopt.crowding_distance([[0, 5], [1, 5], [2, 5], [4, 5]])  # second objective constant
+    assert d[1] == pytest.approx(0.5) and d[2] == pytest.approx(0.75)
+    assert np.isinf(d[0]) and np.isinf(d[3])
+    F = np.random.default_rng(0).random((10, 3))
+    np.testing.assert_allclose(
+        moopt.crowding_distance(F), moopt.crowding_distance(-F, directions="max")
+    )
+
+
+# ---------------------------------------------------------------- no mutation
+def test_inputs_never_mutated():
+    F = np.random.default_rng(1).random((50, 3))
+    F_list = F.tolist()
+    copy = F.copy()
+    dirs = ["max", "min", "max"]
+    moopt.nondominated_sort(F, directions=dirs)
+    moopt.nondominated_sort(F, directions=dirs, stop_after=5)
+    moopt.is_nondominated(F, directions=dirs)
+    moopt.pareto_front(F, directions=dirs)
+    moopt.crowding_distance(F, directions=dirs)
+    moopt.dominates(F[0], F[1:], directions=dirs)
+    np.testing.assert_array_equal(F, copy)
+    assert F_list == copy.tolist()

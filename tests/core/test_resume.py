@@ -1,0 +1,142 @@
+"""Exact resume: a run interrupted at any protocol step (or SIGKILLed) ends identical to an uninterrupted one."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from engine_support import HillClimb, history, zdt1_problem
+
+import moopt
+from moopt.store import RunStore
+
+HERE = Path(__file__).resolve().parent
+BUDGET = 40
+
+
+class Crash(BaseException):
+    """Simulated process death (not an Exception, so nothing catches it)."""
+
+
+class CrashingStore(RunStore):
+    """Dies at the k-th call of one protocol method, before or after its transaction commits."""
+
+    def __init__(self, path, *, method, k, when):
+        super().__init__(path, lock=True)
+        self._crash = (method, k, when)
+        self._calls = {}
+
+    def _maybe(self, name, when):
+        method, k, w = self._crash
+        if name == method and w == when and self._calls.get(name, 0) == k:
+            raise Crash(f"{name} #{k} {when}")
+
+    def _wrap(name):  # noqa: N805 - helper used at class creation
+        def method(self, *args, **kwargs):
+            self._maybe(name, "before")
+            out = getattr(RunStore, name)(self, *args, **kwargs)
+            self._maybe(name, "after")
+            self._calls[name] = self._calls.get(name, 0) + 1
+            return out
+
+        return method
+
+    record_ask = _wrap("record_ask")
+    record_evaluation = _wrap("record_evaluation")
+    record_tell = _wrap("record_tell")
+
+
+def _reference(problem):
+    return moopt.optimize(problem, HillClimb(problem, seed=11), budget=BUDGET)
+
+
+@pytest.mark.parametrize("method", ["record_ask", "record_evaluation", "record_tell"])
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_crash_at_each_protocol_step(tmp_path, method, when):
+    calls = tmp_path / "calls.txt"
+    problem = zdt1_problem(calls_path=str(calls))
+    ref = _reference(zdt1_problem())
+    path = str(tmp_path / "run.db")
+    n_crashes = 0
+    for k in (3, 5, 7):  # k-th call of `method` in each session
+        store = CrashingStore(path, method=method, k=k, when=when)
+        with pytest.raises(Crash):
+            try:
+                moopt.optimize(problem, HillClimb(problem, seed=11), budget=BUDGET, store=store)
+            finally:
+                store.close()
+        n_crashes += 1
+        before = moopt.RunResult.load(path)
+        res = moopt.optimize(problem, HillClimb(problem, seed=11), budget=before.n_results + 4, store=path)
+        # nothing finished before the crash was lost or changed
+        assert history(res)[: before.n_results] == history(before)
+        assert res.n_results == before.n_results + 4
+    res = moopt.optimize(problem, HillClimb(problem, seed=11), budget=BUDGET, store=path)
+    assert res.n_results == BUDGET
+    assert history(res) == history(ref)
+    assert [lg["size"] for lg in res.logs] == [lg["size"] for lg in ref.logs]
+    keys = calls.read_text().splitlines()
+    # every candidate evaluated once, except the one in flight at each crash
+    assert len(keys) <= BUDGET + n_crashes
+    assert set(keys) == {r.key for r in res.records}
+
+
+def _count(path):
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, sys.argv[1])
+    import moopt
+    from engine_support import HillClimb, zdt1_problem
+    p = zdt1_problem(delay=float(sys.argv[4]), calls_path=sys.argv[3])
+    moopt.optimize(p, HillClimb(p, seed=11), budget=int(sys.argv[5]), store=sys.argv[2])
+    """
+)
+
+
+def test_sigkill_mid_run_then_resume_is_exact(tmp_path):
+    script = tmp_path / "run_it.py"
+    script.write_text(SCRIPT)
+    path, calls = tmp_path / "run.db", tmp_path / "calls.txt"
+    argv = [sys.executable, str(script), str(HERE), str(path), str(calls), "0.01", str(BUDGET)]
+    kills = 0
+    for kill_at in (4, 17, 29):
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while _count(path) < kill_at and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.003)
+        assert proc.poll() is None, proc.stderr.read().decode()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        snapshot = moopt.RunResult.load(str(path))
+        assert kill_at <= snapshot.n_results < BUDGET
+        proc = subprocess.run(argv[:-1] + [str(min(BUDGET, kill_at + 8))], capture_output=True)
+        assert proc.returncode == 0, proc.stderr.decode()
+        after = moopt.RunResult.load(str(path))
+        assert history(after)[: snapshot.n_results] == history(snapshot)  # nothing lost or changed
+    proc = subprocess.run(argv, capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode()
+    final = moopt.RunResult.load(str(path))
+    ref = _reference(zdt1_problem())
+    assert history(final) == history(ref)
+    keys = calls.read_text().splitlines()
+    assert len(keys) <= BUDGET + kills  # at most the in-flight evaluation is redone per kill
+    assert set(keys) == {r.key for r in final.records}
+    ids = [r.candidate_id for r in final.records]
+    assert len(ids) == len(set(ids)) == BUDGET

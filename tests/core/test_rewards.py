@@ -1,0 +1,235 @@
+"""Rewards: formulas against hand computation, validation, state, specs, HVI against moocore."""
+
+import math
+
+import moocore
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import moopt
+from moopt import _serial
+from moopt.rewards import (
+    AccuracyConstraintReward,
+    Chebyshev,
+    HypervolumeImprovement,
+    MixedReward,
+    PowerConstraintReward,
+    SoftConstraint,
+    WeightedSum,
+    available_rewards,
+    parse_reward,
+    reward_from_config,
+)
+
+
+def _problem(objectives):
+    return moopt.Problem([moopt.Integer("k", 0, 3)], objectives, lambda p: {})
+
+
+ACC_ENERGY = _problem([moopt.Objective("acc", "max"), moopt.Objective("energy_mj", "min")])
+
+
+# ---------------------------------------------------------------- MONAS rewards
+def test_mixed_fixed_bounds_matches_formula():
+    r = MixedReward(0.25, accuracy="acc", energy="energy_mj", bounds={"energy_mj": (2.0, 6.0)})
+    # energy_n = (5 - 2) / 4 = 0.75 -> 0.25 * 0.9 - 0.75 * 0.75
+    assert r({"acc": 0.9, "energy_mj": 5.0}) == pytest.approx(0.25 * 0.9 - 0.75 * 0.75)
+    # outside the bounds: not clipped
+    assert r({"acc": 0.5, "energy_mj": 10.0}) == pytest.approx(0.125 - 0.75 * 2.0)
+
+
+def test_mixed_alpha_one_is_plain_accuracy():
+    r = MixedReward(1.0, accuracy="acc", energy="energy_mj")
+    vals = [{"acc": a, "energy_mj": e} for a, e in [(0.3, 9.0), (0.8, 1.0), (0.6, 4.0)]]
+    np.testing.assert_allclose(r.batch(vals), [0.3, 0.8, 0.6])
+
+
+def test_mixed_running_normalization_sees_the_whole_batch_and_persists():
+    r = MixedReward(0.5, accuracy="acc", energy="energy_mj")
+    out = r.batch([{"acc": 0.5, "energy_mj": 2.0}, {"acc": 0.5, "energy_mj": 6.0},
+                   {"acc": 0.5, "energy_mj": 3.0}])
+    # running bounds [2, 6]: energy_n = 0, 1, 0.25
+    np.testing.assert_allclose(out, [0.25, 0.25 - 0.5, 0.25 - 0.125])
+    # state round trip through the run-store codec keeps the bounds
+    r2 = MixedReward(0.5, accuracy="acc", energy="energy_mj")
+    r2.load_state_dict(_serial.loads(_serial.dumps(r.state_dict())))
+    v = {"acc": 0.7, "energy_mj": 4.0}
+    assert r2(v) == pytest.approx(r(v)) == pytest.approx(0.35 - 0.5 * 0.5)
+    # a new extreme widens the bounds
+    assert r({"acc": 0.0, "energy_mj": 10.0}) == pytest.approx(-0.5)
+    assert r({"acc": 0.0, "energy_mj": 6.0}) == pytest.approx(-0.5 * 0.5)
+
+
+def test_power_constraint():
+    r = PowerConstraintReward(2.0, accuracy="acc", power="power_w")
+    assert r({"acc": 0.9, "power_w": 2.0}) == 0.9  # budget inclusive
+    assert r({"acc": 0.9, "power_w": 2.0001}) == 0.0
+    assert r.satisfied({"acc": 0.1, "power_w": 1.0}) is True
+    assert r.satisfied({"acc": 0.1, "power_w": 3.0}) is False
+
+
+def test_accuracy_constraint():
+    r = AccuracyConstraintReward(0.8, accuracy="acc", energy="energy_mj", bounds={"energy_mj": (0, 4)})
+    assert r({"acc": 0.8, "energy_mj": 1.0}) == pytest.approx(0.75)
+    assert r({"acc": 0.79, "energy_mj": 1.0}) == 0.0
+    assert r.satisfied({"acc": 0.95, "energy_mj": 9}) is True
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 1.5, math.nan])
+def test_alpha_outside_unit_interval_is_rejected(alpha):
+    with pytest.raises(ValueError, match="alpha"):
+        MixedReward(alpha)
+
+
+@pytest.mark.parametrize("budget", [0.0, -1.0])
+def test_non_positive_budget_is_rejected(budget):
+    with pytest.raises(ValueError, match="budget must be > 0"):
+        PowerConstraintReward(budget)
+
+
+def test_unknown_objective_names_it_and_lists_the_known_ones():
+    r = MixedReward(0.5, accuracy="accuracy", energy="energy_mj")
+    with pytest.raises(ValueError, match=r"unknown objective 'accuracy'.*\['acc', 'energy_mj'\]"):
+        r.bind(ACC_ENERGY)
+    with pytest.raises(ValueError, match="needs 'accuracy'.*values hold"):
+        r({"acc": 1.0, "energy_mj": 1.0})
+
+
+def test_direction_mismatch_is_rejected():
+    p = _problem([moopt.Objective("error", "min"), moopt.Objective("energy_mj", "min")])
+    with pytest.raises(ValueError, match="'error'.*needs a 'max' objective"):
+        MixedReward(0.5, accuracy="error", energy="energy_mj").bind(p)
+
+
+def test_failure_reward_min_seen_and_fixed():
+    r = MixedReward(0.5, accuracy="acc", energy="energy_mj", bounds={"energy_mj": (0, 1)})
+    assert r.failure_reward() == -0.5  # floor before any success
+    r.batch([{"acc": 0.8, "energy_mj": 0.2}, {"acc": 0.4, "energy_mj": 0.6}])
+    assert r.failure_reward() == pytest.approx(0.2 - 0.3)
+    assert PowerConstraintReward(1.0, failure=-1.0).failure_reward() == -1.0
+    with pytest.raises(ValueError, match="failure"):
+        PowerConstraintReward(1.0, failure="zero")
+
+
+# ---------------------------------------------------------------- generic rewards
+def test_weighted_sum_is_direction_aware():
+    r = WeightedSum(weights={"acc": 1.0, "energy_mj": 3.0}, bounds={"acc": (0, 1), "energy_mj": (0, 10)})
+    r.bind(ACC_ENERGY)
+    # minimized acc -0.8 normalized over [-1, 0] -> 0.2; energy 5 -> 0.5
+    assert r({"acc": 0.8, "energy_mj": 5.0}) == pytest.approx(-(0.2 + 1.5))
+    with pytest.raises(ValueError, match="weights must be >= 0"):
+        WeightedSum(weights={"a": -1.0, "b": 1.0})
+    unbound = WeightedSum(["a"])
+    with pytest.raises(ValueError, match="direction of 'a'"):
+        unbound({"a": 1.0})
+
+
+def test_chebyshev_augmented_hand_computed():
+    r = Chebyshev(weights={"acc": 0.5, "energy_mj": 0.5}, ref={"acc": 1.0, "energy_mj": 0.0}, rho=0.1,
+                  bounds={"acc": (0, 1), "energy_mj": (0, 10)}).bind(ACC_ENERGY)
+    # n = (0.4, 0.3), z = (0, 0): D = (0.2, 0.15)
+    assert r({"acc": 0.6, "energy_mj": 3.0}) == pytest.approx(-(0.2 + 0.1 * 0.35))
+    with pytest.raises(ValueError, match="rho"):
+        Chebyshev(["a"], rho=-1)
+    with pytest.raises(ValueError, match="missing"):
+        Chebyshev(weights={"acc": 1, "energy_mj": 1}, ref={"acc": 1.0})
+
+
+def test_mnas_soft_constraint():
+    r = SoftConstraint(10.0, accuracy="acc", latency="lat_ms", alpha=-0.07, beta=-0.5)
+    assert r({"acc": 0.8, "lat_ms": 5.0}) == pytest.approx(0.8 * 0.5 ** -0.07)
+    assert r({"acc": 0.8, "lat_ms": 20.0}) == pytest.approx(0.8 * 2.0 ** -0.5)
+    assert r({"acc": 0.8, "lat_ms": 10.0}) == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="target must be > 0"):
+        SoftConstraint(0.0)
+    with pytest.raises(ValueError, match="must be > 0"):
+        r({"acc": 0.8, "lat_ms": 0.0})
+
+
+pts = st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=2, max_size=2)
+
+
+@given(st.lists(st.floats(0, 1), min_size=2, max_size=2), st.lists(st.floats(0, 1), min_size=2, max_size=2),
+       st.floats(0.1, 1), st.floats(0.1, 1), st.floats(0, 0.5))
+def test_scalarizations_prefer_dominating_points(a, b, w1, w2, rho):
+    # a dominates-or-equals the componentwise worse point c (acc max, energy min)
+    c = [min(a[0], b[0]), max(a[1], b[1])]
+    va, vc = {"acc": a[0], "energy_mj": a[1]}, {"acc": c[0], "energy_mj": c[1]}
+    bounds = {"acc": (0, 1), "energy_mj": (0, 1)}
+    for r in (WeightedSum(weights={"acc": w1, "energy_mj": w2}, bounds=bounds),
+              Chebyshev(weights={"acc": w1, "energy_mj": w2}, rho=rho, bounds=bounds)):
+        r.bind(ACC_ENERGY)
+        assert r(va) >= r(vc) - 1e-12
+
+
+# ---------------------------------------------------------------- hypervolume improvement
+@given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=1, max_size=12),
+       st.tuples(st.floats(0, 1), st.floats(0, 1)))
+def test_hvi_matches_moocore_oracle(archive, point):
+    r = HypervolumeImprovement(["f1", "f2"], directions={"f1": "min", "f2": "min"},
+                               bounds={"f1": (0, 1), "f2": (0, 1)}, margin=0.1)
+    r.batch([{"f1": x, "f2": y} for x, y in archive])
+    A = np.array(archive)
+    ref = np.array([1.1, 1.1])
+    before = moocore.hypervolume(A, ref=ref)
+    after = moocore.hypervolume(np.vstack([A, point]), ref=ref)
+    assert r({"f1": point[0], "f2": point[1]}) == pytest.approx(after - before, abs=1e-12)
+
+
+def test_hvi_directions_batch_semantics_and_state():
+    r = HypervolumeImprovement(bounds={"acc": (0, 1), "energy_mj": (0, 1)}, margin=0.0).bind(ACC_ENERGY)
+    # acc 0.5 -> minimized -0.5 normalized over [-1, 0] -> 0.5; energy 0.5 -> 0.5: box 0.5 * 0.5
+    out = r.batch([{"acc": 0.5, "energy_mj": 0.5}, {"acc": 0.5, "energy_mj": 0.5}])
+    np.testing.assert_allclose(out, [0.25, 0.25])  # same archive for the whole batch
+    assert r({"acc": 0.5, "energy_mj": 0.5}) == 0.0  # now in the archive
+    assert r({"acc": 0.4, "energy_mj": 0.6}) == 0.0  # dominated
+    assert r({"acc": 0.9, "energy_mj": 0.9}) == pytest.approx(0.4 * 0.1)
+    np.testing.assert_allclose(sorted(map(tuple, r.archive)), [(0.5, 0.5), (0.9, 0.9)])
+    r2 = reward_from_config(r.config()).bind(ACC_ENERGY)
+    r2.load_state_dict(_serial.loads(_serial.dumps(r.state_dict())))
+    probe = {"acc": 0.7, "energy_mj": 0.2}
+    assert r2(probe) == pytest.approx(r(probe)) == pytest.approx(0.29)
+
+
+# ---------------------------------------------------------------- config and specs
+def _all_rewards():
+    return [
+        MixedReward(0.3, accuracy="acc", energy="energy_mj"),
+        PowerConstraintReward(4.0, accuracy="acc", power="energy_mj"),
+        AccuracyConstraintReward(0.5, accuracy="acc", energy="energy_mj", bounds={"energy_mj": (0, 9)}),
+        WeightedSum(weights={"acc": 0.2, "energy_mj": 0.8}),
+        Chebyshev(weights={"acc": 1, "energy_mj": 2}, rho=0.05, ref={"acc": 1.0, "energy_mj": 0.0}),
+        SoftConstraint(3.0, accuracy="acc", latency="energy_mj", alpha=0.0, beta=-1.0),
+        HypervolumeImprovement(),
+    ]
+
+
+@pytest.mark.parametrize("reward", _all_rewards(), ids=lambda r: r.kind)
+def test_config_round_trip_gives_the_same_rewards(reward):
+    reward.bind(ACC_ENERGY)
+    cfg = _serial.loads(_serial.dumps(reward.config()))
+    clone = reward_from_config(cfg).bind(ACC_ENERGY)
+    rng = np.random.default_rng(0)
+    vals = [{"acc": float(a), "energy_mj": float(e)} for a, e in zip(rng.random(7), 1 + 5 * rng.random(7))]
+    np.testing.assert_allclose(clone.batch(vals), reward.batch(vals))
+    assert type(clone) is type(reward) and reward.kind in available_rewards()
+
+
+def test_parse_reward_specs():
+    r = parse_reward("mixed:alpha=0.25,accuracy=acc,energy=energy_mj,bounds.energy_mj=0:10")
+    assert isinstance(r, MixedReward) and r.alpha == 0.25 and r.energy == "energy_mj"
+    assert r({"acc": 1.0, "energy_mj": 4.0}) == pytest.approx(0.25 - 0.75 * 0.4)
+    c = parse_reward("chebyshev:weights.acc=1,weights.energy_mj=3,rho=0.01")
+    np.testing.assert_allclose(c.weights, [1.0, 3.0])
+    h = parse_reward("hvi:objectives=acc+energy_mj,ref.acc=0,ref.energy_mj=10")
+    assert h.names == ["acc", "energy_mj"] and h.ref == {"acc": 0.0, "energy_mj": 10.0}
+    with pytest.raises(ValueError, match="unknown reward 'mix'"):
+        parse_reward("mix:alpha=1")
+    with pytest.raises(ValueError, match="needs budget"):
+        parse_reward("power:accuracy=acc")
+    with pytest.raises(ValueError, match="not key=value"):
+        parse_reward("mixed:alpha")
+    with pytest.raises(ValueError, match="bad options for the mixed reward"):
+        parse_reward("mixed:alpha=0.5,gamma=2")

@@ -1,0 +1,180 @@
+"""RunStore: schema, configuration checks, the resume protocol's tables, bad files."""
+
+import sqlite3
+
+import pytest
+
+import moopt
+from moopt.errors import RunStoreError
+from moopt.search.base import Candidate
+from moopt.store import SCHEMA_VERSION, RunStore
+
+IDENT = {"problem": {"name": "p", "objectives": [{"name": "f"}]}, "algorithm": "random", "options": {}, "seed": 1}
+
+
+def _fill(store: RunStore, n: int = 3) -> None:
+    store.configure(IDENT, {"budget": 10})
+    for i in range(n):
+        key = f'{{"x":{i}}}'
+        store.record_ask([(i, key, {"x": i}, {})], {"rng": i, "next_id": i + 1}, n_told=i)
+        store.record_evaluation(i, key, "ok", objectives={"f": float(i)}, started=1.0, finished=2.0,
+                                worker="main", seed=1)
+        store.record_tell([i], {"rng": i, "next_id": i + 1, "told": i + 1}, n_told=i + 1,
+                          logs=[{"kind": "stat", "value": i}])
+
+
+def test_new_store_schema_wal_and_config(tmp_path):
+    path = tmp_path / "run.db"
+    with RunStore(path) as st:
+        assert st.configure(IDENT, {"budget": 5}) is False
+        assert st.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert st.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    with RunStore(path) as st:
+        assert st.configure(IDENT, {"budget": 9}) is True
+        cfg = st.config()
+        assert cfg["algorithm"] == "random" and cfg["seed"] == 1 and cfg["extra"]["budget"] == 9
+        assert st.meta()["format"] == "moopt-runstore"
+
+
+@pytest.mark.parametrize("change, word", [({"seed": 2}, "seed"), ({"algorithm": "nsga2"}, "algorithm"),
+                                          ({"problem": {"name": "q", "objectives": []}}, "problem")])
+def test_other_configuration_is_refused(tmp_path, change, word):
+    path = tmp_path / "run.db"
+    with RunStore(path) as st:
+        st.configure(IDENT)
+    with RunStore(path) as st:
+        with pytest.raises(RunStoreError, match=f"holds another run: {word}"):
+            st.configure({**IDENT, **change})
+        assert st.config()["seed"] == 1  # untouched
+
+
+def test_protocol_tables_latest_checkpoint_only(tmp_path):
+    with RunStore(tmp_path / "run.db") as st:
+        _fill(st, 4)
+        st.record_ask([(4, "k4", {"x": 4}, {"step": 2}), (5, "k5", {"x": 5}, {})], {"rng": 99}, n_told=4)
+        st.record_evaluation(5, "k5", "failed", error="boom", attempts=2)
+        assert st.conn.execute("SELECT COUNT(*) FROM checkpoint").fetchone()[0] == 1
+        assert st.checkpoint() == ({"rng": 99}, 4)
+        assert st.pending() == [(4, {"x": 4}, {"step": 2})]
+        [untold] = st.untold()
+        assert (untold.candidate_id, untold.status, untold.error, untold.attempts) == (5, "failed", "boom", 2)
+        assert st.counts() == {"ok": 4, "failed": 1, "pruned": 0, "cached": 0, "pending": 1}
+        logs = st.logs()
+        assert [lg["value"] for lg in logs] == [0, 1, 2, 3] and logs[2]["n_told"] == 3
+        assert st.lookup_ok('{"x":2}') == 3 and st.lookup_ok("k5") is None
+
+
+def test_cached_rows_reference_the_original(tmp_path):
+    with RunStore(tmp_path / "run.db") as st:
+        _fill(st, 2)
+        orig = st.lookup_ok('{"x":1}')
+        st.record_ask([(7, '{"x":1}', {"x": 1}, {})], {"s": 1}, n_told=2, cached=[(7, orig)])
+        rec = st.untold()[0]
+        assert rec.cached_from == orig and rec.objectives == {"f": 1.0} and rec.worker == "cache"
+        assert st.lookup_ok('{"x":1}') == orig  # the original stays the reference
+        assert st.counts()["cached"] == 1
+
+
+def test_second_writer_is_locked_out(tmp_path):
+    path = tmp_path / "run.db"
+    with RunStore(path, lock=True):
+        with pytest.raises(RunStoreError, match="in use"):
+            RunStore(path, lock=True)
+    RunStore(path, lock=True).close()  # released
+
+
+def test_not_sqlite_file(tmp_path):
+    p = tmp_path / "notes.db"
+    p.write_text("hello, this is not a database at all" * 10)
+    with pytest.raises(RunStoreError, match="not an SQLite file"):
+        RunStore(p)
+
+
+def test_foreign_sqlite_file(tmp_path):
+    p = tmp_path / "other.db"
+    con = sqlite3.connect(p)
+    con.execute("CREATE TABLE foo (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(RunStoreError, match="not a moopt run store"):
+        RunStore(p)
+
+
+def test_newer_and_unknown_schema(tmp_path):
+    p = tmp_path / "run.db"
+    RunStore(p).close()
+    con = sqlite3.connect(p)
+    con.execute("PRAGMA user_version = 7")
+    con.commit()
+    con.close()
+    with pytest.raises(RunStoreError, match="newer moopt"):
+        RunStore(p)
+    con = sqlite3.connect(p)
+    con.execute("PRAGMA user_version = 0")
+    con.commit()
+    con.close()
+    with pytest.raises(RunStoreError, match="unknown run-store schema"):
+        RunStore(p)
+
+
+def test_corrupt_file_gives_runstoreerror(tmp_path):
+    p = tmp_path / "run.db"
+    with RunStore(p) as st:
+        st.configure(IDENT)
+        for i in range(300):
+            st.record_ask([(i, f"k{i}", {"x": "y" * 200, "i": i}, {})], {"s": i}, n_told=0)
+        st.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(p.read_bytes())
+    assert len(data) > 8 * 4096
+    for off in range(4096, len(data) - 4096, 2048):  # scribble over every page but the header
+        data[off:off + 64] = b"\xff" * 64
+    p.write_bytes(bytes(data))
+    with pytest.raises(RunStoreError):
+        with RunStore(p) as st:
+            st.evaluations()
+            st.pending()
+    with pytest.raises(RunStoreError):
+        moopt.RunResult.load(str(p))
+
+
+def test_truncated_file(tmp_path):
+    p = tmp_path / "run.db"
+    with RunStore(p) as st:
+        _fill(st, 50)
+        st.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2 + 100])
+    with pytest.raises(RunStoreError):
+        with RunStore(p) as st:
+            st.evaluations()
+
+
+def test_missing_and_readonly(tmp_path):
+    with pytest.raises(RunStoreError, match="no run store"):
+        RunStore(tmp_path / "nope.db", readonly=True)
+    with pytest.raises(RunStoreError, match="directory"):
+        RunStore(tmp_path)
+    p = tmp_path / "run.db"
+    with RunStore(p) as st:
+        _fill(st, 2)
+    with RunStore(p, readonly=True) as st:
+        assert len(st.evaluations()) == 2
+        with pytest.raises(RunStoreError, match="read-only"):
+            st.record_tell([0], {"s": 0}, n_told=1)
+
+
+def test_state_must_be_json(tmp_path):
+    with RunStore(tmp_path / "run.db") as st:
+        st.configure(IDENT)
+        with pytest.raises(TypeError, match="state_dict"):
+            st.record_ask([(0, "k", {"x": 0}, {})], {"bad": object()}, n_told=0)
+        assert st.n_candidates() == 0  # the transaction was rolled back
+
+
+def test_candidate_objects_round_trip(tmp_path):
+    # params with tuples (token sequences) come back as lists; the engine re-validates them
+    with RunStore(tmp_path / "run.db") as st:
+        st.configure(IDENT)
+        c = Candidate(0, {"seq": ("a", "b")}, {"step": 1})
+        st.record_ask([(c.id, "k", dict(c.params), dict(c.info))], {"s": 0}, n_told=0)
+        assert st.pending() == [(0, {"seq": ["a", "b"]}, {"step": 1})]

@@ -1,0 +1,72 @@
+"""The problem registry: spec parsing, overrides and errors."""
+
+import pytest
+
+import moopt
+from moopt.errors import ConfigError
+from moopt.problems import available_problems, get_problem, parse_spec
+
+
+def test_available_lists_every_family():
+    names = available_problems()
+    for n in ["zdt1", "zdt2", "zdt3", "zdt4", "zdt6", "bnh", "srn", "tnk", "osy", "c1dtlz1"]:
+        assert n in names
+    assert [f"dtlz{i}" for i in range(1, 8)] == [n for n in names if n.startswith("dtlz")]
+
+
+@pytest.mark.parametrize("spec,expected", [
+    ("zdt1", ("zdt1", {})),
+    ("dtlz2:m=5", ("dtlz2", {"n_obj": 5})),
+    ("dtlz2:m=3,n_var=12", ("dtlz2", {"n_obj": 3, "n_var": 12})),
+    (" DTLZ4 : m = 4 , alpha=50.5 ", ("dtlz4", {"n_obj": 4, "alpha": 50.5})),
+    ("c1-dtlz1:m=3", ("c1dtlz1", {"n_obj": 3})),
+])
+def test_parse_spec(spec, expected):
+    assert parse_spec(spec) == expected
+
+
+def test_get_problem_builds_sizes_from_spec():
+    p = get_problem("dtlz2:m=5")
+    assert isinstance(p, moopt.Problem)
+    assert (p.n_obj, p.n_var) == (5, 14)
+    assert p.objective_names == ["f1", "f2", "f3", "f4", "f5"]
+    assert p.space.names == [f"x{i}" for i in range(14)]
+    assert p.directions == ["min"] * 5
+    p = get_problem("dtlz2:m=3,n_var=12")
+    assert (p.n_obj, p.n_var, p.k) == (3, 12, 10)
+    assert get_problem("dtlz1").n_var == 7
+    assert get_problem("dtlz7:m=4").n_var == 23
+    assert get_problem("zdt1").n_var == 30 and get_problem("zdt4").n_var == 10
+
+
+def test_overrides_take_precedence_over_spec():
+    p = get_problem("dtlz2:m=3", m=4, n_var=8)
+    assert (p.n_obj, p.n_var) == (4, 8)
+    assert p.name == "dtlz2:m=4,n_var=8"
+    assert get_problem(p.name).n_var == 8  # the name is itself a spec
+
+
+def test_unknown_problem_lists_known_ones():
+    with pytest.raises(ConfigError) as exc:
+        get_problem("zdt9")
+    msg = str(exc.value)
+    assert "zdt9" in msg and "zdt1" in msg and "dtlz7" in msg and "osy" in msg
+
+
+@pytest.mark.parametrize("spec", ["dtlz2:m", "dtlz2:=3", "", "zdt1:n_var="])
+def test_malformed_spec(spec):
+    with pytest.raises(ConfigError):
+        get_problem(spec)
+
+
+def test_unknown_option_names_the_accepted_ones():
+    with pytest.raises(ConfigError, match="n_obj"):
+        get_problem("dtlz2:q=3")
+    with pytest.raises(ConfigError, match="no options"):
+        get_problem("bnh:m=3")
+
+
+@pytest.mark.parametrize("spec", ["dtlz2:m=1", "dtlz2:m=3,n_var=2", "zdt1:n_var=1"])
+def test_bad_sizes_raise_value_error(spec):
+    with pytest.raises(ValueError):
+        get_problem(spec)
