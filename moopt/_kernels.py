@@ -7,22 +7,48 @@ public, direction-aware functions live in :mod:`moopt.pareto` and
 wins where is measured by ``benchmarks/bench_kernels.py`` (see
 ``docs/bench/kernels.md``):
 
-* 2 objectives: O(n log n) numpy sort-sweeps for filtering, hypervolume and
-  contributions (no per-call C-wrapper overhead, faster than moocore).
-* filtering with m >= 3: a "prune by best point" numpy loop that removes the
-  points dominated by the remaining point of smallest coordinate sum; it falls
-  back to moocore when a pivot stops removing many points (large fronts).
-* ranking and hypervolume with m >= 3: moocore; hypervolume with m >= 6 on
-  large sets: the WFG algorithm of ``hvwfg`` when it is installed.
+* filtering: a "prune by best point" loop that removes the points dominated
+  by the remaining point of smallest coordinate sum (cheap on random sets);
+  when a pivot stops removing many points (large fronts) what is left goes to
+  an O(n log n) lexicographic sweep (2 objectives) or to moocore (m >= 3).
+* hypervolume and contributions with 2 objectives: O(n log n) sweeps.
+* hypervolume with m >= 3: the same pruning, then moocore on the survivors;
+  with m >= 6 and many survivors the WFG algorithm of ``hvwfg`` if installed.
+* contributions with m >= 4: per point, the box volume minus the hypervolume
+  of the pruned "limit set" (WFG's exclusive-volume identity).
+* ranking: moocore (O(n log n) for 2 objectives).
+
+The loops are compiled with numba (:mod:`moopt._jit`, imported on first use
+and cached on disk).  Without numba (or with ``MOOPT_NO_NUMBA=1``) the same
+algorithms run as numpy code, slower on small inputs but identical in result.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
 # --------------------------------------------------------------------------
 # optional kernels, imported on first use
 # --------------------------------------------------------------------------
+
+_JITMOD = None  # None: not tried yet, False: unavailable, else moopt._jit
+
+
+def _jit():
+    global _JITMOD
+    if _JITMOD is None:
+        if os.environ.get("MOOPT_NO_NUMBA", "") not in ("", "0"):
+            _JITMOD = False
+        else:
+            try:
+                from moopt import _jit as j
+
+                _JITMOD = j
+            except Exception:  # pragma: no cover - numba missing or broken
+                _JITMOD = False
+    return _JITMOD
 
 _HVWFG = None  # None: not tried yet, False: unavailable, else the module
 
@@ -45,6 +71,28 @@ def _moocore():
     return moocore
 
 
+_MOOCORE_HV = None
+
+
+def _moocore_hv(P: np.ndarray, ref: np.ndarray) -> float:
+    """moocore's hypervolume on an already validated C-contiguous float64 array.
+
+    Calls moocore's internal ``_hypervolume`` (no second round of input
+    checks) when this moocore version has it, else the public function.
+    """
+    global _MOOCORE_HV
+    if _MOOCORE_HV is None:
+        try:
+            from moocore._moocore import _hypervolume
+
+            _MOOCORE_HV = _hypervolume
+        except Exception:  # pragma: no cover - other moocore versions
+            _MOOCORE_HV = False
+    if _MOOCORE_HV and P.shape[1] <= 32:
+        return float(_MOOCORE_HV(np.ascontiguousarray(P), np.ascontiguousarray(ref, dtype=float)))
+    return float(_moocore().hypervolume(P, ref=ref))
+
+
 # --------------------------------------------------------------------------
 # non-dominated filtering
 # --------------------------------------------------------------------------
@@ -60,7 +108,7 @@ def nd_mask_1d(x: np.ndarray, keep_duplicates: bool) -> np.ndarray:
     return mask
 
 
-def nd_mask_2d(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
+def np_nd_mask_2d(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
     """Non-dominated mask for 2 objectives by an O(n log n) sort-sweep.
 
     With a stable sort on the first objective, a point is dominated iff a point
@@ -112,7 +160,7 @@ def _pairwise_nd(P: np.ndarray) -> np.ndarray:
     return ~dom.any(axis=0)
 
 
-def nd_mask_nd(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
+def np_nd_mask_nd(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
     """Non-dominated mask for any number of objectives.
 
     Prunes with the point of smallest coordinate sum (never dominated except
@@ -150,7 +198,7 @@ def nd_mask_nd(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
         cand = np.concatenate([P, idx])
         C = F[cand]
         if m == 2:
-            sub = nd_mask_2d(C, keep_duplicates)
+            sub = np_nd_mask_2d(C, keep_duplicates)
         else:
             sub = _moocore().is_nondominated(C, keep_weakly=keep_duplicates)
         mask[cand[sub]] = True
@@ -168,6 +216,49 @@ def nd_mask_nd(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
     return mask
 
 
+def jit_nd_mask(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
+    """Compiled pruning, then a 2-D sweep or moocore on what is left."""
+    j = _jit()
+    n = F.shape[0]
+    rows = np.arange(n)
+    piv, rem, dupof = j.prune(F, rows, keep_duplicates, True)
+    mask = np.zeros(n, dtype=bool)
+    if len(rem):
+        cand = np.concatenate((piv, rem))
+        if F.shape[1] == 2:
+            sub = j.nd2d(F, cand, keep_duplicates)
+        else:
+            sub = _moocore().is_nondominated(F[cand], keep_weakly=keep_duplicates)
+        mask[cand[sub]] = True
+    elif len(piv) > 1:
+        if len(piv) <= 2000:
+            sub = j.pairwise_nd(F, piv)
+        else:
+            sub = _moocore().is_nondominated(F[piv], keep_weakly=True)
+        mask[piv[sub]] = True
+    else:
+        mask[piv] = True
+    if keep_duplicates:  # duplicates of surviving pivots share their fate
+        d = np.flatnonzero(dupof >= 0)
+        if len(d):
+            mask[d] = mask[dupof[d]]
+    return mask
+
+
+def nd_mask_2d(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
+    if _jit():
+        return jit_nd_mask(F, keep_duplicates)
+    return np_nd_mask_2d(F, keep_duplicates)
+
+
+def nd_mask_nd(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
+    if F.shape[1] == 1:
+        return nd_mask_1d(F[:, 0], keep_duplicates)
+    if _jit():
+        return jit_nd_mask(F, keep_duplicates)
+    return np_nd_mask_nd(F, keep_duplicates)
+
+
 def nd_mask(F: np.ndarray, keep_duplicates: bool = True) -> np.ndarray:
     """Dispatch: fastest non-dominated mask for the shape of ``F``."""
     n, m = F.shape
@@ -175,9 +266,11 @@ def nd_mask(F: np.ndarray, keep_duplicates: bool = True) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     if m == 1:
         return nd_mask_1d(F[:, 0], keep_duplicates)
+    if _jit():
+        return jit_nd_mask(F, keep_duplicates)
     if m == 2:
-        return nd_mask_2d(F, keep_duplicates)
-    return nd_mask_nd(F, keep_duplicates)
+        return np_nd_mask_2d(F, keep_duplicates)
+    return np_nd_mask_nd(F, keep_duplicates)
 
 
 # --------------------------------------------------------------------------
@@ -225,7 +318,18 @@ def nd_ranks(F: np.ndarray, stop_after: int | None = None) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 
-def hv_2d(F: np.ndarray, ref: np.ndarray) -> float:
+def inside_mask(F: np.ndarray, r: np.ndarray) -> tuple[np.ndarray | None, int]:
+    """(mask of rows strictly dominating ``r`` or None if all do, number outside)."""
+    j = _jit()
+    if j:
+        mask, n_out = j.inside(F, r)
+    else:
+        mask = (F < r).all(axis=1)
+        n_out = F.shape[0] - int(np.count_nonzero(mask))
+    return (None if n_out == 0 else mask), int(n_out)
+
+
+def np_hv_2d(F: np.ndarray, ref: np.ndarray) -> float:
     """Exact 2-D hypervolume of points that strictly dominate ``ref``."""
     order = np.argsort(F[:, 0])
     x = F[order, 0]
@@ -239,30 +343,76 @@ def hv_2d(F: np.ndarray, ref: np.ndarray) -> float:
 _WFG_MIN_POINTS = 200  # m >= 6: WFG beats moocore from about this many points
 
 
-def hv_exact(F: np.ndarray, ref: np.ndarray) -> float:
-    """Exact hypervolume of ``F`` (all rows strictly dominate ``ref``)."""
+def _survivors(F: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Rows not dominated by a pivot (a superset of the front; cheap pruning)."""
+    j = _jit()
+    if j:
+        piv, rem, _ = j.prune(F, rows, False, True)
+        return np.concatenate((piv, rem)) if len(rem) else piv
+    return rows[np_nd_mask_nd(F[rows], False)] if len(rows) > 1 else rows
+
+
+def hv_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarray) -> float:
+    """Exact hypervolume of ``F[rows]`` (rows strictly inside ``ref``; None = all)."""
     n, m = F.shape
-    if n == 0:
+    if rows is None:
+        rows = np.arange(n)
+    if len(rows) == 0:
         return 0.0
     if m == 1:
-        return float(ref[0] - F[:, 0].min())
+        return float(ref[0] - F[rows, 0].min())
+    j = _jit()
     if m == 2:
-        return hv_2d(F, ref)
-    if m >= 6 and n >= _WFG_MIN_POINTS:
+        if j:
+            return float(j.hv2d(F, rows, float(ref[0]), float(ref[1])))
+        return np_hv_2d(F[rows], ref)
+    keep = _survivors(F, rows)
+    P = F[keep]
+    if m >= 6 and len(P) >= _WFG_MIN_POINTS:
         wfg = _hvwfg()
         if wfg:
-            P = F[nd_mask(F, False)]
-            if len(P) >= _WFG_MIN_POINTS:
-                return float(wfg.wfg(np.ascontiguousarray(P), np.ascontiguousarray(ref)))
-            return float(_moocore().hypervolume(P, ref=ref))
-    return float(_moocore().hypervolume(F, ref=ref))
+            return float(wfg.wfg(P, np.ascontiguousarray(ref, dtype=float)))
+    return _moocore_hv(P, ref)
 
 
-def hvc_2d(F: np.ndarray, ref: np.ndarray) -> np.ndarray:
+def hv_with_outside(F: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
+    """Hypervolume of the rows of ``F`` inside ``ref`` and the number outside."""
+    n, m = F.shape
+    j = _jit()
+    if j and m == 2:
+        hv, n_out = j.hv2d_all(F, float(ref[0]), float(ref[1]))
+        return float(hv), int(n_out)
+    if j:
+        rows, n_out = j.inside_rows(F, ref)
+        return hv_rows(F, None if n_out == 0 else rows, ref), int(n_out)
+    mask, n_out = inside_mask(F, ref)
+    return hv_rows(F, None if mask is None else np.flatnonzero(mask), ref), n_out
+
+
+def hvc_with_outside(F: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, int]:
+    """Contributions of the rows of ``F`` inside ``ref`` (others 0) and the number outside."""
+    n, m = F.shape
+    j = _jit()
+    if j and m == 2:
+        out, n_out = j.hvc2d_all(F, float(ref[0]), float(ref[1]))
+        return out, int(n_out)
+    if j:
+        rows, n_out = j.inside_rows(F, ref)
+        return hv_contributions_rows(F, None if n_out == 0 else rows, ref), int(n_out)
+    mask, n_out = inside_mask(F, ref)
+    return hv_contributions_rows(F, None if mask is None else np.flatnonzero(mask), ref), n_out
+
+
+def hv_exact(F: np.ndarray, ref: np.ndarray) -> float:
+    """Exact hypervolume of ``F`` (all rows strictly dominate ``ref``)."""
+    return hv_rows(F, None, ref)
+
+
+def np_hvc_2d(F: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Exclusive 2-D contributions; dominated and duplicated points get 0."""
     n = F.shape[0]
     out = np.zeros(n)
-    mask = nd_mask_2d(F, True)
+    mask = np_nd_mask_2d(F, True)
     idx = np.flatnonzero(mask)
     P = F[idx]
     order = np.argsort(P[:, 0], kind="stable")
@@ -276,21 +426,58 @@ def hvc_2d(F: np.ndarray, ref: np.ndarray) -> np.ndarray:
     up = np.empty(k)
     up[0] = ref[1]
     up[1:] = y[:-1]
-    c = (right - x) * (up - y)  # duplicates get 0: a zero width or height
-    out[idx] = c
+    out[idx] = (right - x) * (up - y)  # duplicates get 0: a zero width or height
     return out
 
 
-def hv_contributions(F: np.ndarray, ref: np.ndarray) -> np.ndarray:
+def _hvc_limit_sets(F: np.ndarray, rows: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Contributions via ``box(p) - HV(max(others, p))`` for each front point."""
+    n = F.shape[0]
+    out = np.zeros(n)
+    front = rows[nd_mask(F[rows], True)]
+    P = F[front]
+    j = _jit()
+    k = len(front)
+    allr = np.arange(k)
+    for t in range(k):
+        p = P[t]
+        others = np.concatenate((allr[:t], allr[t + 1 :]))
+        if j:
+            C = j.clip_above(P, others, p)
+        else:
+            C = np.maximum(P[others], p)
+        if len(C) and (C == p).all(axis=1).any():
+            continue  # a duplicate: removing one copy changes nothing
+        box = float(np.prod(ref - p))
+        out[front[t]] = box - hv_rows(C, None, ref) if len(C) else box
+    return out
+
+
+def hv_contributions_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarray) -> np.ndarray:
+    """Exclusive contributions of ``F[rows]`` (inside points); others get 0."""
     n, m = F.shape
-    if n == 0:
-        return np.zeros(0)
-    if m == 1:
-        out = np.zeros(n)
-        mask = nd_mask_1d(F[:, 0], True)
-        if mask.sum() == 1:  # dominated points are ignored (as in m >= 2)
-            out[mask] = ref[0] - F[mask, 0]
+    if rows is None:
+        rows = np.arange(n)
+    out = np.zeros(n)
+    if len(rows) == 0:
         return out
+    if m == 1:
+        x = F[rows, 0]
+        mask = nd_mask_1d(x, True)
+        if mask.sum() == 1:  # dominated points are ignored (as in m >= 2)
+            out[rows[mask]] = ref[0] - x[mask]
+        return out
+    j = _jit()
     if m == 2:
-        return hvc_2d(F, ref)
-    return np.asarray(_moocore().hv_contributions(F, ref=ref), dtype=float)
+        if j:
+            return j.hvc2d(F, rows, float(ref[0]), float(ref[1]))
+        out[rows] = np_hvc_2d(F[rows], ref)
+        return out
+    if m == 3:
+        out[rows] = _moocore().hv_contributions(F[rows], ref=ref)
+        return out
+    return _hvc_limit_sets(F, rows, ref)
+
+
+def hv_contributions(F: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    return hv_contributions_rows(F, None, ref)

@@ -8,6 +8,7 @@ its input and nobody negates by hand.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence, Union
 
 import numpy as np
@@ -29,7 +30,7 @@ def directions_signs(directions: Directions, n_obj: int, *, name: str = "directi
     Raises:
         ValueError: Unknown direction string or wrong count.
     """
-    if directions is None:
+    if directions is None or (isinstance(directions, str) and directions.lower() == "min"):
         return np.ones(n_obj)
     if isinstance(directions, str):
         directions = [directions] * n_obj
@@ -80,7 +81,9 @@ def as_points(
         )
     if arr.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} is empty; pass at least one point.")
-    if arr.size and not np.all(np.isfinite(arr)):
+    # one cheap reduction first: a NaN/inf anywhere makes the sum non-finite
+    # (a finite sum that overflows only triggers the exact check below)
+    if arr.size and not math.isfinite(arr.sum()) and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))
         i, j = bad[0]
         raise ValueError(
@@ -94,8 +97,10 @@ def as_points(
 def to_min(F, directions: Directions = None, *, name: str = "F", allow_empty: bool = True):
     """Validate ``F`` and return ``(F_min, signs)`` with every column minimized."""
     arr = as_points(F, name=name, allow_empty=allow_empty)
+    if arr.shape[1] == 0 and directions is not None and not isinstance(directions, str):
+        arr = arr.reshape(0, len(list(directions)))  # empty input: columns from directions
     signs = directions_signs(directions, arr.shape[1])
-    if np.any(signs < 0):
+    if directions is not None and (signs < 0).any():
         arr *= signs
     return arr, signs
 
@@ -103,15 +108,19 @@ def to_min(F, directions: Directions = None, *, name: str = "F", allow_empty: bo
 def as_ref(ref, signs: np.ndarray, *, name: str = "ref") -> np.ndarray:
     """Validate a reference point against the objective count and convert it to minimization."""
     try:
-        r = np.array(ref, dtype=float).reshape(-1)
+        r = np.array(ref, dtype=float)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a sequence of numbers, got {ref!r}.") from None
+    if r.ndim != 1:
+        r = r.reshape(-1)
     if signs.shape[0] == 0:  # no points, objective count unknown: only check finiteness
         signs = np.ones(r.shape[0])
     if r.shape[0] != signs.shape[0]:
         raise ValueError(
             f"{name} has {r.shape[0]} coordinates but the points have {signs.shape[0]} objectives."
         )
-    if not np.all(np.isfinite(r)):
+    if not math.isfinite(r.sum()) and not np.isfinite(r).all():
         raise ValueError(f"{name} must be finite, got {r.tolist()}.")
-    return r * signs
+    if signs[0] < 0 or (signs < 0).any():
+        r *= signs
+    return r

@@ -3,17 +3,21 @@
 Protocol (each step one SQLite transaction, so a run killed at any moment
 resumes without losing or repeating a finished evaluation):
 
-1. ``ask(n)``; persist the new candidates and the post-ask checkpoint.
-   Candidates already evaluated ok (same canonical encoding) are answered
-   from the store and recorded as cached; they are never evaluated twice.
+1. ``ask(n)``; persist the new candidates, the post-ask checkpoint, and the
+   "told" marks and drained logs of the results told since the previous
+   checkpoint (the checkpoint reflects exactly those tells).  Candidates
+   already evaluated ok (same canonical encoding) are answered from the
+   store and recorded as cached; they are never evaluated twice.
 2. Submit the others; persist each evaluation as it completes.
 3. ``tell`` the finished results (in the objectives' own directions; failed
-   ones included); persist "told", the post-tell checkpoint and the search's
-   drained logs.
+   ones included).  Their post-tell state goes to the store with the next
+   ask (step 1) or at the end of the run, so each asked batch costs one
+   checkpoint write, not two.
 
-On resume the engine loads the checkpoint, tells the finished-but-untold
-results, re-submits the candidates that have no result, and goes on.  With
-the serial evaluator the final result is identical to an uninterrupted run.
+On resume the engine loads the checkpoint, re-tells the finished results not
+marked told (in completion order; their logs are produced again), re-submits
+the candidates that have no result, and goes on.  With the serial evaluator
+the final result is identical to an uninterrupted run.
 
 Budget: the number of finished results (cached and failed ones included).
 Failed evaluations: recorded with their error and told to the search as
@@ -101,6 +105,8 @@ class _Engine:
         self._hv_points: list[np.ndarray] = []
         self._hv_time = 0.0
         self._hv_value: Optional[float] = None
+        self._told: list[int] = []  # told since the last checkpoint
+        self._logs: list[dict] = []  # drained since the last checkpoint
 
     # -- helpers ------------------------------------------------------------
     def _normalize(self, params: Mapping) -> dict:
@@ -128,17 +134,24 @@ class _Engine:
         return objectives, constraints, metrics
 
     def _tell(self, results: list[Result]) -> None:
+        """Tell the search; its post-tell state is persisted with the next ask (or by _flush)."""
         self.search.tell(results)
-        logs = self.search.drain_logs()
         self.n_told += len(results)
-        self.store.record_tell([r.candidate.id for r in results], self.search.state_dict(),
-                               n_told=self.n_told, logs=logs)
+        self._told.extend(r.candidate.id for r in results)
+        for entry in self.search.drain_logs():
+            self._logs.append({**entry, "_n_told": self.n_told})
         for r in results:
             if r.status == STATUS_FAILED:
                 self.failed += 1
             elif r.ok and self.bar.enabled and r.feasible():
                 self._hv_points.append(np.array([r.values[n] for n in self.obj_names]) * self.problem.signs)
         self._draw()
+
+    def _flush(self) -> None:
+        """Persist the told marks, logs and the current checkpoint (one transaction)."""
+        if self._told or self._logs:
+            self.store.record_tell(self._told, self.search.state_dict(), n_told=self.n_told, logs=self._logs)
+            self._told, self._logs = [], []
 
     def _draw(self, force: bool = False) -> None:
         if not self.bar.enabled:
@@ -192,6 +205,7 @@ class _Engine:
                 results.extend(self._complete(o))
             if results:
                 self._tell(results)
+        self._flush()
         self._draw(force=True)
 
     def _ask(self, n: int) -> Optional[list[Result]]:
@@ -219,12 +233,12 @@ class _Engine:
                 except TypeError:
                     key = repr(sorted(dict(params).items(), key=str))
             try:
-                stored_params = _serial.loads(_serial.dumps(dict(params)))
-                info = _serial.loads(_serial.dumps(dict(c.info)))
+                params_text = _serial.dumps(dict(params))
+                info_text = _serial.dumps(dict(c.info))
             except TypeError as exc:
                 raise TypeError(f"candidate {c.id} holds values that cannot be stored (JSON and numpy "
                                 f"only): {exc}") from None
-            entries.append((c.id, key, stored_params, info))
+            entries.append((c.id, key, params_text, info_text))
             if error is not None:
                 immediate.append((c.id, key, STATUS_FAILED, error))
                 results.append(self._result(c, STATUS_FAILED, error=error))
@@ -241,7 +255,8 @@ class _Engine:
                 to_submit.append((cand, key))
         try:
             self.store.record_ask(entries, self.search.state_dict(), n_told=self.n_told,
-                                  cached=cached, immediate=immediate)
+                                  cached=cached, immediate=immediate, told=self._told, logs=self._logs)
+            self._told, self._logs = [], []
         except RunStoreError:
             raise
         except Exception as exc:  # duplicate ids and the like

@@ -441,14 +441,14 @@ class DaskEvaluator(Evaluator):
                 self._client = Client(self._cluster)
         nthreads = self._client.nthreads()
         self.capacity = max(1, sum(nthreads.values())) if nthreads else self.n_workers
-        [self._problem_future] = self._client.scatter([problem], broadcast=True, hash=False)
         import uuid
 
         self._token = uuid.uuid4().hex[:8]
 
     def submit(self, task_id: int, params: dict) -> None:
         self._attempt += 1
-        fut = self._client.submit(_dask_evaluate, self._problem_future, params, self.timeout, task_id,
+        # the problem travels with each task: scattered data would be lost with its workers
+        fut = self._client.submit(_dask_evaluate, self.problem, params, self.timeout, task_id,
                                   pure=False, key=f"moopt-eval-{self._token}-{task_id}-{self._attempt}")
         self._futures[fut] = (task_id, time.time())
 
@@ -461,17 +461,24 @@ class DaskEvaluator(Evaluator):
         out = []
         for fut in done:
             task_id, submitted = self._futures.pop(fut)
+            exc = None
             if fut.status == "finished":
-                out.append(fut.result())
+                try:
+                    out.append(fut.result())
+                    fut.release()
+                    continue
+                except BaseException as e:  # the result was lost with its worker
+                    exc = e
             else:
                 try:
                     exc = fut.exception()
                 except BaseException as e:  # cancelled futures raise here
                     exc = e
-                lost = type(exc).__name__ == "KilledWorker"
-                what = "the worker died during the evaluation" if lost else "the task failed in Dask"
-                out.append(Outcome(task_id, "failed", error=f"{what}: {type(exc).__name__}: {exc}",
-                                   finished=time.time(), worker="dask", lost=lost))
+            name = type(exc).__name__
+            lost = name in ("KilledWorker", "CancelledError", "FutureCancelledError", "CommClosedError")
+            what = "the worker died during the evaluation" if lost else "the task failed in Dask"
+            out.append(Outcome(task_id, "failed", error=f"{what}: {name}: {exc}",
+                               finished=time.time(), worker="dask", lost=lost))
             fut.release()
         return out
 

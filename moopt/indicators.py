@@ -40,25 +40,38 @@ __all__ = [
 _OUTSIDE = ("warn", "ignore", "raise")
 
 
-def _inside(Fm: np.ndarray, r: np.ndarray, outside: str, *, name: str = "F") -> np.ndarray:
-    """Rows of ``Fm`` that strictly dominate ``r``; report the others per ``outside``."""
+def _check_outside(outside: str) -> None:
     if outside not in _OUTSIDE:
         raise ValueError(f"outside must be one of {_OUTSIDE}, got {outside!r}.")
-    inside = (Fm < r).all(axis=1)
-    n_out = Fm.shape[0] - int(np.count_nonzero(inside))
+
+
+def _report_outside(n_out: int, n: int, outside: str, *, name: str = "F") -> None:
+    """Warn or raise about ``n_out`` of ``n`` points outside the reference point."""
+    if n_out == 0 or outside == "ignore":
+        return
+    msg = (
+        f"{n_out} of {n} points of {name} do not strictly dominate the reference "
+        "point and add no volume; they were excluded. Pass a reference point that is worse "
+        "than every point in every objective (e.g. moopt.infer_reference_point(F)) or "
+        "outside='ignore' to silence this."
+    )
+    if outside == "raise":
+        raise ValueError(msg)
+    warnings.warn(msg, UserWarning, stacklevel=3)
+
+
+def _inside_rows(Fm: np.ndarray, r: np.ndarray, outside: str):
+    """Row indices strictly inside ``r`` (None: all rows), after reporting the others."""
+    mask, n_out = _kernels.inside_mask(Fm, r)
     if n_out == 0:
-        return Fm
-    if outside != "ignore":
-        msg = (
-            f"{n_out} of {Fm.shape[0]} points of {name} do not strictly dominate the reference "
-            "point and add no volume; they were excluded. Pass a reference point that is worse "
-            "than every point in every objective (e.g. moopt.infer_reference_point(F)) or "
-            "outside='ignore' to silence this."
-        )
-        if outside == "raise":
-            raise ValueError(msg)
-        warnings.warn(msg, UserWarning, stacklevel=3)
-    return Fm[inside]
+        return None
+    _report_outside(n_out, Fm.shape[0], outside)
+    return np.flatnonzero(mask)
+
+
+def _inside(Fm: np.ndarray, r: np.ndarray, outside: str) -> np.ndarray:
+    rows = _inside_rows(Fm, r, outside)
+    return Fm if rows is None else Fm[rows]
 
 
 def hypervolume(F, ref, *, directions: Directions = None, outside: str = "warn") -> float:
@@ -88,10 +101,11 @@ def hypervolume(F, ref, *, directions: Directions = None, outside: str = "warn")
 
     Notes:
         Kernels (chosen by ``benchmarks/bench_kernels.py``): an O(n log n)
-        numpy sweep for 2 objectives; moocore (HV3D+, HV4D+, recursive
-        dimension sweep) for 3 to 5 objectives and for small sets; the WFG
-        algorithm (``hvwfg``, if installed) for 6 or more objectives and at
-        least 200 non-dominated points.
+        sweep for 2 objectives; for 3 or more, the points dominated by a few
+        "pivots" (points of smallest coordinate sum) are pruned first, then
+        moocore (HV3D+, HV4D+, recursive dimension sweep) computes the rest,
+        or the WFG algorithm (``hvwfg``, if installed) for 6 or more
+        objectives and at least 200 remaining points.
 
     Examples:
         >>> F = [[5, 5], [4, 6], [2, 7], [7, 4]]
@@ -104,11 +118,14 @@ def hypervolume(F, ref, *, directions: Directions = None, outside: str = "warn")
         ...             directions=["max", "min"])
         38.0
     """
+    _check_outside(outside)
     Fm, signs = to_min(F, directions)
     r = as_ref(ref, signs)
     if Fm.shape[0] == 0:
         return 0.0
-    return _kernels.hv_exact(_inside(Fm, r, outside), r)
+    hv, n_out = _kernels.hv_with_outside(Fm, r)
+    _report_outside(n_out, Fm.shape[0], outside)
+    return hv
 
 
 def hv_contributions(F, ref, *, directions: Directions = None, outside: str = "warn") -> np.ndarray:
@@ -132,17 +149,13 @@ def hv_contributions(F, ref, *, directions: Directions = None, outside: str = "w
         >>> hv_contributions([[5, 5], [4, 6], [2, 7], [7, 4]], ref=[10, 10]).tolist()
         [2.0, 1.0, 6.0, 3.0]
     """
+    _check_outside(outside)
     Fm, signs = to_min(F, directions)
     r = as_ref(ref, signs)
-    n = Fm.shape[0]
-    out = np.zeros(n)
-    if n == 0:
-        return out
-    inside = (Fm < r).all(axis=1)
-    if inside.all():
-        return _kernels.hv_contributions(Fm, r)
-    _inside(Fm, r, outside)  # warn / raise
-    out[inside] = _kernels.hv_contributions(Fm[inside], r)
+    if Fm.shape[0] == 0:
+        return np.zeros(0)
+    out, n_out = _kernels.hvc_with_outside(Fm, r)
+    _report_outside(n_out, Fm.shape[0], outside)
     return out
 
 
@@ -169,6 +182,8 @@ def hv_improvement(X, F, ref, *, directions: Directions = None) -> np.ndarray:
         [5.0, 0.0]
     """
     Xm, signs = to_min(X, directions, name="X")
+    if Xm.shape[0] == 0 and Xm.shape[1] == 0:
+        return np.zeros(0)
     r = as_ref(ref, signs)
     Fm = as_points(F, name="F")
     if Fm.shape[0] and Fm.shape[1] != Xm.shape[1]:
@@ -241,6 +256,7 @@ def hypervolume_mc(
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
     n_samples = int(n_samples)
+    _check_outside(outside)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     Fm, signs = to_min(F, directions)
     r = as_ref(ref, signs)

@@ -35,11 +35,7 @@ def _nondominated_mask(F_min: np.ndarray) -> np.ndarray:
 
     if len(F_min) == 0:
         return np.zeros(0, dtype=bool)
-    try:
-        return np.asarray(moopt.is_nondominated(F_min), dtype=bool)
-    except ImportError:  # TEMP until moopt.pareto lands
-        import moocore
-        return np.asarray(moocore.is_nondominated(F_min, keep_weakly=True), dtype=bool)
+    return np.asarray(moopt.is_nondominated(F_min), dtype=bool)
 
 
 def _hypervolume(F_min: np.ndarray, ref_min: np.ndarray) -> float:
@@ -51,25 +47,14 @@ def _hypervolume(F_min: np.ndarray, ref_min: np.ndarray) -> float:
     keep = np.all(F_min < ref_min, axis=1)
     if not keep.any():
         return 0.0
-    try:
-        return float(moopt.hypervolume(F_min[keep], ref=ref_min))
-    except ImportError:  # TEMP until moopt.indicators lands
-        import moocore
-        return float(moocore.hypervolume(F_min[keep], ref=ref_min))
+    return float(moopt.hypervolume(F_min[keep], ref_min))
 
 
 def _infer_ref(F: np.ndarray, directions: Sequence[str]) -> np.ndarray:
     """Reference point (user directions) inferred from the points ``F`` (user directions)."""
     import moopt
 
-    try:
-        return np.asarray(moopt.infer_reference_point(F, directions=list(directions)), dtype=float).reshape(-1)
-    except ImportError:  # TEMP until moopt.reference lands
-        signs = directions_signs(directions, F.shape[1])
-        Fm = F * signs
-        lo, hi = Fm.min(axis=0), Fm.max(axis=0)
-        span = np.where(hi > lo, hi - lo, 1.0)
-        return (hi + 0.1 * span) * signs
+    return np.asarray(moopt.infer_reference_point(F, directions=list(directions)), dtype=float).reshape(-1)
 
 
 # -------------------------------------------------------------------- table

@@ -182,6 +182,10 @@ class Reward:
     required: ClassVar[dict] = {}
     #: True when :meth:`satisfied` reports a constraint (power, accuracy, MnasNet target).
     has_constraint: ClassVar[bool] = False
+    #: False when the reward of a fixed candidate shrinks as the search goes on
+    #: (hypervolume improvement); ReinforceSearch then defaults to a fast
+    #: baseline and normalized advantages.
+    stationary: ClassVar[bool] = True
 
     def __init__(self, names: Sequence[str], *, failure: Failure = "min",
                  directions: Optional[Mapping[str, str]] = None,
@@ -676,6 +680,7 @@ class HypervolumeImprovement(Reward):
     """
 
     kind = "hvi"
+    stationary = False
 
     def __init__(self, objectives=None, *, ref=None, margin: float = 0.1, bounds=None,
                  failure: Failure = "min", directions=None):

@@ -206,6 +206,10 @@ class RunStore:
             ``readonly``).
         lock: Hold an exclusive advisory lock on the file while open, so two
             processes never write the same run (released when the process dies).
+        synchronous: SQLite ``synchronous`` level: ``"normal"`` (default; a
+            commit survives the process being killed, the last commits may be
+            lost on power failure) or ``"full"`` (fsync at every commit; also
+            survives power failure, slower).
 
     Raises:
         RunStoreError: the file is not SQLite, is corrupt, belongs to another
@@ -214,7 +218,10 @@ class RunStore:
     """
 
     def __init__(self, path: str | os.PathLike = ":memory:", *, readonly: bool = False,
-                 create: bool = True, lock: bool = False):
+                 create: bool = True, lock: bool = False, synchronous: str = "normal"):
+        if synchronous not in ("normal", "full"):
+            raise ValueError(f"synchronous must be 'normal' or 'full', got {synchronous!r}.")
+        self.synchronous = synchronous
         self.path = str(path)
         self.readonly = readonly
         self._lock_fd: Optional[int] = None
@@ -329,7 +336,7 @@ class RunStore:
             if not self.readonly and not memory:
                 conn.execute("PRAGMA journal_mode=WAL")
         if not memory and not self.readonly:
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
         conn.execute("PRAGMA foreign_keys=ON")
 
     # -- lifecycle ----------------------------------------------------------
@@ -417,25 +424,28 @@ class RunStore:
     # -- the resume protocol --------------------------------------------------
     @_guard
     def record_ask(self, entries: Sequence[tuple], state: Optional[Mapping], *, n_told: int,
-                   cached: Sequence[tuple] = (), immediate: Sequence[tuple] = ()) -> None:
+                   cached: Sequence[tuple] = (), immediate: Sequence[tuple] = (),
+                   told: Sequence[int] = (), logs: Sequence[Mapping] = ()) -> None:
         """Persist asked candidates and the post-ask checkpoint in one transaction.
 
         Args:
-            entries: ``(candidate_id, key, params, info)`` of each asked candidate,
-                ``key`` being its canonical encoding.
+            entries: ``(candidate_id, key, params_json, info_json)`` of each asked
+                candidate, ``key`` being its canonical encoding and the others
+                JSON text from :func:`moopt._serial.dumps`.
             state: The search's ``state_dict()`` after ``ask``.
             n_told: Number of results the search has been told so far.
             cached: ``(candidate_id, original_seq)`` pairs answered from the
                 store; their evaluation rows are written here too.
             immediate: ``(candidate_id, key, status, error)`` of candidates that
                 end without evaluation (e.g. invalid parameters).
+            told: Candidate ids told since the last checkpoint (marked told).
+            logs: The search's logs drained since the last checkpoint.
         """
         now = time.time()
         with self._write() as c:
             c.executemany(
                 "INSERT INTO candidates(id, key, params, info, asked) VALUES (?, ?, ?, ?, ?)",
-                [(int(i), key, _serial.dumps(params), _serial.dumps(info), now)
-                 for i, key, params, info in entries],
+                [(int(i), key, params, info, now) for i, key, params, info in entries],
             )
             for cid, orig in cached:
                 self._insert_cached(c, cid, orig, now)
@@ -445,8 +455,22 @@ class RunStore:
                     "VALUES (?, ?, ?, ?, ?, ?, 'engine', 0)",
                     (int(cid), key, status, error, now, now),
                 )
+            self._told_and_logs(c, told, logs, n_told, now)
             if state is not None:
                 self._put_checkpoint(c, state, n_told, now)
+
+    @staticmethod
+    def _told_and_logs(c, told: Sequence[int], logs: Sequence[Mapping], n_told: int, now: float) -> None:
+        if told:
+            c.executemany("UPDATE evaluations SET told = 1 WHERE candidate_id = ?", [(int(i),) for i in told])
+        if logs:
+            rows = []
+            for entry in logs:
+                entry = dict(entry)
+                kind = str(entry.pop("kind", "log"))
+                at = int(entry.pop("_n_told", n_told))
+                rows.append((at, kind, _serial.dumps(entry), now))
+            c.executemany("INSERT INTO logs(n_told, kind, data, time) VALUES (?, ?, ?, ?)", rows)
 
     @staticmethod
     def _insert_cached(c, cid: int, orig: int, now: float) -> None:
@@ -483,15 +507,17 @@ class RunStore:
                           worker: Optional[str] = None, seed: Optional[int] = None,
                           attempts: int = 1) -> int:
         """Persist one finished evaluation (its own transaction); returns its ``seq``."""
-        with self._write() as c:
-            cur = c.execute(
-                "INSERT INTO evaluations(candidate_id, key, status, objectives, constraints, metrics, error, "
-                "started, finished, worker, seed, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (int(candidate_id), key, status, _dumps_or_none(objectives), _dumps_or_none(constraints),
-                 _dumps_or_none(dict(metrics) if metrics else None), error, started, finished, worker,
-                 seed, int(attempts)),
-            )
-            seq = cur.lastrowid
+        if self.readonly:
+            raise RunStoreError(f"run store {self.path} was opened read-only.")
+        # one statement: SQLite's implicit transaction commits it atomically
+        cur = self.conn.execute(
+            "INSERT INTO evaluations(candidate_id, key, status, objectives, constraints, metrics, error, "
+            "started, finished, worker, seed, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (int(candidate_id), key, status, _dumps_or_none(objectives), _dumps_or_none(constraints),
+             _dumps_or_none(dict(metrics) if metrics else None), error, started, finished, worker,
+             seed, int(attempts)),
+        )
+        seq = cur.lastrowid
         if status == "ok" and self._ok_index is not None:
             self._ok_index.setdefault(key, seq)
         return seq
@@ -499,18 +525,14 @@ class RunStore:
     @_guard
     def record_tell(self, candidate_ids: Iterable[int], state: Optional[Mapping], *, n_told: int,
                     logs: Sequence[Mapping] = ()) -> None:
-        """Mark results as told and persist the post-tell checkpoint and logs in one transaction."""
+        """Mark results as told and persist the post-tell checkpoint and logs in one transaction.
+
+        A log entry may carry ``_n_told`` (results told when it was recorded);
+        otherwise ``n_told`` is used.
+        """
         now = time.time()
         with self._write() as c:
-            c.executemany("UPDATE evaluations SET told = 1 WHERE candidate_id = ?",
-                          [(int(i),) for i in candidate_ids])
-            if logs:
-                rows = []
-                for entry in logs:
-                    entry = dict(entry)
-                    kind = str(entry.pop("kind", "log"))
-                    rows.append((n_told, kind, _serial.dumps(entry), now))
-                c.executemany("INSERT INTO logs(n_told, kind, data, time) VALUES (?, ?, ?, ?)", rows)
+            self._told_and_logs(c, list(candidate_ids), logs, n_told, now)
             if state is not None:
                 self._put_checkpoint(c, state, n_told, now)
 

@@ -208,6 +208,8 @@ def load_cifar10(root, *, verify: bool = True) -> Dataset:
         raise FileNotFoundError(f"CIFAR-10 files {missing} not found; {CIFAR_LAYOUT}.")
 
     class _Cifar(CIFAR10):
+        meta = CIFAR10.meta if verify else dict(CIFAR10.meta, md5=None)
+
         def _check_integrity(self):  # noqa: D401 - torchvision hook
             return super()._check_integrity() if verify else True
 

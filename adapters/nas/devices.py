@@ -105,7 +105,8 @@ def dpp_space_layers(input_shape: Sequence[int], num_classes: int, config: DPPCo
     return out
 
 
-def _time_module(mod: nn.Module, shape, batch_size: int, repeats: int, warmup: int, device: str) -> dict:
+def _time_module(mod: nn.Module, shape, batch_size: int, repeats: int, warmup: int, device: str,
+                 now=time.perf_counter) -> dict:
     mod = mod.eval().to(device)
     g = torch.Generator().manual_seed(0)
     x = torch.randn((batch_size, *shape), generator=g).to(device)
@@ -117,18 +118,18 @@ def _time_module(mod: nn.Module, shape, batch_size: int, repeats: int, warmup: i
         for _ in range(repeats):
             if cuda:
                 torch.cuda.synchronize(device)
-            t0 = time.perf_counter()
+            t0 = now()
             mod(x)
             if cuda:
                 torch.cuda.synchronize(device)
-            times.append((time.perf_counter() - t0) * 1e3)
+            times.append((now() - t0) * 1e3)
     q = statistics.quantiles(times, n=4) if len(times) >= 2 else [times[0]] * 3
     return {"ms": statistics.median(times), "iqr_ms": q[2] - q[0]}
 
 
-def device_info(*, threads: Optional[int], batch_size: int, device: str) -> dict:
+def device_info(*, threads: Optional[int], batch_size: int, device: str, clock: str = "wall") -> dict:
     """Description of the machine a table was measured on."""
-    return {"hostname": socket.gethostname(), "platform": platform.platform(), "processor": platform.processor(),
+    return {"clock": clock, "hostname": socket.gethostname(), "platform": platform.platform(), "processor": platform.processor(),
             "cpu_count": os.cpu_count(), "torch": torch.__version__, "threads": threads, "batch_size": batch_size,
             "device": device,
             "accelerator": torch.cuda.get_device_name(device) if torch.device(device).type == "cuda" else None}
@@ -205,7 +206,7 @@ class LatencyTable:
 
 def profile_dpp(input_shape: Sequence[int], num_classes: int, *, config: Optional[DPPConfig] = None,
                 batch_size: int = 1, threads: Optional[int] = 1, repeats: int = 20, warmup: int = 3,
-                device: str = "cpu", name: Optional[str] = None,
+                device: str = "cpu", name: Optional[str] = None, clock: str = "wall",
                 progress: Optional[Callable[[int, int], None]] = None) -> LatencyTable:
     """Time every layer of the DPP-Net space on this machine and return the table.
 
@@ -216,10 +217,13 @@ def profile_dpp(input_shape: Sequence[int], num_classes: int, *, config: Optiona
         batch_size, threads, device: Measurement settings (recorded in the table).
         repeats, warmup: Timed / untimed passes per layer (the median is stored).
         name: Device name (default: the host name).
+        clock: ``"wall"`` or ``"cpu"`` (single-thread CPU time; see
+            :func:`~moopt.adapters.nas.objectives.timer_for`).
         progress: Optional ``progress(done, total)`` callback.
     """
-    from .objectives import num_threads
+    from .objectives import num_threads, timer_for
 
+    now = timer_for(clock, threads=threads, device=device)
     config = config or DPPConfig()
     layers = dpp_space_layers(input_shape, num_classes, config)
     g = torch.random.fork_rng(devices=[])
@@ -227,10 +231,10 @@ def profile_dpp(input_shape: Sequence[int], num_classes: int, *, config: Optiona
     with g, num_threads(threads):
         torch.manual_seed(0)
         for i, (key, (factory, shape)) in enumerate(sorted(layers.items())):
-            entries[key] = _time_module(factory(), shape, batch_size, repeats, warmup, device)
+            entries[key] = _time_module(factory(), shape, batch_size, repeats, warmup, device, now)
             if progress is not None:
                 progress(i + 1, len(layers))
-    info = device_info(threads=threads, batch_size=batch_size, device=device)
+    info = device_info(threads=threads, batch_size=batch_size, device=device, clock=clock)
     return LatencyTable(entries, input_shape=input_shape, num_classes=num_classes, config=config, device=info,
                         name=name or info["hostname"])
 

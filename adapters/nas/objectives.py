@@ -117,9 +117,26 @@ def _sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
+def timer_for(clock: str, *, threads: Optional[int], device: str):
+    """The timing function of a clock: ``"wall"`` (``time.perf_counter``) or ``"cpu"``.
+
+    ``"cpu"`` is the calling thread's CPU time (``time.thread_time``): it leaves out the
+    time the thread waits for a core, so it estimates the latency of an *unloaded* machine
+    on a shared one.  It is valid only single-threaded on CPU.
+    """
+    if clock == "wall":
+        return time.perf_counter
+    if clock == "cpu":
+        if torch.device(device).type != "cpu" or threads != 1:
+            raise ValueError(f"clock='cpu' needs device='cpu' and threads=1 (got {device!r}, {threads}); "
+                             "use clock='wall' otherwise.")
+        return time.thread_time
+    raise ValueError(f"clock={clock!r}; choose 'wall' or 'cpu'.")
+
+
 def measure_latency(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 1,
                     threads: Optional[int] = 1, repeats: int = 30, warmup: int = 5,
-                    device: str = "cpu", prepared: bool = False) -> dict:
+                    device: str = "cpu", prepared: bool = False, clock: str = "wall") -> dict:
     """Median forward latency of ``model`` on a batch of ``input_shape`` images.
 
     Args:
@@ -131,13 +148,15 @@ def measure_latency(model: nn.Module, input_shape: Sequence[int], *, batch_size:
         warmup: Untimed forward passes first.
         device: ``"cpu"`` or a CUDA device (synchronised around every pass).
         prepared: ``model`` is already in inference form on ``device``.
+        clock: ``"wall"`` (default) or ``"cpu"`` (see :func:`timer_for`).
 
     Returns:
         ``{"latency_ms", "latency_iqr_ms", "latency_std_ms", "latency_cv", "batch_size",
-        "threads", "repeats", "device"}`` (median and spread in milliseconds).
+        "threads", "repeats", "device", "clock"}`` (median and spread in milliseconds).
     """
     if repeats < 1:
         raise ValueError(f"repeats={repeats}; need at least 1 timed pass.")
+    now = timer_for(clock, threads=threads, device=device)
     m = model if prepared else inference_form(model).to(device)
     x = _input(input_shape, batch_size, device)
     times = []
@@ -146,17 +165,17 @@ def measure_latency(model: nn.Module, input_shape: Sequence[int], *, batch_size:
             m(x)
         _sync(device)
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0 = now()
             m(x)
             _sync(device)
-            times.append((time.perf_counter() - t0) * 1e3)
+            times.append((now() - t0) * 1e3)
     med = statistics.median(times)
     q = statistics.quantiles(times, n=4) if len(times) >= 2 else [med, med, med]
     std = statistics.pstdev(times)
     return {"latency_ms": med, "latency_iqr_ms": q[2] - q[0], "latency_std_ms": std,
             "latency_cv": std / statistics.fmean(times) if times else 0.0, "batch_size": int(batch_size),
             "threads": torch.get_num_threads() if threads is None else int(threads), "repeats": int(repeats),
-            "device": str(device)}
+            "device": str(device), "clock": clock}
 
 
 def measure_peak_memory(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 1,

@@ -174,8 +174,12 @@ class CondensedGroupConv(nn.Module):
 def condense_model(model: nn.Module) -> nn.Module:
     """Replace every :class:`LearnedGroupConv` in ``model`` by its condensed form (in place).
 
-    Modules still before their final stage are first advanced to it.
+    Modules still before their final stage are first advanced to it.  Returns
+    ``model`` (or its condensed form when ``model`` itself is a learned group conv).
     """
+    if isinstance(model, LearnedGroupConv):
+        model.set_progress(1.0)
+        return model.condensed()
     for name, child in list(model.named_children()):
         if isinstance(child, LearnedGroupConv):
             child.set_progress(1.0)

@@ -69,8 +69,10 @@ def nas() -> None:
 @click.option("--repeats", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--device", default="cpu", show_default=True, help="torch device (cpu, cuda:0).")
 @click.option("--name", default=None, help="Device name stored in the table (default: host name).")
+@click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
+              help="wall time, or single-thread CPU time (estimates an unloaded machine on a shared one).")
 def profile_device(space, out, input_shape, classes, stem_channels, stages, growth, batch_size, threads,
-                   repeats, device, name) -> None:
+                   repeats, device, name, clock) -> None:
     """Time every layer of a space on this machine and write a latency lookup table."""
     from moopt.adapters.nas.devices import profile_dpp
     from moopt.adapters.nas.spaces.dpp import DPPConfig
@@ -83,7 +85,7 @@ def profile_device(space, out, input_shape, classes, stem_channels, stages, grow
             click.echo(f"profiled {done}/{total} layers", err=True)
 
     lut = profile_dpp(shape, classes, config=cfg, batch_size=batch_size, threads=threads, repeats=repeats,
-                      device=device, name=name, progress=progress)
+                      device=device, name=name, clock=clock, progress=progress)
     lut.save(out)
     click.echo(f"wrote {out}: {len(lut.entries)} layer entries for device {lut.name!r}")
 

@@ -9,9 +9,12 @@ and, once every result of the step is told, refits the surrogates on all
 successful evaluations so far and takes the next step.
 
 Failed (or pruned) evaluations are logged and counted but are neither
-training data for the surrogates nor parents of the next step.  When a step
-has nothing left to expand (maximum length reached, every parent failed), the
-search is finished: ``ask`` returns ``[]`` with nothing outstanding.
+training data for the surrogates nor parents of the next step (when every
+candidate of a step failed, all of them are expanded instead, so a transient
+outage does not end the search; while no evaluation has succeeded yet the
+children are drawn uniformly).  When a step has nothing left to expand
+(maximum length reached), the search is finished: ``ask`` returns ``[]`` with
+nothing outstanding.
 
 Example:
     >>> import moopt, torch; torch.set_num_threads(1)
@@ -31,6 +34,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from .. import _serial
 from ..search.base import Candidate, Result, Search
 from . import _kernels
 from .selection import TIE_BREAKS, select_pareto, select_top_k
@@ -228,7 +232,10 @@ class ProgressiveSearch(Search):
             "hypervolume": self.hypervolume(),
             "n_data": len(self._data_seqs),
         }
-        children = self._children([tuple(r["seq"]) for r in ok])
+        # failed candidates are not parents, unless the whole step failed (then the
+        # search goes on from every candidate of the step rather than stopping)
+        parents = ok if ok else told
+        children = self._children([tuple(r["seq"]) for r in parents])
         entries = self._score(children) if children else []
         chosen = self._select(entries)
         log.update(n_children=len(children), n_selected=len(chosen))
@@ -317,7 +324,7 @@ class ProgressiveSearch(Search):
             queue=[entry(e) for e in self._queue],
             outstanding=[[int(i), entry(e)] for i, e in self._outstanding.items()],
             told=[entry(e) for e in self._told],
-            seen=[list(s) for s in self._seen],
+            seen=sorted((list(s) for s in self._seen), key=_serial.dumps),
             data_seqs=[list(s) for s in self._data_seqs],
             data_y=np.asarray(self._data_y, dtype=float).reshape(len(self._data_y), len(self.expensive)),
             archive=np.asarray(self._archive, dtype=float).reshape(len(self._archive), self.problem.n_obj),

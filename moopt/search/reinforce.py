@@ -97,9 +97,18 @@ class ReinforceSearch(Search):
         children_per_update: Children per policy update.
         hidden: LSTM hidden size.
         lr: Adam learning rate.
-        baseline_decay: Decay of the exponential moving-average baseline, in ``[0, 1)``.
+        baseline_decay: Decay of the exponential moving-average baseline, in
+            ``[0, 1)``.  Default: 0.9 (MONAS), or 0 (the previous batch's mean)
+            for rewards that shrink as the search goes on
+            (``reward.stationary`` is False: hypervolume improvement), whose
+            rewards a slow baseline would overestimate for many updates.
         entropy_weight: Weight of the entropy bonus (``>= 0``).
         grad_clip: Maximum gradient norm (``> 0``), or ``None`` for no clipping.
+        normalize_advantages: Divide the advantages ``R - b`` by the batch's
+            reward standard deviation (makes the step size independent of the
+            reward's scale).  Default: off (MONAS) for stationary rewards, on
+            for the hypervolume improvement, whose rewards fall by orders of
+            magnitude as the archive fills.
         mask: Optional ``mask(prefix) -> allowed`` hook for conditional
             decisions: ``prefix`` is the tuple of choice *indices* already made,
             ``allowed`` a sequence of booleans, one per choice of decision
@@ -110,8 +119,10 @@ class ReinforceSearch(Search):
     name = "reinforce"
 
     def __init__(self, problem, *, seed: Optional[int] = None, reward: Union[None, str, Mapping, Any] = None,
-                 children_per_update: int = 10, hidden: int = 32, lr: float = 0.01, baseline_decay: float = 0.9,
+                 children_per_update: int = 10, hidden: int = 32, lr: float = 0.01,
+                 baseline_decay: Optional[float] = None,
                  entropy_weight: float = 0.01, grad_clip: Optional[float] = 1.0,
+                 normalize_advantages: Optional[bool] = None,
                  mask: Optional[Callable[[tuple], Optional[Sequence[bool]]]] = None):
         super().__init__(problem, seed=seed)
         from ..rewards import HypervolumeImprovement, Reward, WeightedSum, reward_from_config
@@ -123,7 +134,7 @@ class ReinforceSearch(Search):
             raise ValueError(f"hidden must be a positive integer, got {hidden!r}.")
         if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
             raise ValueError(f"lr must be a positive number, got {lr!r}.")
-        if not (0.0 <= baseline_decay < 1.0):
+        if baseline_decay is not None and not (0.0 <= baseline_decay < 1.0):
             raise ValueError(f"baseline_decay must be in [0, 1), got {baseline_decay!r}.")
         if not (entropy_weight >= 0 and math.isfinite(entropy_weight)):
             raise ValueError(f"entropy_weight must be >= 0, got {entropy_weight!r}.")
@@ -134,7 +145,6 @@ class ReinforceSearch(Search):
         self.children_per_update = int(children_per_update)
         self.hidden = int(hidden)
         self.lr = float(lr)
-        self.baseline_decay = float(baseline_decay)
         self.entropy_weight = float(entropy_weight)
         self.grad_clip = None if grad_clip is None else float(grad_clip)
         self.mask = mask
@@ -147,6 +157,14 @@ class ReinforceSearch(Search):
         else:
             reward = reward_from_config(reward)
         self.reward = reward.bind(problem)
+        # Defaults follow the reward: MONAS settings for stationary rewards, a
+        # last-batch baseline and scale-free advantages for shrinking ones (HVI).
+        if baseline_decay is None:
+            baseline_decay = 0.9 if reward.stationary else 0.0
+        if normalize_advantages is None:
+            normalize_advantages = not reward.stationary
+        self.baseline_decay = float(baseline_decay)
+        self.normalize_advantages = bool(normalize_advantages)
 
         import torch
 
@@ -239,7 +257,11 @@ class ReinforceSearch(Search):
         torch = self._torch
         R, satisfied = self._rewards()
         b = float(R.mean()) if self.baseline is None else self.baseline
-        adv = torch.as_tensor(R - b, dtype=torch.float32)
+        A = R - b
+        if self.normalize_advantages:  # equal rewards carry no ranking: no policy-gradient step
+            sd = float(R.std())
+            A = A / sd if sd > 1e-12 else np.zeros_like(A)
+        adv = torch.as_tensor(A, dtype=torch.float32)
         actions = torch.from_numpy(self._actions)
         logp, ent = self.policy.evaluate(actions, mask=self.mask)
         loss = -(adv * logp).mean() - self.entropy_weight * ent.mean()
@@ -282,6 +304,7 @@ class ReinforceSearch(Search):
             "baseline_decay": self.baseline_decay,
             "entropy_weight": self.entropy_weight,
             "grad_clip": self.grad_clip,
+            "normalize_advantages": self.normalize_advantages,
         }
 
     def _optimizer_state(self) -> list:

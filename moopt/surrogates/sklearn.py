@@ -132,13 +132,18 @@ class GPSurrogate(_SklearnSurrogate):
         self.options = dict(n_restarts=int(n_restarts))
 
     def _fit(self, X, y, fit_seed):
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
-        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(2.0, (1e-2, 1e2)) + WhiteKernel(1e-2, (1e-6, 1e1))
+        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(2.0, (1e-2, 1e2)) + WhiteKernel(1e-2, (1e-9, 1e1))
         self._model = GaussianProcessRegressor(kernel, normalize_y=True, random_state=fit_seed,
                                                n_restarts_optimizer=self.options["n_restarts"])
-        self._model.fit(X, y if y.shape[1] > 1 else y[:, 0])
+        with warnings.catch_warnings():  # hyper-parameters at a bound are routine in a refit loop
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self._model.fit(X, y if y.shape[1] > 1 else y[:, 0])
 
     def predict(self, sequences):
         """Posterior mean and std, ``(n,)`` or ``(n, m)``."""

@@ -12,6 +12,7 @@ from moopt.problems.categorical import knapsack
 from moopt.rewards import MixedReward, PowerConstraintReward
 from moopt.rl.policy import LSTMPolicy
 from moopt.search.reinforce import ReinforceSearch
+from moopt.testing import check_search, contract_cases, run_contract_check
 
 torch.set_num_threads(1)
 
@@ -269,3 +270,20 @@ def test_optimize_resumes_a_reinforce_run_exactly(tmp_path):
         logs = store.logs("policy_update")
     assert [lg["update"] for lg in logs] == list(range(5))  # 44 results -> 5 full batches of 8
     assert all(lg["mean_reward"] <= lg["max_reward"] for lg in logs)
+
+
+# ---------------------------------------------------------------- search contract
+def _factory(problem, seed):
+    return ReinforceSearch(problem, seed=seed, children_per_update=4, hidden=16)
+
+
+@pytest.mark.parametrize("check,problem", contract_cases(problems=["categorical", "sequence"]))
+def test_search_contract(check, problem):
+    run_contract_check(check, _factory, problem)
+
+
+def test_search_contract_with_a_monas_reward():
+    problem = knapsack(n_layers=5, cost="power_w")
+    check_search(lambda p, seed: ReinforceSearch(
+        p, seed=seed, children_per_update=3, reward=PowerConstraintReward(2.5, power="power_w")),
+        problems=[problem], checks=["determinism", "resume", "failures"])

@@ -5,9 +5,14 @@ import sqlite3
 import pytest
 
 import moopt
+from moopt import _serial
 from moopt.errors import RunStoreError
 from moopt.search.base import Candidate
 from moopt.store import SCHEMA_VERSION, RunStore
+
+def E(i, key, params, info=None):
+    return (i, key, _serial.dumps(params), _serial.dumps(info or {}))
+
 
 IDENT = {"problem": {"name": "p", "objectives": [{"name": "f"}]}, "algorithm": "random", "options": {}, "seed": 1}
 
@@ -16,7 +21,7 @@ def _fill(store: RunStore, n: int = 3) -> None:
     store.configure(IDENT, {"budget": 10})
     for i in range(n):
         key = f'{{"x":{i}}}'
-        store.record_ask([(i, key, {"x": i}, {})], {"rng": i, "next_id": i + 1}, n_told=i)
+        store.record_ask([E(i, key, {"x": i})], {"rng": i, "next_id": i + 1}, n_told=i)
         store.record_evaluation(i, key, "ok", objectives={"f": float(i)}, started=1.0, finished=2.0,
                                 worker="main", seed=1)
         store.record_tell([i], {"rng": i, "next_id": i + 1, "told": i + 1}, n_told=i + 1,
@@ -51,7 +56,7 @@ def test_other_configuration_is_refused(tmp_path, change, word):
 def test_protocol_tables_latest_checkpoint_only(tmp_path):
     with RunStore(tmp_path / "run.db") as st:
         _fill(st, 4)
-        st.record_ask([(4, "k4", {"x": 4}, {"step": 2}), (5, "k5", {"x": 5}, {})], {"rng": 99}, n_told=4)
+        st.record_ask([E(4, "k4", {"x": 4}, {"step": 2}), E(5, "k5", {"x": 5})], {"rng": 99}, n_told=4)
         st.record_evaluation(5, "k5", "failed", error="boom", attempts=2)
         assert st.conn.execute("SELECT COUNT(*) FROM checkpoint").fetchone()[0] == 1
         assert st.checkpoint() == ({"rng": 99}, 4)
@@ -68,7 +73,7 @@ def test_cached_rows_reference_the_original(tmp_path):
     with RunStore(tmp_path / "run.db") as st:
         _fill(st, 2)
         orig = st.lookup_ok('{"x":1}')
-        st.record_ask([(7, '{"x":1}', {"x": 1}, {})], {"s": 1}, n_told=2, cached=[(7, orig)])
+        st.record_ask([E(7, '{"x":1}', {"x": 1})], {"s": 1}, n_told=2, cached=[(7, orig)])
         rec = st.untold()[0]
         assert rec.cached_from == orig and rec.objectives == {"f": 1.0} and rec.worker == "cache"
         assert st.lookup_ok('{"x":1}') == orig  # the original stays the reference
@@ -122,7 +127,7 @@ def test_corrupt_file_gives_runstoreerror(tmp_path):
     with RunStore(p) as st:
         st.configure(IDENT)
         for i in range(300):
-            st.record_ask([(i, f"k{i}", {"x": "y" * 200, "i": i}, {})], {"s": i}, n_told=0)
+            st.record_ask([E(i, f"k{i}", {"x": "y" * 200, "i": i})], {"s": i}, n_told=0)
         st.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     data = bytearray(p.read_bytes())
     assert len(data) > 8 * 4096
@@ -167,7 +172,7 @@ def test_state_must_be_json(tmp_path):
     with RunStore(tmp_path / "run.db") as st:
         st.configure(IDENT)
         with pytest.raises(TypeError, match="state_dict"):
-            st.record_ask([(0, "k", {"x": 0}, {})], {"bad": object()}, n_told=0)
+            st.record_ask([E(0, "k", {"x": 0})], {"bad": object()}, n_told=0)
         assert st.n_candidates() == 0  # the transaction was rolled back
 
 
@@ -176,5 +181,5 @@ def test_candidate_objects_round_trip(tmp_path):
     with RunStore(tmp_path / "run.db") as st:
         st.configure(IDENT)
         c = Candidate(0, {"seq": ("a", "b")}, {"step": 1})
-        st.record_ask([(c.id, "k", dict(c.params), dict(c.info))], {"s": 0}, n_told=0)
+        st.record_ask([E(c.id, "k", dict(c.params), dict(c.info))], {"s": 0}, n_told=0)
         assert st.pending() == [(0, {"seq": ["a", "b"]}, {"step": 1})]

@@ -1,0 +1,162 @@
+"""Latency measurement quality, LUT validation and the baselines' device objectives.
+
+Three Markdown tables:
+
+1. Repeatability of ``measure_latency``: for a few networks, K independent calls;
+   median of the medians, the coefficient of variation (CV) *across calls* and
+   the mean within-call CV, and the ratio to ``torch.utils.benchmark.Timer``
+   (``blocked_autorange`` median) as an independent peer.
+2. LUT validation: a DPP-Net latency table profiled here predicts the latency
+   of N random DPP-Net architectures; Spearman / Kendall rank correlation
+   between predicted and measured medians (and the mean ratio measured/predicted),
+   with wall-clock time and with single-thread CPU time (``clock="cpu"``), which
+   leaves out the waits for a core on a loaded shared machine.
+3. Baselines (MobileNetV2, ShuffleNetV2, DenseNet-121, CondenseNet-like): params,
+   MACs, latency, peak memory, energy, digits val accuracy after a short training.
+
+Usage::
+
+    python benchmarks/bench_latency.py            # full: 100 archs at 3x32x32, K=10
+    python benchmarks/bench_latency.py --quick    # small: 30 archs at 1x8x8, K=5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def _spearman(a, b) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
+def _kendall(a, b) -> float:
+    from scipy.stats import kendalltau
+
+    return float(kendalltau(a, b).statistic)
+
+
+def repeatability(k: int, threads: int, repeats: int) -> str:
+    from torch.utils.benchmark import Timer
+
+    from moopt.adapters.nas.baselines import build_baseline
+    from moopt.adapters.nas.objectives import inference_form, measure_latency
+    from moopt.adapters.nas.spaces.dpp import DPPConfig, build_dpp
+
+    models = {
+        "dpp (bnrelu,conv3x3) 3x32x32": (build_dpp(("bnrelu", "conv3x3"), input_shape=(3, 32, 32), num_classes=10),
+                                         (3, 32, 32)),
+        "condensenet_like 3x32x32": (build_baseline("condensenet_like", input_shape=(3, 32, 32), num_classes=10),
+                                     (3, 32, 32)),
+        "mobilenet_v2 1x8x8": (build_baseline("mobilenet_v2", input_shape=(1, 8, 8), num_classes=10), (1, 8, 8)),
+    }
+    lines = [f"### measure_latency repeatability (K={k} calls x {repeats} repeats, batch 1, {threads} thread(s))", "",
+             "| model | median of medians ms | CV across calls | mean within-call CV | torch Timer median ms | ratio ours/Timer |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, (model, shape) in models.items():
+        meds, cvs = [], []
+        for _ in range(k):
+            r = measure_latency(model, shape, threads=threads, repeats=repeats)
+            meds.append(r["latency_ms"])
+            cvs.append(r["latency_cv"])
+        m = inference_form(model)
+        x = torch.randn(1, *shape)
+        torch.set_num_threads(threads)
+        with torch.inference_mode():
+            t = Timer("m(x)", globals={"m": m, "x": x}, num_threads=threads).blocked_autorange(min_run_time=1.0)
+        peer = t.median * 1e3
+        cv = statistics.pstdev(meds) / statistics.fmean(meds)
+        lines.append(f"| {name} | {statistics.median(meds):.3f} | {cv:.3f} | {statistics.fmean(cvs):.3f} | "
+                     f"{peer:.3f} | {statistics.median(meds) / peer:.2f} |")
+    return "\n".join(lines)
+
+
+def lut_validation(n_archs: int, shape, threads: int, repeats: int, seed: int = 0) -> tuple[str, dict]:
+    from moopt.adapters.nas.devices import profile_dpp
+    from moopt.adapters.nas.objectives import measure_latency
+    from moopt.adapters.nas.spaces.dpp import DPPCellSpace, DPPConfig, build_dpp
+
+    cfg = DPPConfig()
+    clocks = ["wall"] + (["cpu"] if threads == 1 else [])
+    luts, t_prof = {}, {}
+    for clock in clocks:
+        t0 = time.perf_counter()
+        luts[clock] = profile_dpp(shape, 10, config=cfg, threads=threads, repeats=repeats, clock=clock)
+        t_prof[clock] = time.perf_counter() - t0
+    space = DPPCellSpace(max_length=6)
+    rng = np.random.default_rng(seed)
+    cells, seen = [], set()
+    while len(cells) < n_archs:
+        c = space.sample(rng)
+        if c not in seen:
+            seen.add(c)
+            cells.append(c)
+    meas = {c: [] for c in clocks}
+    t0 = time.perf_counter()
+    for cell in cells:
+        torch.manual_seed(0)
+        net = build_dpp(cell, input_shape=shape, num_classes=10, config=cfg)
+        for clock in clocks:
+            meas[clock].append(measure_latency(net, shape, threads=threads, repeats=repeats, clock=clock)["latency_ms"])
+    t_meas = time.perf_counter() - t0
+    lines = [f"### DPP-Net latency LUT vs measured ({n_archs} random cells of 2..6 tokens, input "
+             f"{'x'.join(map(str, shape))}, skeleton stages {cfg.stages} growth {cfg.growth}, batch 1, "
+             f"{threads} thread(s), {repeats} repeats, measuring all clocks took {t_meas:.0f} s)", "",
+             "| clock | LUT entries | profile s | Spearman rho | Kendall tau | mean measured/predicted | "
+             "measured ms (min / median / max) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    rhos = {}
+    for clock in clocks:
+        pred = [luts[clock].predict(c) for c in cells]
+        m = meas[clock]
+        rhos[clock] = _spearman(pred, m)
+        ratio = float(np.mean(np.array(m) / np.array(pred)))
+        lines.append(f"| {clock} | {len(luts[clock].entries)} | {t_prof[clock]:.1f} | {rhos[clock]:.3f} | "
+                     f"{_kendall(pred, m):.3f} | {ratio:.2f} | {min(m):.2f} / {statistics.median(m):.2f} / "
+                     f"{max(m):.2f} |")
+    return "\n".join(lines), rhos
+
+
+def baselines(epochs: float, threads: int, repeats: int, max_train) -> str:
+    from moopt.adapters.nas.baselines import BASELINES, evaluate_baselines
+    from moopt.adapters.nas.train import TrainConfig
+    from moopt.cli.nas import baseline_table
+
+    rows = evaluate_baselines(BASELINES, train_config=TrainConfig(epochs=epochs, threads=threads, max_train=max_train),
+                              threads=threads, repeats=repeats,
+                              progress=lambda r: print(f"  done {r['name']}", file=sys.stderr))
+    head = (f"### Baselines on this host (digits 1x8x8, batch 1, {threads} thread(s); trained {epochs} epoch(s), "
+            "SGD-Nesterov lr 0.1 cosine, seed 0)")
+    return head + "\n\n" + baseline_table(rows)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (CI smoke run)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--skip-baselines", action="store_true")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.quick:
+        k, n, shape, rep, epochs, max_train = 3, 30, (1, 8, 8), 15, 1, 256
+    else:
+        k, n, shape, rep, epochs, max_train = 10, 100, (3, 32, 32), 20, 3, None
+    print(repeatability(k, args.threads, rep))
+    print()
+    table, rhos = lut_validation(n, shape, args.threads, rep)
+    print(table)
+    print()
+    if not args.skip_baselines:
+        print(baselines(epochs, args.threads, rep, max_train))
+    print("\nLUT Spearman rho: " + ", ".join(f"{k} clock {v:.3f}" for k, v in rhos.items()) + " (target >= 0.9)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""Numba-compiled kernels (imported lazily by :mod:`moopt._kernels`).
+
+This module imports numba, so it is only imported on the first kernel call
+that needs it, never at ``import moopt``.  Functions are compiled once and
+cached on disk (``cache=True``).  All inputs are validated float64
+*minimization* arrays; nothing here mutates its inputs.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_JIT = dict(cache=True, nogil=True)
+
+
+@nb.njit(**_JIT)
+def _weakly_dominates(F, p, q, m):
+    """Whether row p is <= row q in every objective."""
+    for j in range(m):
+        if F[q, j] < F[p, j]:
+            return False
+    return True
+
+
+@nb.njit(**_JIT)
+def prune(F, rows, keep_dups, stall_exit):
+    """Remove points dominated by "pivots" (the remaining point of smallest sum).
+
+    Args:
+        F: (n, m) minimization array.
+        rows: candidate row indices (ascending), the working set.
+        keep_dups: record which removed rows equal a pivot.
+        stall_exit: stop once a pivot removes few points (front is large).
+
+    Returns:
+        (pivots, remaining, dupof): pivot rows in order, rows still undecided
+        (empty when the loop finished), and for every row the pivot it
+        duplicates (-1 if none).
+    """
+    n, m = F.shape
+    k = rows.shape[0]
+    idx = rows.copy()
+    S = np.empty(n)
+    for t in range(k):
+        i = idx[t]
+        s = 0.0
+        for j in range(m):
+            s += F[i, j]
+        S[i] = s
+    piv = np.empty(k, np.int64)
+    npiv = 0
+    dupof = np.full(n if keep_dups else 0, -1, np.int64)
+    alive = k
+    while alive > 0:
+        best = 0
+        bs = S[idx[0]]
+        for t in range(1, alive):
+            v = S[idx[t]]
+            if v < bs:
+                bs = v
+                best = t
+        p = idx[best]
+        w = 0
+        for t in range(alive):
+            q = idx[t]
+            if q == p:
+                continue
+            if _weakly_dominates(F, p, q, m):
+                if keep_dups:
+                    eq = True
+                    for j in range(m):
+                        if F[q, j] != F[p, j]:
+                            eq = False
+                            break
+                    if eq:
+                        dupof[q] = p
+                continue
+            idx[w] = q
+            w += 1
+        piv[npiv] = p
+        npiv += 1
+        removed = alive - w
+        before = alive
+        alive = w
+        if stall_exit and alive > 64 and removed < max(8, before // 32):
+            break
+    return piv[:npiv], idx[:alive].copy(), dupof
+
+
+@nb.njit(**_JIT)
+def pairwise_nd(F, rows):
+    """O(k^2) non-dominated mask (duplicates kept) over ``rows``."""
+    k = rows.shape[0]
+    m = F.shape[1]
+    out = np.ones(k, np.bool_)
+    for a in range(k):
+        p = rows[a]
+        for b in range(k):
+            if a == b:
+                continue
+            q = rows[b]
+            le = True
+            lt = False
+            for j in range(m):
+                if F[q, j] > F[p, j]:
+                    le = False
+                    break
+                if F[q, j] < F[p, j]:
+                    lt = True
+            if le and lt:
+                out[a] = False
+                break
+    return out
+
+
+@nb.njit(**_JIT)
+def lexorder2(F, rows):
+    """Order of ``rows`` by (first objective, second objective, row index)."""
+    k = rows.shape[0]
+    x = np.empty(k)
+    for t in range(k):
+        x[t] = F[rows[t], 0]
+    order = np.argsort(x)
+    out = rows[order]
+    # fix runs of equal first objective: insertion sort by (second, index)
+    t = 0
+    while t < k:
+        u = t + 1
+        while u < k and F[out[u], 0] == F[out[t], 0]:
+            u += 1
+        if u - t > 1:
+            for a in range(t + 1, u):
+                v = out[a]
+                b = a - 1
+                while b >= t and (F[out[b], 1] > F[v, 1] or (F[out[b], 1] == F[v, 1] and out[b] > v)):
+                    out[b + 1] = out[b]
+                    b -= 1
+                out[b + 1] = v
+        t = u
+    return out
+
+
+@nb.njit(**_JIT)
+def nd2d(F, rows, keep_dups):
+    """2-D non-dominated mask over ``rows`` by a lexicographic sweep (len(rows))."""
+    k = rows.shape[0]
+    out = np.zeros(k, np.bool_)
+    if k == 0:
+        return out
+    order = lexorder2(F, rows)
+    pos = np.empty(F.shape[0], np.int64)
+    for t in range(k):
+        pos[rows[t]] = t
+    ymin = np.inf
+    lx = np.nan
+    ly = np.nan
+    for t in range(k):
+        i = order[t]
+        x = F[i, 0]
+        y = F[i, 1]
+        if y < ymin:
+            out[pos[i]] = True
+            ymin = y
+            lx = x
+            ly = y
+        elif keep_dups and x == lx and y == ly:
+            out[pos[i]] = True
+    return out
+
+
+@nb.njit(**_JIT)
+def inside(F, r):
+    """Mask of rows strictly dominating ``r`` and the number of rows outside."""
+    n, m = F.shape
+    mask = np.empty(n, np.bool_)
+    n_out = 0
+    for i in range(n):
+        ok = True
+        for j in range(m):
+            if not F[i, j] < r[j]:
+                ok = False
+                break
+        mask[i] = ok
+        if not ok:
+            n_out += 1
+    return mask, n_out
+
+
+@nb.njit(**_JIT)
+def hv2d(F, rows, r0, r1):
+    """Exact 2-D hypervolume of ``rows`` (all strictly inside the reference point)."""
+    k = rows.shape[0]
+    if k == 0:
+        return 0.0
+    # drop what the point of smallest sum dominates (most of a random set) before sorting
+    best = rows[0]
+    bs = F[best, 0] + F[best, 1]
+    for t in range(1, k):
+        i = rows[t]
+        s = F[i, 0] + F[i, 1]
+        if s < bs:
+            bs = s
+            best = i
+    px = F[best, 0]
+    py = F[best, 1]
+    x = np.empty(k)
+    y = np.empty(k)
+    c = 0
+    for t in range(k):
+        i = rows[t]
+        if i == best or F[i, 0] < px or F[i, 1] < py:
+            x[c] = F[i, 0]
+            y[c] = F[i, 1]
+            c += 1
+    x = x[:c]
+    y = y[:c]
+    order = np.argsort(x)
+    hv = 0.0
+    ymin = r1
+    for t in range(c):
+        i = order[t]
+        if y[i] < ymin:
+            ymin = y[i]
+        nx = x[order[t + 1]] if t + 1 < c else r0
+        hv += (nx - x[i]) * (r1 - ymin)
+    return hv
+
+
+@nb.njit(**_JIT)
+def hvc2d(F, rows, r0, r1):
+    """Exclusive 2-D contributions of ``rows`` (inside points); dominated/duplicates 0."""
+    n = F.shape[0]
+    out = np.zeros(n)
+    k = rows.shape[0]
+    if k == 0:
+        return out
+    order = lexorder2(F, rows)
+    front = np.empty(k, np.int64)
+    c = 0
+    ymin = np.inf
+    for t in range(k):
+        i = order[t]
+        y = F[i, 1]
+        if y < ymin:
+            front[c] = i
+            c += 1
+            ymin = y
+        elif c > 0 and F[i, 0] == F[front[c - 1], 0] and y == F[front[c - 1], 1]:
+            front[c] = i  # duplicate of the last front point: both get 0
+            c += 1
+    for t in range(c):
+        i = front[t]
+        right = F[front[t + 1], 0] if t + 1 < c else r0
+        up = F[front[t - 1], 1] if t > 0 else r1
+        out[i] = (right - F[i, 0]) * (up - F[i, 1])
+    return out
+
+
+@nb.njit(**_JIT)
+def clip_above(F, rows, x):
+    """``max(F[rows], x)`` row-wise (the limit set of WFG)."""
+    k = rows.shape[0]
+    m = F.shape[1]
+    out = np.empty((k, m))
+    for t in range(k):
+        i = rows[t]
+        for j in range(m):
+            v = F[i, j]
+            out[t, j] = v if v > x[j] else x[j]
+    return out
+
+
+@nb.njit(**_JIT)
+def hv2d_all(F, r0, r1):
+    """Fused 2-D hypervolume of the rows inside (r0, r1): (hv, n_outside)."""
+    n = F.shape[0]
+    rows = np.empty(n, np.int64)
+    k = 0
+    for i in range(n):
+        if F[i, 0] < r0 and F[i, 1] < r1:
+            rows[k] = i
+            k += 1
+    return hv2d(F, rows[:k], r0, r1), n - k
+
+
+@nb.njit(**_JIT)
+def hvc2d_all(F, r0, r1):
+    """Fused 2-D contributions of the rows inside (r0, r1): (contributions, n_outside)."""
+    n = F.shape[0]
+    rows = np.empty(n, np.int64)
+    k = 0
+    for i in range(n):
+        if F[i, 0] < r0 and F[i, 1] < r1:
+            rows[k] = i
+            k += 1
+    return hvc2d(F, rows[:k], r0, r1), n - k
+
+
+@nb.njit(**_JIT)
+def inside_rows(F, r):
+    """Rows strictly inside ``r``: (rows, n_outside)."""
+    n, m = F.shape
+    rows = np.empty(n, np.int64)
+    k = 0
+    for i in range(n):
+        ok = True
+        for j in range(m):
+            if not F[i, j] < r[j]:
+                ok = False
+                break
+        if ok:
+            rows[k] = i
+            k += 1
+    return rows[:k], n - k
