@@ -155,6 +155,8 @@ def throughput_table(quick: bool) -> str:
             try:
                 timed(DaskEvaluator(client=client))  # warm the workers (imports)
                 rows.append(("Dask LocalCluster, 2 worker processes", timed(DaskEvaluator(client=client))))
+                rows.append(("Dask LocalCluster, 2 worker processes, prefetch=2",
+                             timed(DaskEvaluator(client=client, prefetch=2))))
             finally:
                 client.close()
                 cluster.close()

@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -108,13 +109,17 @@ def main(argv=None) -> None:
     methods = {
         "Pareto (crowding), LSTM": dict(selection="pareto", tie_break="crowding", surrogate="lstm"),
         "Pareto (HV contribution), LSTM": dict(selection="pareto", tie_break="hv", surrogate="lstm"),
-        "Pareto (crowding), random forest": dict(selection="pareto", tie_break="crowding", surrogate="forest"),
+        "Pareto (HV contribution), random forest": dict(selection="pareto", tie_break="hv", surrogate="forest"),
+        "Pareto (HV contribution), GP": dict(selection="pareto", tie_break="hv", surrogate="gp"),
         "PNAS top-K, LSTM": dict(selection="pnas", surrogate="lstm"),
     }
     rows = {}
     budget = None
     for label, opts in methods.items():
-        rows[label] = [run_progressive(problem, s, k=args.k, **opts) for s in seeds]
+        rows[label] = []
+        for s in seeds:
+            rows[label].append(run_progressive(problem, s, k=args.k, **opts))
+            print(f"  {label}, seed {s}: regret {rows[label][-1]['regret']:.4f}", file=sys.stderr, flush=True)
         budget = rows[label][0]["n"]
     rows["random search (distinct sequences)"] = [run_random(problem, s, budget) for s in seeds]
 

@@ -68,6 +68,19 @@ _EXPORTS = {
     "epsilon_additive": "moopt.indicators",
     "infer_reference_point": "moopt.reference",
     "normalize": "moopt.reference",
+    # pymoo / DEAP interoperability (imported only on access)
+    "from_pymoo": "moopt.interop.pymoo",
+    "PymooSearch": "moopt.interop.pymoo",
+    "DeapNSGA2": "moopt.interop.deap",
+    # progressive (DPP-Net) search and surrogates
+    "ProgressiveSpace": "moopt.progressive.space",
+    "FreeSequenceSpace": "moopt.progressive.space",
+    "ProgressiveSearch": "moopt.progressive.search",
+    "select_pareto": "moopt.progressive.selection",
+    "select_top_k": "moopt.progressive.selection",
+    "Surrogate": "moopt.surrogates.base",
+    "make_surrogate": "moopt.surrogates",
+    "kendall_tau": "moopt.surrogates.metrics",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -39,6 +39,9 @@ def prune(F, rows, keep_dups, stall_exit):
         duplicates (-1 if none).
     """
     n, m = F.shape
+    # a pivot costs O(alive * m); stop pruning once pivots remove few points
+    # (a large front): a sweep (m = 2) or moocore is then cheaper
+    stall_min = 64 if m == 2 else 256
     k = rows.shape[0]
     idx = rows.copy()
     S = np.empty(n)
@@ -83,7 +86,7 @@ def prune(F, rows, keep_dups, stall_exit):
         removed = alive - w
         before = alive
         alive = w
-        if stall_exit and alive > 64 and removed < max(8, before // 32):
+        if stall_exit and alive > stall_min and removed < max(8, before // 32) * 64 // stall_min:
             break
     return piv[:npiv], idx[:alive].copy(), dupof
 
@@ -313,3 +316,132 @@ def inside_rows(F, r):
             rows[k] = i
             k += 1
     return rows[:k], n - k
+
+
+@nb.njit(**_JIT)
+def inside_survivors(F, r):
+    """Rows inside ``r`` that no pivot dominates (a superset of the front), n_outside."""
+    rows, n_out = inside_rows(F, r)
+    piv, rem, _ = prune(F, rows, False, True)
+    out = np.empty(piv.shape[0] + rem.shape[0], np.int64)
+    out[: piv.shape[0]] = piv
+    out[piv.shape[0] :] = rem
+    return out, n_out
+
+
+@nb.njit(**_JIT)
+def take_rows(F, rows):
+    """``F[rows]`` as a new C-contiguous array."""
+    k = rows.shape[0]
+    m = F.shape[1]
+    out = np.empty((k, m))
+    for t in range(k):
+        for j in range(m):
+            out[t, j] = F[rows[t], j]
+    return out
+
+
+@nb.njit(**_JIT)
+def nd_mask_all(F, keep_dups):
+    """Non-dominated mask of all rows; for m >= 3 large fronts, the undecided rows.
+
+    Returns:
+        (mask, cand, dupof): if ``cand`` is non-empty the caller must compute
+        the mask of ``F[cand]`` (moocore), set it, then apply ``dupof``;
+        otherwise ``mask`` is final (duplicates included).
+    """
+    n, m = F.shape
+    rows = np.arange(n)
+    piv, rem, dupof = prune(F, rows, keep_dups, True)
+    mask = np.zeros(n, np.bool_)
+    if rem.shape[0] > 0:
+        cand = np.empty(piv.shape[0] + rem.shape[0], np.int64)
+        cand[: piv.shape[0]] = piv
+        cand[piv.shape[0] :] = rem
+        if m != 2:
+            return mask, cand, dupof
+        sub = nd2d(F, cand, keep_dups)
+        for t in range(cand.shape[0]):
+            if sub[t]:
+                mask[cand[t]] = True
+    else:
+        sub = pairwise_nd(F, piv)
+        for t in range(piv.shape[0]):
+            if sub[t]:
+                mask[piv[t]] = True
+    if keep_dups:
+        for q in range(n):
+            if dupof[q] >= 0:
+                mask[q] = mask[dupof[q]]
+    return mask, rows[:0], dupof
+
+
+@nb.njit(**_JIT)
+def hv3d(P, r0, r1, r2):
+    """Exact 3-D hypervolume by a sweep over the third objective.
+
+    Keeps the 2-D front of the points seen so far in two sorted arrays and
+    updates its area per insertion: O(n log n) comparisons plus O(n^2)
+    element moves in the worst case, which beats a balanced tree for the
+    small sets it is used for.  ``P`` rows must be strictly inside the
+    reference point.
+    """
+    k = P.shape[0]
+    if k == 0:
+        return 0.0
+    order = np.argsort(P[:, 2])
+    xs = np.empty(k)
+    ys = np.empty(k)
+    c = 0
+    area = 0.0
+    vol = 0.0
+    zprev = P[order[0], 2]
+    for t in range(k):
+        i = order[t]
+        x = P[i, 0]
+        y = P[i, 1]
+        z = P[i, 2]
+        vol += area * (z - zprev)
+        zprev = z
+        lo = 0
+        hi = c
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if xs[mid] < x:
+                lo = mid + 1
+            else:
+                hi = mid
+        pos = lo
+        if pos > 0 and ys[pos - 1] <= y:
+            continue
+        if pos < c and xs[pos] == x and ys[pos] <= y:
+            continue
+        e = pos
+        while e < c and ys[e] >= y:
+            e += 1
+        px = x
+        py = ys[pos - 1] if pos > 0 else r1
+        old = 0.0
+        for q in range(pos, e):
+            old += (xs[q] - px) * (r1 - py)
+            px = xs[q]
+            py = ys[q]
+        xr = xs[e] if e < c else r0
+        old += (xr - px) * (r1 - py)
+        old += (r0 - xr) * (r1 - y)
+        area += (r0 - x) * (r1 - y) - old
+        removed = e - pos
+        if removed == 0:
+            for q in range(c, pos, -1):
+                xs[q] = xs[q - 1]
+                ys[q] = ys[q - 1]
+        elif removed > 1:
+            shift = removed - 1
+            for q in range(pos + 1, c - shift):
+                xs[q] = xs[q + shift]
+                ys[q] = ys[q + shift]
+        xs[pos] = x
+        ys[pos] = y
+        c += 1 - removed
+    vol += area * (r2 - zprev)
+    return vol

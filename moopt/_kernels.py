@@ -72,6 +72,37 @@ def _moocore():
 
 
 _MOOCORE_HV = None
+_MOOCORE_LIB = None
+
+
+def _moocore_rank(F: np.ndarray) -> np.ndarray:
+    """moocore's Pareto ranking (int64) on a validated float64 array, 2 <= m <= 32.
+
+    Calls moocore's C function through its cffi handle when available (no
+    second round of input checks), else the public ``pareto_rank``.
+    """
+    global _MOOCORE_LIB
+    if _MOOCORE_LIB is None:
+        try:
+            from moocore._moocore import ffi, lib
+
+            lib.pareto_rank  # noqa: B018 - probe the symbol
+            _MOOCORE_LIB = (ffi, lib)
+        except Exception:  # pragma: no cover - other moocore versions
+            _MOOCORE_LIB = False
+    n, m = F.shape
+    if _MOOCORE_LIB and 2 <= m <= 32:
+        ffi, lib = _MOOCORE_LIB
+        X = np.ascontiguousarray(F)
+        ranks = np.empty(n, dtype=np.intc)
+        lib.pareto_rank(
+            ffi.from_buffer("int []", ranks),
+            ffi.from_buffer("double []", X),
+            ffi.cast("size_t", n),
+            ffi.cast("uint_fast8_t", m),
+        )
+        return ranks.astype(np.int64)
+    return np.asarray(_moocore().pareto_rank(F), dtype=np.int64)
 
 
 def _moocore_hv(P: np.ndarray, ref: np.ndarray) -> float:
@@ -218,30 +249,14 @@ def np_nd_mask_nd(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
 
 def jit_nd_mask(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
     """Compiled pruning, then a 2-D sweep or moocore on what is left."""
-    j = _jit()
-    n = F.shape[0]
-    rows = np.arange(n)
-    piv, rem, dupof = j.prune(F, rows, keep_duplicates, True)
-    mask = np.zeros(n, dtype=bool)
-    if len(rem):
-        cand = np.concatenate((piv, rem))
-        if F.shape[1] == 2:
-            sub = j.nd2d(F, cand, keep_duplicates)
-        else:
-            sub = _moocore().is_nondominated(F[cand], keep_weakly=keep_duplicates)
+    mask, cand, dupof = _jit().nd_mask_all(F, keep_duplicates)
+    if len(cand):  # m >= 3 and a large front: moocore decides the rest
+        sub = _moocore().is_nondominated(F[cand], keep_weakly=keep_duplicates)
         mask[cand[sub]] = True
-    elif len(piv) > 1:
-        if len(piv) <= 2000:
-            sub = j.pairwise_nd(F, piv)
-        else:
-            sub = _moocore().is_nondominated(F[piv], keep_weakly=True)
-        mask[piv[sub]] = True
-    else:
-        mask[piv] = True
-    if keep_duplicates:  # duplicates of surviving pivots share their fate
-        d = np.flatnonzero(dupof >= 0)
-        if len(d):
-            mask[d] = mask[dupof[d]]
+        if keep_duplicates:
+            d = np.flatnonzero(dupof >= 0)
+            if len(d):
+                mask[d] = mask[dupof[d]]
     return mask
 
 
@@ -305,7 +320,7 @@ def nd_ranks(F: np.ndarray, stop_after: int | None = None) -> np.ndarray:
             r += 1
         return ranks
     else:
-        ranks = np.asarray(_moocore().pareto_rank(F), dtype=np.int64)
+        ranks = _moocore_rank(F)
     if stop_after is not None and stop_after < n:
         counts = np.bincount(ranks)
         last = int(np.searchsorted(np.cumsum(counts), stop_after))  # first front reaching k
@@ -341,6 +356,7 @@ def np_hv_2d(F: np.ndarray, ref: np.ndarray) -> float:
 
 
 _WFG_MIN_POINTS = 200  # m >= 6: WFG beats moocore from about this many points
+_HV3D_MAX_POINTS = 2000  # m = 3: the compiled sweep beats moocore up to about this many
 
 
 def _survivors(F: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -366,9 +382,18 @@ def hv_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarray) -> float:
         if j:
             return float(j.hv2d(F, rows, float(ref[0]), float(ref[1])))
         return np_hv_2d(F[rows], ref)
-    keep = _survivors(F, rows)
-    P = F[keep]
-    if m >= 6 and len(P) >= _WFG_MIN_POINTS:
+    return _hv_pruned(F[_survivors(F, rows)], ref)
+
+
+def _hv_pruned(P: np.ndarray, ref: np.ndarray) -> float:
+    """Hypervolume (m >= 3) of points inside ``ref`` after pruning."""
+    if len(P) == 0:
+        return 0.0
+    if P.shape[1] == 3 and len(P) <= _HV3D_MAX_POINTS:
+        j = _jit()
+        if j:
+            return float(j.hv3d(P, float(ref[0]), float(ref[1]), float(ref[2])))
+    if P.shape[1] >= 6 and len(P) >= _WFG_MIN_POINTS:
         wfg = _hvwfg()
         if wfg:
             return float(wfg.wfg(P, np.ascontiguousarray(ref, dtype=float)))
@@ -383,8 +408,11 @@ def hv_with_outside(F: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
         hv, n_out = j.hv2d_all(F, float(ref[0]), float(ref[1]))
         return float(hv), int(n_out)
     if j:
-        rows, n_out = j.inside_rows(F, ref)
-        return hv_rows(F, None if n_out == 0 else rows, ref), int(n_out)
+        if m == 1:
+            rows, n_out = j.inside_rows(F, ref)
+            return hv_rows(F, rows, ref), int(n_out)
+        rows, n_out = j.inside_survivors(F, ref)
+        return _hv_pruned(j.take_rows(F, rows), ref), int(n_out)
     mask, n_out = inside_mask(F, ref)
     return hv_rows(F, None if mask is None else np.flatnonzero(mask), ref), n_out
 

@@ -16,6 +16,7 @@ import numpy as np
 Directions = Union[None, str, Sequence[str]]
 
 _VALID = ("min", "max")
+_ONES: dict = {}  # read-only all-"min" sign vectors by objective count
 
 
 def directions_signs(directions: Directions, n_obj: int, *, name: str = "directions") -> np.ndarray:
@@ -31,7 +32,11 @@ def directions_signs(directions: Directions, n_obj: int, *, name: str = "directi
         ValueError: Unknown direction string or wrong count.
     """
     if directions is None or (isinstance(directions, str) and directions.lower() == "min"):
-        return np.ones(n_obj)
+        ones = _ONES.get(n_obj)
+        if ones is None:
+            ones = _ONES[n_obj] = np.ones(n_obj)
+            ones.flags.writeable = False
+        return ones
     if isinstance(directions, str):
         directions = [directions] * n_obj
     dirs = list(directions)
@@ -119,8 +124,7 @@ def as_ref(ref, signs: np.ndarray, *, name: str = "ref") -> np.ndarray:
         raise ValueError(
             f"{name} has {r.shape[0]} coordinates but the points have {signs.shape[0]} objectives."
         )
-    if not math.isfinite(r.sum()) and not np.isfinite(r).all():
+    if not all(map(math.isfinite, r.tolist())):
         raise ValueError(f"{name} must be finite, got {r.tolist()}.")
-    if signs[0] < 0 or (signs < 0).any():
-        r *= signs
+    r *= signs
     return r

@@ -182,9 +182,22 @@ class _Engine:
         self.n_results = st.n_results()
         for rec in st.untold():  # finished before the interruption, not yet told
             self._tell([self._result_from_record(rec)])
+        resumed_results = []
         for cid, params, info in st.pending():  # asked but without a result: run again
             p = self._normalize(params)
-            self._submit(Candidate(cid, p, info), _serial.canonical(p))
+            cand, key = Candidate(cid, p, info), _serial.canonical(p)
+            orig = st.lookup_ok(key)
+            if orig is not None:  # a duplicate whose original finished before the interruption
+                st.record_cached(cid, orig)
+                rec = st.record(orig)
+                resumed_results.append(self._result(cand, STATUS_OK, rec.objectives, rec.constraints, rec.metrics))
+                self.n_results += 1
+            elif key in self.flight_keys:
+                self.waiting.setdefault(self.flight_keys[key], []).append(cand)
+            else:
+                self._submit(cand, key)
+        if resumed_results:
+            self._tell(resumed_results)
         while True:
             n_waiting = sum(len(v) for v in self.waiting.values())
             outstanding = len(self.in_flight) + n_waiting
@@ -233,8 +246,9 @@ class _Engine:
                 except TypeError:
                     key = repr(sorted(dict(params).items(), key=str))
             try:
-                params_text = _serial.dumps(dict(params))
-                info_text = _serial.dumps(dict(c.info))
+                # the canonical text doubles as the stored params (key order is the space's on reload)
+                params_text = key if error is None else _serial.dumps(dict(params))
+                info_text = _serial.dumps(dict(c.info)) if c.info else "{}"
             except TypeError as exc:
                 raise TypeError(f"candidate {c.id} holds values that cannot be stored (JSON and numpy "
                                 f"only): {exc}") from None

@@ -400,6 +400,11 @@ class DaskEvaluator(Evaluator):
             closed with the evaluator.
         n_workers: Workers of the local cluster (default 2).
         client: An existing ``distributed.Client`` to use (not closed here).
+        prefetch: Tasks kept in flight per worker thread.  1 (default): a
+            worker waits one scheduler round trip between tasks.  2: one task
+            queued behind the running one, so workers never wait; but when a
+            worker dies, Dask reports its queued task as killed too, which then
+            spends one of its retries.
 
     A worker that dies mid-task is reported as lost.  The local cluster sets
     ``distributed.scheduler.allowed-failures`` to 0 so that moopt's own retry
@@ -408,7 +413,10 @@ class DaskEvaluator(Evaluator):
     time limit is failed when it returns.
     """
 
-    def __init__(self, address: Optional[str] = None, *, n_workers: int = 2, client=None):
+    def __init__(self, address: Optional[str] = None, *, n_workers: int = 2, client=None, prefetch: int = 1):
+        if prefetch < 1:
+            raise ValueError(f"prefetch must be >= 1, got {prefetch}.")
+        self.prefetch = int(prefetch)
         if n_workers < 1:
             raise ValueError(f"n_workers must be >= 1, got {n_workers}.")
         self.address = address
@@ -440,7 +448,9 @@ class DaskEvaluator(Evaluator):
                                                  processes=True, dashboard_address=None)
                 self._client = Client(self._cluster)
         nthreads = self._client.nthreads()
-        self.capacity = max(1, sum(nthreads.values())) if nthreads else self.n_workers
+        slots = max(1, sum(nthreads.values())) if nthreads else self.n_workers
+        # prefetch > 1 queues tasks behind the running ones, hiding the scheduler's latency
+        self.capacity = slots * self.prefetch
         import uuid
 
         self._token = uuid.uuid4().hex[:8]

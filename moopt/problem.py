@@ -173,7 +173,7 @@ class Problem:
             out = {o.name: float(F[0, j]) for j, o in enumerate(self.objectives)}
             if self.constraints:
                 out.update({c.name: float(G[0, j]) for j, c in enumerate(self.constraints)})
-            return out
+            return self._check(out)  # NaN/inf from a vectorized evaluation is an error too
         out = dict(self._evaluate(params))
         if self._evaluate_cheap is not None and any(o.name not in out for o in self.objectives if o.cheap):
             out.update(self.evaluate_cheap(params))

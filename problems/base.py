@@ -174,32 +174,18 @@ class BenchmarkProblem(Problem):
 # ---------------------------------------------------------------------------
 
 def hypervolume(F: np.ndarray, ref: Sequence[float]) -> float:
-    """Hypervolume of minimized points ``F`` (shape ``(n, m)``) for ``ref``.
+    """Hypervolume of minimized points ``F`` (shape ``(n, m)``) for ``ref`` (moopt's kernel)."""
+    import moopt
 
-    Uses :func:`moopt.hypervolume` when the kernels are available, else moocore.
-    """
-    F = np.asarray(F, dtype=float)
-    ref = np.asarray(ref, dtype=float)
-    try:
-        import moopt
-
-        return float(moopt.hypervolume(F, ref=ref))
-    except (ImportError, AttributeError):  # kernels not built yet
-        import moocore
-
-        return float(moocore.hypervolume(F, ref=ref))
+    return float(moopt.hypervolume(np.asarray(F, dtype=float), ref=np.asarray(ref, dtype=float)))
 
 
 def nondominated(P: np.ndarray) -> np.ndarray:
     """Rows of ``P`` (minimized) not dominated by any other row (duplicates kept once)."""
-    P = np.unique(np.asarray(P, dtype=float), axis=0)
-    try:
-        import moocore
+    import moopt
 
-        return P[moocore.is_nondominated(P)]
-    except ImportError:  # pragma: no cover
-        keep = [not np.any(np.all(P <= p, axis=1) & np.any(P < p, axis=1)) for p in P]
-        return P[np.array(keep)]
+    P = np.unique(np.asarray(P, dtype=float), axis=0)
+    return P[np.asarray(moopt.is_nondominated(P), dtype=bool)]
 
 
 def select_spread(P: np.ndarray, n: int) -> np.ndarray:

@@ -13,9 +13,9 @@ problem     true front               max hypervolume
 ==========  =======================  ====================================================
 DTLZ1       simplex ``sum f = 0.5``  analytic ``r^m - 0.5^m / m!``
 DTLZ2-4     unit sphere octant       analytic ``r^m - V_m / 2^m`` (``V_m`` unit-ball volume)
-DTLZ5-6     a curve (m <= 3; nominal  analytic for m=2, else sampled (dense curve sample)
+DTLZ5-6     a curve (m <= 3; nominal  analytic for m = 2, 3 (quadrature); sampled for m >= 4
             for m >= 4, see below)
-DTLZ7       2^(m-1) disjoint pieces  analytic for m=2, else sampled (dense grid sample)
+DTLZ7       2^(m-1) disjoint pieces  analytic (separable; quadrature of the running max of phi)
 ==========  =======================  ====================================================
 
 Example:
@@ -209,10 +209,22 @@ class _Degenerate(_DTLZ):
         return self._curve(np.linspace(0.0, np.pi / 2, n))
 
     def _analytic_hypervolume(self, ref):
-        if self.n_obj != 2:
-            return None
-        # m = 2: quarter circle f2 = sqrt(1 - f1^2)
-        return hv2d_curve([(0.0, 1.0, lambda t: math.sqrt(max(0.0, 1.0 - t * t)))], ref)
+        if self.n_obj == 2:  # quarter circle f2 = sqrt(1 - f1^2)
+            return hv2d_curve([(0.0, 1.0, lambda t: math.sqrt(max(0.0, 1.0 - t * t)))], ref)
+        if self.n_obj == 3:
+            # front: f1 = f2 = cos(t)/sqrt(2), f3 = sin(t).  y is dominated iff the 2-D curve
+            # (cos t/sqrt 2, sin t) dominates (min(y1, y2), y3); min(y1, y2) = u has measure
+            # density 2 (r1 - u) on [0, r1]^2, and the dominated y3 length is r3 - sqrt(1 - 2u^2).
+            from scipy.integrate import quad
+
+            r1, r3 = float(ref[0]), float(ref[2])
+            h = lambda u: math.sqrt(max(0.0, 1.0 - 2.0 * u * u))  # noqa: E731
+            knot = 1.0 / math.sqrt(2.0)
+            f = lambda u: 2.0 * (r1 - u) * (r3 - h(u))  # noqa: E731
+            a, _ = quad(f, 0.0, knot, epsabs=1e-13, epsrel=1e-12, limit=200)
+            b, _ = quad(f, knot, r1, epsabs=1e-13, epsrel=1e-12, limit=200)
+            return a + b
+        return None
 
 
 class DTLZ5(_Degenerate):
@@ -296,7 +308,15 @@ class DTLZ7(_DTLZ):
         return ideal, nadir
 
     def _analytic_hypervolume(self, ref):
-        if self.n_obj != 2:
-            return None
-        h = lambda t: 4.0 - float(_dtlz7_phi(np.array([t]))[0])  # noqa: E731
-        return hv2d_curve([(a, b, h) for a, b in _dtlz7_intervals()], ref)
+        # The lowest f_m over front points weakly better than y in the first m-1 objectives is
+        # 2m - sum_i Phi(y_i), Phi(t) = max_{s <= t} phi(s) (separable), and r_m > 2m, so
+        # HV = r^(m-1) (r_m - 2m) + (m-1) r^(m-2) * integral_0^r Phi(t) dt   (r = r_1 = ... = r_{m-1}).
+        from scipy.integrate import quad
+
+        m = self.n_obj
+        r, rm = float(ref[0]), float(ref[-1])
+        (a1, b1), (a2, b2) = _dtlz7_intervals()
+        phi = lambda t: t * (1.0 + math.sin(3.0 * math.pi * t))  # noqa: E731
+        integral = (quad(phi, a1, b1, epsabs=1e-14, epsrel=1e-13)[0] + (a2 - b1) * phi(b1)
+                    + quad(phi, a2, b2, epsabs=1e-14, epsrel=1e-13)[0] + (r - b2) * phi(b2))
+        return r ** (m - 1) * (rm - 2.0 * m) + (m - 1) * r ** (m - 2) * integral

@@ -129,9 +129,9 @@ def _time_module(mod: nn.Module, shape, batch_size: int, repeats: int, warmup: i
 
 def device_info(*, threads: Optional[int], batch_size: int, device: str, clock: str = "wall") -> dict:
     """Description of the machine a table was measured on."""
-    return {"clock": clock, "hostname": socket.gethostname(), "platform": platform.platform(), "processor": platform.processor(),
-            "cpu_count": os.cpu_count(), "torch": torch.__version__, "threads": threads, "batch_size": batch_size,
-            "device": device,
+    return {"clock": clock, "hostname": socket.gethostname(), "platform": platform.platform(),
+            "processor": platform.processor(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
+            "threads": threads, "batch_size": batch_size, "device": device,
             "accelerator": torch.cuda.get_device_name(device) if torch.device(device).type == "cuda" else None}
 
 

@@ -106,7 +106,8 @@ def count_macs(model: nn.Module, input_shape: Sequence[int], *, condense: bool =
     from torch.utils.flop_counter import FlopCounterMode
 
     m = inference_form(model) if condense else model.eval()
-    x = _input(input_shape, 1, next(iter(m.parameters())).device if any(True for _ in m.parameters()) else "cpu")
+    first = next(iter(m.parameters()), None)
+    x = _input(input_shape, 1, "cpu" if first is None else first.device)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         m(x)
     return int(counter.get_total_flops()) // 2

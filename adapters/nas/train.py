@@ -168,7 +168,8 @@ def _train(model: nn.Module, dataset: Dataset, config: TrainConfig, data_seed: i
                               nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay)
     else:
         opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     model.train()
     t0 = time.perf_counter()

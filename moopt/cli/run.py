@@ -236,7 +236,7 @@ def hv(points_csv, ref, directions):
 @click.command("demo")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out/demo", show_default=True,
               help="Directory for the run store and plots.")
-@click.option("--budget", type=click.IntRange(min=1), default=4000, show_default=True,
+@click.option("--budget", type=click.IntRange(min=1), default=6000, show_default=True,
               help="Number of evaluations.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--algorithm", default="nsga2", show_default=True,
@@ -253,7 +253,7 @@ def demo(out_dir, budget, seed, algorithm, progress):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     store = out / f"zdt1-{algorithm}-seed{seed}.db"
-    options = {"pop_size": 100} if algorithm == "nsga2" else {}
+    options = {"pop_size": 40} if algorithm == "nsga2" else {}  # 150 generations of 40
     result = _execute(problem_spec="zdt1", algorithm=algorithm, budget=budget, seed=seed, out=str(store),
                       evaluator="serial", options=options, timeout=None, progress=progress, retries=1,
                       say=say)

@@ -61,7 +61,9 @@ class ProgressiveSearch(Search):
             are more; ``None`` evaluates all of them.
         max_length: Stop growing at this length (default the space's).
         selection: ``"pareto"`` (DPP-Net) or ``"pnas"`` (top ``k`` predicted).
-        tie_break: How Pareto selection cuts the last front: ``"crowding"`` or ``"hv"``.
+        tie_break: How Pareto selection cuts the last front: ``"hv"`` (least
+            hypervolume contributor removed first; the default, better in
+            ``benchmarks/bench_progressive.py``) or ``"crowding"`` (NSGA-II).
         surrogate: ``"lstm"``, ``"forest"``, ``"gp"`` or ``"mean"`` (see :mod:`moopt.surrogates`).
         surrogate_options: Options of the surrogate (e.g. ``{"epochs": 100}``).
         pnas_objective: The predicted objective PNAS ranks by (default the first expensive one).
@@ -88,7 +90,7 @@ class ProgressiveSearch(Search):
         n_initial: Optional[int] = None,
         max_length: Optional[int] = None,
         selection: str = "pareto",
-        tie_break: str = "crowding",
+        tie_break: str = "hv",
         surrogate: str = "lstm",
         surrogate_options: Optional[Mapping[str, Any]] = None,
         pnas_objective: Optional[str] = None,

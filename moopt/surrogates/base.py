@@ -145,6 +145,26 @@ def one_hot(sequences: Sequence[Sequence[int]], n_tokens: int, max_length: int) 
     return X.reshape(len(sequences), -1)
 
 
+def features(sequences: Sequence[Sequence[int]], n_tokens: int, max_length: int) -> np.ndarray:
+    """Fixed-length features: :func:`one_hot` plus token counts and length (both ``/ max_length``).
+
+    The counts and the length let tree and kernel models generalize to
+    positions they never saw filled (longer sequences than in the training
+    data), which the one-hot part alone cannot.  Shape
+    ``(n, max_length * (n_tokens + 1) + n_tokens + 1)``.
+
+    Example:
+        >>> features([[1, 1]], 2, 2)[0, -3:].tolist()
+        [0.0, 1.0, 1.0]
+    """
+    X = one_hot(sequences, n_tokens, max_length)
+    counts = np.zeros((len(sequences), n_tokens + 1))
+    for i, s in enumerate(sequences):
+        counts[i, :n_tokens] = np.bincount(np.asarray(s, dtype=int), minlength=n_tokens)
+        counts[i, n_tokens] = len(s)
+    return np.hstack([X, counts / max_length])
+
+
 class MeanSurrogate(Surrogate):
     """The constant predictor: the training mean, with the training std as uncertainty.
 

@@ -1,4 +1,4 @@
-"""scikit-learn baselines on a fixed-length encoding (one-hot per position, padded).
+"""scikit-learn baselines on a fixed-length encoding (one-hot per position, padded, plus counts).
 
 :class:`ForestSurrogate` (random forest; std = spread over the trees) and
 :class:`GPSurrogate` (Gaussian process with a constant x RBF + white kernel;
@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from .base import Surrogate, one_hot, pad
+from .base import Surrogate, features, pad
 
 
 class _SklearnSurrogate(Surrogate):
@@ -30,7 +30,7 @@ class _SklearnSurrogate(Surrogate):
         return dict(self.options)
 
     def _encode(self, seqs) -> np.ndarray:
-        return one_hot(seqs, self.n_tokens, self.max_length)
+        return features(seqs, self.n_tokens, self.max_length)
 
     def fit(self, sequences, values):
         """Fit on the one-hot encoding of ``sequences`` (values ``(n,)`` or ``(n, m)``)."""
@@ -67,7 +67,7 @@ class _SklearnSurrogate(Surrogate):
 
 
 class ForestSurrogate(_SklearnSurrogate):
-    """Random forest on one-hot-per-position encodings; std over the trees.
+    """Random forest on one-hot-per-position encodings (+ token counts, length); std over the trees.
 
     Args:
         n_tokens: Vocabulary size.
@@ -111,7 +111,7 @@ class ForestSurrogate(_SklearnSurrogate):
 
 
 class GPSurrogate(_SklearnSurrogate):
-    """Gaussian process (constant x RBF + white noise, normalized targets) on one-hot encodings.
+    """Gaussian process (constant x RBF + white noise, normalized targets) on the same features.
 
     Args:
         n_tokens: Vocabulary size.

@@ -153,3 +153,19 @@ def test_dask_failures_and_worker_death(dask_client, tmp_path):
         else:
             assert r.status == "ok" and r.attempts == 1
     assert any(r.params["x0"] > 0.5 for r in res.records)
+
+
+def test_vectorized_problem_nan_is_a_failure():
+    import numpy as np
+
+    def batch(X):
+        F = np.column_stack([X[:, 0], 1 - X[:, 0]])
+        F[X[:, 0] > 0.5, 1] = np.nan
+        return F, None
+
+    p = moopt.Problem([moopt.Real("x0", 0, 1)], ["f1", "f2"], evaluate_batch=batch)
+    res = moopt.optimize(p, "random", budget=12, seed=0)
+    for r in res.records:
+        assert (r.status == "failed") == (r.params["x0"] > 0.5)
+        if r.status == "failed":
+            assert "non-finite" in r.error

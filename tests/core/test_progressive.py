@@ -19,7 +19,7 @@ from moopt.progressive.selection import select_pareto, select_top_k
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-FOREST = dict(surrogate="forest", surrogate_options={"n_estimators": 30})
+FOREST = dict(surrogate="forest", surrogate_options={"n_estimators": 20})
 SMALL_LSTM = dict(surrogate="lstm", surrogate_options=dict(embed_dim=8, hidden_size=16, ensemble=2, epochs=60,
                                                            patience=15, lr=2e-2))
 
@@ -106,7 +106,7 @@ points = st.integers(2, 30).flatmap(
     lambda n: st.lists(st.lists(st.integers(0, 6), min_size=3, max_size=3), min_size=n, max_size=n))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(points, st.integers(0, 32), st.sampled_from(["crowding", "hv"]))
 def test_select_pareto_fills_fronts_in_rank_order(F, k, tie_break):
     idx = select_pareto(F, k, tie_break=tie_break)
@@ -381,3 +381,28 @@ def test_registry_builds_the_progressive_search():
     p = SyntheticNAS(max_length=2)
     s = make_search("progressive", p, seed=0, k=3, **FOREST)
     assert isinstance(s, ProgressiveSearch) and len(s.ask(10)) == 6
+
+
+# -- the search contract ------------------------------------------------------------
+
+from moopt.testing import contract_cases, run_contract_check  # noqa: E402
+
+
+def _mean_factory(problem, seed):
+    # the constant surrogate keeps the structural checks fast; the LSTM's state is checked below
+    return ProgressiveSearch(problem, seed=seed, k=3, surrogate="mean")
+
+
+def _lstm_factory(problem, seed):
+    opts = dict(SMALL_LSTM, surrogate_options=dict(SMALL_LSTM["surrogate_options"], epochs=15))
+    return ProgressiveSearch(problem, seed=seed, k=3, **opts)
+
+
+@pytest.mark.parametrize("check,problem", contract_cases(problems=["growable", SyntheticNAS(max_length=3)]))
+def test_contract(check, problem):
+    run_contract_check(check, _mean_factory, problem)
+
+
+@pytest.mark.parametrize("check", ["resume", "failures"])
+def test_contract_lstm(check):
+    run_contract_check(check, _lstm_factory, "growable")

@@ -142,3 +142,27 @@ def test_sigkill_mid_run_then_resume_is_exact(tmp_path):
     assert set(keys) == {r.key for r in final.records}
     ids = [r.candidate_id for r in final.records]
     assert len(ids) == len(set(ids)) == BUDGET
+
+
+def test_crash_with_duplicates_waiting_never_evaluates_twice(tmp_path):
+    calls = []
+
+    def evaluate(q):
+        calls.append(q["a"])
+        return {"f1": float(q["a"]), "f2": 1.0 - q["a"]}
+
+    p = moopt.Problem([moopt.Integer("a", 0, 1)], ["f1", "f2"], evaluate)
+    path = str(tmp_path / "run.db")
+    store = CrashingStore(path, method="record_evaluation", k=0, when="before")
+    with pytest.raises(Crash):
+        try:
+            moopt.optimize(p, "random", budget=8, seed=0, store=store, batch_size=4)
+        finally:
+            store.close()
+    assert calls == [calls[0]]  # crashed before storing the first evaluation
+    res = moopt.optimize(p, "random", budget=8, seed=0, store=path, batch_size=4)
+    assert res.n_results == 8
+    assert sorted(calls[1:]) == [0, 1]  # after the resume: each distinct candidate exactly once
+    assert res.counts["cached"] == 6
+    full = moopt.optimize(p, "random", budget=8, seed=0, batch_size=4)
+    assert sorted(r.key for r in res.records) == sorted(r.key for r in full.records)

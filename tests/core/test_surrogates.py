@@ -212,3 +212,13 @@ def test_import_moopt_surrogates_loads_no_heavy_library():
             "bad = [m for m in ('torch', 'sklearn', 'scipy') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_features_add_counts_and_length():
+    from moopt.surrogates.base import features
+
+    X = features([[1, 0, 1], [2]], 3, 4)
+    assert X.shape == (2, 4 * 4 + 3 + 1)
+    assert np.allclose(X[0, -4:], np.array([1, 2, 0, 3]) / 4)
+    assert np.allclose(X[1, -4:], np.array([0, 0, 1, 1]) / 4)
+    assert np.array_equal(X[:, :16], one_hot([[1, 0, 1], [2]], 3, 4))

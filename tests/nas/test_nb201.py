@@ -69,6 +69,8 @@ def test_params_oracle_against_table(data_dir):
             mism += not equal
         else:
             assert equal, r["arch_str"]
+            # the same cells with a 100-class head (cifar100 column)
+            assert nb201_param_count(r["arch_str"], num_classes=100) == round(float(r["cifar100_params_mb"]) * 1e6, 3)
             ok += 1
     assert ok == 15421 and mism == 204
 

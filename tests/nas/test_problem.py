@@ -68,3 +68,25 @@ def test_bad_arguments(digits):
         nas_problem("dpp", dataset=digits, objectives=["speed"])
     with pytest.raises(ValueError, match="unknown space"):
         nas_problem("resnet", dataset=digits)
+
+
+def test_progressive_search_runs_on_the_dpp_problem(digits):
+    """The core's DPP-Net-style search grows DPP cells through the ProgressiveSpace interface."""
+    import moopt
+    from moopt.progressive.search import ProgressiveSearch
+
+    p = nas_problem("dpp", dataset=digits, objectives=["error_pct", "params"], space_options=DPP_OPTS,
+                    train_config={"epochs": 1, "max_train": 64, "max_val": 32})
+    search = ProgressiveSearch(p, seed=0, k=2, n_initial=3, surrogate="mean")
+    lengths = []
+    while (batch := search.ask(4)):
+        results = []
+        for c in batch:
+            assert p.progressive_space.is_valid(c.params["cell"])
+            lengths.append(len(c.params["cell"]))
+            try:
+                results.append(moopt.Result.success(c, p.evaluate(c.params)))
+            except moopt.errors.EvaluationError as exc:
+                results.append(moopt.Result.failure(c, str(exc)))
+        search.tell(results)
+    assert min(lengths) == 2 and max(lengths) == 4

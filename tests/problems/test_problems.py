@@ -226,12 +226,29 @@ def test_max_hypervolume_agrees_with_dense_sample(spec):
     assert p.max_hypervolume_source == "analytic" or p.max_hypervolume_source.startswith("sampled:")
 
 
+def test_separable_and_curve_formulas_against_independent_computations():
+    from moopt.problems.base import hv2d_curve
+    from moopt.problems.dtlz import _dtlz7_intervals
+
+    # DTLZ7, m = 2: the general separable formula equals 2-D quadrature of the front pieces
+    p = get_problem("dtlz7:m=2")
+    h = lambda t: 4.0 - t * (1 + math.sin(3 * math.pi * t))  # noqa: E731
+    assert p.max_hypervolume == pytest.approx(hv2d_curve([(a, b, h) for a, b in _dtlz7_intervals()],
+                                                         p.ref_point), abs=1e-10)
+    # DTLZ7, m = 3 and DTLZ5, m = 3: a dense sample approaches the formula from below
+    for spec, n, rel in (("dtlz7:m=3", 200000, 2e-3), ("dtlz5:m=3", 100000, 2e-5)):
+        q = get_problem(spec)
+        hv = moocore.hypervolume(q._front(n), ref=q.ref_point)
+        assert q.max_hypervolume_source == "analytic"
+        assert 0 <= q.max_hypervolume - hv <= rel * q.max_hypervolume
+
+
 def test_describe_is_json():
     import json
 
-    d = get_problem("dtlz7:m=3").describe()
+    d = get_problem("dtlz5:m=4").describe()
     assert json.loads(json.dumps(d)) == d
-    assert d["max_hypervolume_source"] == "sampled:20000"
+    assert d["max_hypervolume_source"] == "sampled:6000" and d["front_exact"] is False
 
 
 def test_das_dennis_and_select_spread():
