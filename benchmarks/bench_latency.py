@@ -123,13 +123,13 @@ def lut_validation(n_archs: int, shape, threads: int, repeats: int, seed: int = 
     return "\n".join(lines), rhos
 
 
-def baselines(epochs: float, threads: int, repeats: int, max_train) -> str:
+def baselines(epochs: float, threads: int, repeats: int, max_train, clock: str) -> str:
     from moopt.adapters.nas.baselines import BASELINES, evaluate_baselines
     from moopt.adapters.nas.train import TrainConfig
     from moopt.cli.nas import baseline_table
 
     rows = evaluate_baselines(BASELINES, train_config=TrainConfig(epochs=epochs, threads=threads, max_train=max_train),
-                              threads=threads, repeats=repeats,
+                              threads=threads, repeats=repeats, clock=clock,
                               progress=lambda r: print(f"  done {r['name']}", file=sys.stderr))
     head = (f"### Baselines on this host (digits 1x8x8, batch 1, {threads} thread(s); trained {epochs} epoch(s), "
             "SGD-Nesterov lr 0.1 cosine, seed 0)")
@@ -140,21 +140,23 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (CI smoke run)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--skip-baselines", action="store_true")
+    ap.add_argument("--only", choices=["repeatability", "lut", "baselines"], default=None,
+                    help="run one section only")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="latency clock of the baselines table")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.quick:
         k, n, shape, rep, epochs, max_train = 3, 30, (1, 8, 8), 15, 1, 256
     else:
         k, n, shape, rep, epochs, max_train = 10, 100, (3, 32, 32), 20, 3, None
-    print(repeatability(k, args.threads, rep))
-    print()
-    table, rhos = lut_validation(n, shape, args.threads, rep)
-    print(table)
-    print()
-    if not args.skip_baselines:
-        print(baselines(epochs, args.threads, rep, max_train))
-    print("\nLUT Spearman rho: " + ", ".join(f"{k} clock {v:.3f}" for k, v in rhos.items()) + " (target >= 0.9)")
+    if args.only in (None, "repeatability"):
+        print(repeatability(k, args.threads, rep), end="\n\n", flush=True)
+    if args.only in (None, "lut"):
+        table, rhos = lut_validation(n, shape, args.threads, rep)
+        print(table, end="\n\n", flush=True)
+        print("LUT Spearman rho: " + ", ".join(f"{k} clock {v:.3f}" for k, v in rhos.items()) + " (target >= 0.9)\n")
+    if args.only in (None, "baselines"):
+        print(baselines(epochs, args.threads, rep, max_train, args.clock), flush=True)
     return 0
 
 

@@ -117,16 +117,13 @@ def pairwise_nd(F, rows):
     return out
 
 
+SMALL_SORT = 256  # numba's argsort is slower than numpy's: larger sorts go back to numpy
+
+
 @nb.njit(**_JIT)
-def lexorder2(F, rows):
-    """Order of ``rows`` by (first objective, second objective, row index)."""
-    k = rows.shape[0]
-    x = np.empty(k)
-    for t in range(k):
-        x[t] = F[rows[t], 0]
-    order = np.argsort(x)
-    out = rows[order]
-    # fix runs of equal first objective: insertion sort by (second, index)
+def fix_ties(F, out):
+    """In place: order runs of equal first objective by (second objective, row)."""
+    k = out.shape[0]
     t = 0
     while t < k:
         u = t + 1
@@ -145,16 +142,20 @@ def lexorder2(F, rows):
 
 
 @nb.njit(**_JIT)
-def nd2d(F, rows, keep_dups):
-    """2-D non-dominated mask over ``rows`` by a lexicographic sweep (len(rows))."""
+def lexorder2(F, rows):
+    """Order of ``rows`` by (first objective, second objective, row index)."""
     k = rows.shape[0]
-    out = np.zeros(k, np.bool_)
-    if k == 0:
-        return out
-    order = lexorder2(F, rows)
-    pos = np.empty(F.shape[0], np.int64)
+    x = np.empty(k)
     for t in range(k):
-        pos[rows[t]] = t
+        x[t] = F[rows[t], 0]
+    return fix_ties(F, rows[np.argsort(x)])
+
+
+@nb.njit(**_JIT)
+def nd2d_ordered(F, order, keep_dups):
+    """2-D non-dominated flags of rows in lexicographic ``order`` (aligned with it)."""
+    k = order.shape[0]
+    out = np.zeros(k, np.bool_)
     ymin = np.inf
     lx = np.nan
     ly = np.nan
@@ -163,12 +164,30 @@ def nd2d(F, rows, keep_dups):
         x = F[i, 0]
         y = F[i, 1]
         if y < ymin:
-            out[pos[i]] = True
+            out[t] = True
             ymin = y
             lx = x
             ly = y
         elif keep_dups and x == lx and y == ly:
-            out[pos[i]] = True
+            out[t] = True
+    return out
+
+
+@nb.njit(**_JIT)
+def nd2d(F, rows, keep_dups):
+    """2-D non-dominated mask over ``rows`` (aligned with ``rows``) by a lexicographic sweep."""
+    k = rows.shape[0]
+    out = np.zeros(k, np.bool_)
+    if k == 0:
+        return out
+    order = lexorder2(F, rows)
+    flags = nd2d_ordered(F, order, keep_dups)
+    pos = np.empty(F.shape[0], np.int64)
+    for t in range(k):
+        pos[rows[t]] = t
+    for t in range(k):
+        if flags[t]:
+            out[pos[order[t]]] = True
     return out
 
 
@@ -191,12 +210,11 @@ def inside(F, r):
 
 
 @nb.njit(**_JIT)
-def hv2d(F, rows, r0, r1):
-    """Exact 2-D hypervolume of ``rows`` (all strictly inside the reference point)."""
+def prune_best2(F, rows):
+    """Rows of a 2-D set not weakly dominated by its point of smallest sum (which stays)."""
     k = rows.shape[0]
     if k == 0:
-        return 0.0
-    # drop what the point of smallest sum dominates (most of a random set) before sorting
+        return rows
     best = rows[0]
     bs = F[best, 0] + F[best, 1]
     for t in range(1, k):
@@ -207,38 +225,54 @@ def hv2d(F, rows, r0, r1):
             best = i
     px = F[best, 0]
     py = F[best, 1]
-    x = np.empty(k)
-    y = np.empty(k)
+    out = np.empty(k, np.int64)
     c = 0
     for t in range(k):
         i = rows[t]
         if i == best or F[i, 0] < px or F[i, 1] < py:
-            x[c] = F[i, 0]
-            y[c] = F[i, 1]
+            out[c] = i
             c += 1
-    x = x[:c]
-    y = y[:c]
-    order = np.argsort(x)
+    return out[:c]
+
+
+@nb.njit(**_JIT)
+def hv2d_sweep(F, order, r0, r1):
+    """2-D hypervolume of rows given in increasing first objective."""
+    c = order.shape[0]
     hv = 0.0
     ymin = r1
     for t in range(c):
         i = order[t]
-        if y[i] < ymin:
-            ymin = y[i]
-        nx = x[order[t + 1]] if t + 1 < c else r0
-        hv += (nx - x[i]) * (r1 - ymin)
+        if F[i, 1] < ymin:
+            ymin = F[i, 1]
+        nx = F[order[t + 1], 0] if t + 1 < c else r0
+        hv += (nx - F[i, 0]) * (r1 - ymin)
     return hv
 
 
 @nb.njit(**_JIT)
-def hvc2d(F, rows, r0, r1):
-    """Exclusive 2-D contributions of ``rows`` (inside points); dominated/duplicates 0."""
+def hv2d(F, rows, r0, r1):
+    """Exact 2-D hypervolume of ``rows`` (inside the reference point); (hv, rows to sort).
+
+    When more than ``SMALL_SORT`` rows survive the pruning they are returned
+    unsorted for the caller to sort with numpy and finish with ``hv2d_sweep``.
+    """
+    keep = prune_best2(F, rows)
+    c = keep.shape[0]
+    if c > SMALL_SORT:
+        return 0.0, keep
+    x = np.empty(c)
+    for t in range(c):
+        x[t] = F[keep[t], 0]
+    return hv2d_sweep(F, keep[np.argsort(x)], r0, r1), keep[:0]
+
+
+@nb.njit(**_JIT)
+def hvc2d_ordered(F, order, r0, r1):
+    """Exclusive 2-D contributions of rows in lexicographic ``order``; dominated/duplicates 0."""
     n = F.shape[0]
     out = np.zeros(n)
-    k = rows.shape[0]
-    if k == 0:
-        return out
-    order = lexorder2(F, rows)
+    k = order.shape[0]
     front = np.empty(k, np.int64)
     c = 0
     ymin = np.inf
@@ -261,6 +295,12 @@ def hvc2d(F, rows, r0, r1):
 
 
 @nb.njit(**_JIT)
+def hvc2d(F, rows, r0, r1):
+    """Exclusive 2-D contributions of ``rows`` (inside points)."""
+    return hvc2d_ordered(F, lexorder2(F, rows), r0, r1)
+
+
+@nb.njit(**_JIT)
 def clip_above(F, rows, x):
     """``max(F[rows], x)`` row-wise (the limit set of WFG)."""
     k = rows.shape[0]
@@ -275,8 +315,7 @@ def clip_above(F, rows, x):
 
 
 @nb.njit(**_JIT)
-def hv2d_all(F, r0, r1):
-    """Fused 2-D hypervolume of the rows inside (r0, r1): (hv, n_outside)."""
+def inside2(F, r0, r1):
     n = F.shape[0]
     rows = np.empty(n, np.int64)
     k = 0
@@ -284,20 +323,27 @@ def hv2d_all(F, r0, r1):
         if F[i, 0] < r0 and F[i, 1] < r1:
             rows[k] = i
             k += 1
-    return hv2d(F, rows[:k], r0, r1), n - k
+    return rows[:k], n - k
+
+
+@nb.njit(**_JIT)
+def hv2d_all(F, r0, r1):
+    """Fused 2-D hypervolume of the rows inside (r0, r1): (hv, rows to sort, n_outside)."""
+    rows, n_out = inside2(F, r0, r1)
+    hv, left = hv2d(F, rows, r0, r1)
+    return hv, left, n_out
 
 
 @nb.njit(**_JIT)
 def hvc2d_all(F, r0, r1):
-    """Fused 2-D contributions of the rows inside (r0, r1): (contributions, n_outside)."""
-    n = F.shape[0]
-    rows = np.empty(n, np.int64)
-    k = 0
-    for i in range(n):
-        if F[i, 0] < r0 and F[i, 1] < r1:
-            rows[k] = i
-            k += 1
-    return hvc2d(F, rows[:k], r0, r1), n - k
+    """Fused 2-D contributions of the rows inside (r0, r1): (contributions, rows to sort, n_outside).
+
+    Large sets come back as rows to sort (numpy) and finish with ``hvc2d_ordered``.
+    """
+    rows, n_out = inside2(F, r0, r1)
+    if rows.shape[0] > SMALL_SORT:
+        return np.zeros(0), rows, n_out
+    return hvc2d(F, rows, r0, r1), rows[:0], n_out
 
 
 @nb.njit(**_JIT)
@@ -358,7 +404,7 @@ def nd_mask_all(F, keep_dups):
         cand = np.empty(piv.shape[0] + rem.shape[0], np.int64)
         cand[: piv.shape[0]] = piv
         cand[piv.shape[0] :] = rem
-        if m != 2:
+        if m != 2 or cand.shape[0] > SMALL_SORT:
             return mask, cand, dupof
         sub = nd2d(F, cand, keep_dups)
         for t in range(cand.shape[0]):

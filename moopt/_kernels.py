@@ -249,10 +249,15 @@ def np_nd_mask_nd(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
 
 def jit_nd_mask(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
     """Compiled pruning, then a 2-D sweep or moocore on what is left."""
-    mask, cand, dupof = _jit().nd_mask_all(F, keep_duplicates)
-    if len(cand):  # m >= 3 and a large front: moocore decides the rest
-        sub = _moocore().is_nondominated(F[cand], keep_weakly=keep_duplicates)
-        mask[cand[sub]] = True
+    j = _jit()
+    mask, cand, dupof = j.nd_mask_all(F, keep_duplicates)
+    if len(cand):  # a large front: a numpy-sorted sweep (m = 2) or moocore decides the rest
+        if F.shape[1] == 2:
+            order = j.fix_ties(F, cand[np.argsort(F[cand, 0])])
+            mask[order[j.nd2d_ordered(F, order, keep_duplicates)]] = True
+        else:
+            sub = _moocore().is_nondominated(F[cand], keep_weakly=keep_duplicates)
+            mask[cand[sub]] = True
         if keep_duplicates:
             d = np.flatnonzero(dupof >= 0)
             if len(d):
@@ -380,7 +385,10 @@ def hv_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarray) -> float:
     j = _jit()
     if m == 2:
         if j:
-            return float(j.hv2d(F, rows, float(ref[0]), float(ref[1])))
+            hv, left = j.hv2d(F, rows, float(ref[0]), float(ref[1]))
+            if len(left):
+                hv = j.hv2d_sweep(F, left[np.argsort(F[left, 0])], float(ref[0]), float(ref[1]))
+            return float(hv)
         return np_hv_2d(F[rows], ref)
     return _hv_pruned(F[_survivors(F, rows)], ref)
 
@@ -405,7 +413,9 @@ def hv_with_outside(F: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
     n, m = F.shape
     j = _jit()
     if j and m == 2:
-        hv, n_out = j.hv2d_all(F, float(ref[0]), float(ref[1]))
+        hv, left, n_out = j.hv2d_all(F, float(ref[0]), float(ref[1]))
+        if len(left):
+            hv = j.hv2d_sweep(F, left[np.argsort(F[left, 0])], float(ref[0]), float(ref[1]))
         return float(hv), int(n_out)
     if j:
         if m == 1:
@@ -422,7 +432,10 @@ def hvc_with_outside(F: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, int]:
     n, m = F.shape
     j = _jit()
     if j and m == 2:
-        out, n_out = j.hvc2d_all(F, float(ref[0]), float(ref[1]))
+        out, left, n_out = j.hvc2d_all(F, float(ref[0]), float(ref[1]))
+        if len(left):
+            order = j.fix_ties(F, left[np.argsort(F[left, 0])])
+            out = j.hvc2d_ordered(F, order, float(ref[0]), float(ref[1]))
         return out, int(n_out)
     if j:
         rows, n_out = j.inside_rows(F, ref)
@@ -498,7 +511,8 @@ def hv_contributions_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarra
     j = _jit()
     if m == 2:
         if j:
-            return j.hvc2d(F, rows, float(ref[0]), float(ref[1]))
+            order = j.fix_ties(F, rows[np.argsort(F[rows, 0])])
+            return j.hvc2d_ordered(F, order, float(ref[0]), float(ref[1]))
         out[rows] = np_hvc_2d(F[rows], ref)
         return out
     if m == 3:

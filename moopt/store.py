@@ -233,6 +233,8 @@ class RunStore:
             if p.is_dir():
                 raise RunStoreError(f"run store path {self.path} is a directory; pass a file path such as run.db.")
             exists = p.exists()
+            if not exists and not p.parent.is_dir():
+                raise RunStoreError(f"cannot create run store {self.path}: directory {p.parent} does not exist.")
             if not exists and (readonly or not create):
                 raise RunStoreError(f"no run store at {self.path}; check the path (or run `moopt run ... --out {self.path}`).")
             if exists and p.stat().st_size > 0:

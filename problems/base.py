@@ -130,6 +130,10 @@ class BenchmarkProblem(Problem):
     def _analytic_hypervolume(self, ref: np.ndarray) -> Optional[float]:
         return None
 
+    def _hv_points(self, n: int) -> np.ndarray:
+        """The dense front sample behind a sampled maximum hypervolume (about ``n`` points)."""
+        return self._front(n)
+
     @property
     def max_hypervolume(self) -> float:
         """Hypervolume of the true front for :attr:`ref_point`.
@@ -145,7 +149,7 @@ class BenchmarkProblem(Problem):
                 self._max_hv, self._max_hv_source = float(hv), "analytic"
             else:
                 n = self.hv_sample_size
-                self._max_hv = hypervolume(self._front(n), ref)
+                self._max_hv = hypervolume(self._hv_points(n), ref)
                 self._max_hv_source = f"sampled:{n}"
         return self._max_hv
 

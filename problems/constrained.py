@@ -48,9 +48,11 @@ class _Sampled2D(BenchmarkProblem):
         return _Sampled2D._dense_cache[key]
 
     def _front(self, n):
-        if n >= self.hv_sample_size:
-            return self._dense(n)
-        return curve_select(self._dense(200_000 if n <= 20_000 else self.hv_sample_size), n)
+        N = 200_000 if n <= 20_000 else max(self.hv_sample_size, 4 * n)
+        return curve_select(self._dense(N), n)
+
+    def _hv_points(self, n):
+        return self._dense(n)
 
     def _extremes(self):
         P = self._dense(200_000)

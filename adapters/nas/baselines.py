@@ -67,8 +67,12 @@ def build_baseline(name: str, *, input_shape: Sequence[int], num_classes: int) -
 
 
 def evaluate_baselines(names: Sequence[str] = BASELINES, *, dataset=None, train_config=None, seed: int = 0,
-                       threads: int = 1, repeats: int = 20, progress=None) -> list[dict]:
+                       threads: int = 1, repeats: int = 20, clock: str = "wall",
+                       progress=None) -> list[dict]:
     """Train each baseline with the shared trainer and measure its device objectives on this host.
+
+    ``clock`` (``"wall"`` or ``"cpu"``) is the latency clock (see
+    :func:`~moopt.adapters.nas.objectives.timer_for`).
 
     Returns:
         One row per baseline: ``name``, ``val_acc``, ``train_time_s``, ``epochs_run`` and every
@@ -86,7 +90,7 @@ def evaluate_baselines(names: Sequence[str] = BASELINES, *, dataset=None, train_
                                                  num_classes=dataset.num_classes),
                           dataset, train_config, seed=seed, return_model=True)
         model = res.pop("model")
-        obj = measure_all(model, dataset.input_shape, threads=threads, repeats=repeats)
+        obj = measure_all(model, dataset.input_shape, threads=threads, repeats=repeats, clock=clock)
         rows.append({"name": name, "val_acc": res["val_acc"], "train_time_s": res["train_time_s"],
                      "epochs_run": res["epochs_run"], "status": res["status"], **obj})
         if progress is not None:

@@ -368,10 +368,10 @@ def measure_energy(model: nn.Module, input_shape: Sequence[int], *, batch_size: 
 
 
 def measure_all(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 1, threads: int = 1,
-                device: str = "cpu", repeats: int = 30) -> dict:
+                device: str = "cpu", repeats: int = 30, clock: str = "wall") -> dict:
     """Every device objective of ``model`` on this machine, with their details."""
     lat = measure_latency(model, input_shape, batch_size=batch_size, threads=threads, device=device,
-                          repeats=repeats)
+                          repeats=repeats, clock=clock)
     mem = measure_peak_memory(model, input_shape, batch_size=batch_size, device=device)
     en = measure_energy(model, input_shape, batch_size=batch_size, device=device, threads=threads,
                         latency_ms=lat["latency_ms"])

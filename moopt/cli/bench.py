@@ -61,7 +61,7 @@ def bench(problems, algorithms, seeds, budget, out, workers, scheduler, options,
         moopt bench --problems zdt1,dtlz2:m=3 --algorithms nsga2,random --seeds 11 --budget 10000 --workers 2
     """
     from .. import bench as B
-    from ..problems import available_problems, get_problem  # the CLI wires problems in
+    from ..problems import get_problem  # the CLI wires the test problems in
     from ..registry import available_algorithms
 
     problem_list = B.split_problems(problems) if problems else list(B.DEFAULT_PROBLEMS)
@@ -74,7 +74,6 @@ def bench(problems, algorithms, seeds, budget, out, workers, scheduler, options,
         click.echo(f"Grid: {len(problem_list)} problems x {len(algorithm_list)} algorithms x "
                    f"{len(B.parse_seeds(seed_spec))} seeds, {budget or B.DEFAULT_BUDGET} evaluations per run "
                    f"-> {out}", err=True)
-    del available_problems  # (imported to fail early if the problems package is missing)
     records = B.run_grid(problem_list, algorithm_list, seed_spec, resolve=get_problem,
                          budget=budget or B.DEFAULT_BUDGET, out=out, workers=workers, scheduler=scheduler,
                          options=_parse_options(options), echo=None if quiet else (lambda s: click.echo(s, err=True)))

@@ -99,8 +99,10 @@ def profile_device(space, out, input_shape, classes, stem_channels, stages, grow
 @click.option("--max-train", default=None, type=click.IntRange(min=1), help="Use the first N training images.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
+              help="Latency clock: wall time, or single-thread CPU time.")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
-def baselines(names, dataset, root, epochs, max_train, seed, threads, fmt) -> None:
+def baselines(names, dataset, root, epochs, max_train, seed, threads, clock, fmt) -> None:
     """Train the handcrafted baselines and measure their device objectives here."""
     from moopt.adapters.nas.baselines import BASELINES, evaluate_baselines
     from moopt.adapters.nas.data import load_dataset
@@ -111,7 +113,7 @@ def baselines(names, dataset, root, epochs, max_train, seed, threads, fmt) -> No
     if bad:
         raise click.BadParameter(f"unknown baselines {bad}; choose from {list(BASELINES)}", param_hint="--names")
     ds = load_dataset(dataset, root=root)
-    rows = evaluate_baselines(chosen, dataset=ds, seed=seed, threads=threads,
+    rows = evaluate_baselines(chosen, dataset=ds, seed=seed, threads=threads, clock=clock,
                               train_config=TrainConfig(epochs=epochs, threads=threads, max_train=max_train),
                               progress=lambda r: click.echo(f"done {r['name']}", err=True))
     if fmt == "json":
@@ -122,8 +124,9 @@ def baselines(names, dataset, root, epochs, max_train, seed, threads, fmt) -> No
 
 def baseline_table(rows) -> str:
     """Markdown table of :func:`~moopt.adapters.nas.baselines.evaluate_baselines` rows."""
-    lines = ["| model | params | MACs | latency_ms (median ± IQR) | peak_memory_mb | energy_mj (source) | "
-             "val acc | train s |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    clock = rows[0].get("clock", "wall") if rows else "wall"
+    lines = [f"| model | params | MACs | latency_ms ({clock} clock, median ± IQR) | peak_memory_mb | "
+             "energy_mj (source) | val acc | train s |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         acc = "failed" if r["val_acc"] is None else f"{100 * r['val_acc']:.1f}%"
         lines.append(f"| {r['name']} | {r['params']:,} | {r['macs']:,} | {r['latency_ms']:.2f} ± "

@@ -94,17 +94,21 @@ def _ref_dirs(n_obj: int, n_partitions: Optional[int], target: int):
 
 
 def _operators(options: dict) -> dict:
+    """SBX/PM operators from numeric options; pymoo's defaults for whatever is not given."""
     from pymoo.operators.crossover.sbx import SBX
     from pymoo.operators.mutation.pm import PM
 
     kw = {}
-    if "crossover_eta" in options or "crossover_prob" in options:
-        kw["crossover"] = SBX(eta=float(options.pop("crossover_eta", 15)),
-                              prob=float(options.pop("crossover_prob", 0.9)))
-    if "mutation_eta" in options or "mutation_prob" in options:
-        prob = options.pop("mutation_prob", None)
-        kw["mutation"] = PM(eta=float(options.pop("mutation_eta", 20)),
-                            prob=1.0 if prob is None else float(prob))
+    cx = {k: float(options.pop(f"crossover_{k}")) for k in ("eta", "prob") if f"crossover_{k}" in options}
+    if cx:
+        kw["crossover"] = SBX(**cx)
+    mut = {}
+    if "mutation_eta" in options:
+        mut["eta"] = float(options.pop("mutation_eta"))
+    if "mutation_prob" in options:  # per-variable probability (pymoo's prob_var; default 1/n_var)
+        mut["prob_var"] = float(options.pop("mutation_prob"))
+    if mut:
+        kw["mutation"] = PM(**mut)
     return kw
 
 
@@ -163,8 +167,9 @@ class PymooSearch(Search):
             ``n_offsprings``, ``eliminate_duplicates``, ``n_partitions``
             (NSGA-III/MOEA/D reference directions), ``n_neighbors``,
             ``prob_neighbor_mating``, ``decomposition`` (MOEA/D), and SBX/PM
-            parameters ``crossover_eta``, ``crossover_prob``, ``mutation_eta``,
-            ``mutation_prob``.
+            parameters ``crossover_eta``, ``crossover_prob``, ``mutation_eta`` and
+            ``mutation_prob`` (per variable; default ``1/n_var``); pymoo's defaults
+            for what is not given.
 
     Example:
         >>> from moopt.problems import get_problem

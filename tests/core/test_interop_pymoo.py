@@ -223,3 +223,15 @@ def test_from_pymoo_equality_constraints_and_bounds():
 
     with pytest.raises(ValueError, match="finite bounds"):
         mp.from_pymoo(Unbounded())
+
+
+def test_operator_options_reach_pymoo():
+    s = mp.nsga2(get_problem("zdt1"), seed=0, pop_size=8, crossover_eta=10, crossover_prob=0.7,
+                 mutation_eta=30, mutation_prob=0.2)
+    cx, mut = s._alg.mating.crossover, s._alg.mating.mutation
+    assert (cx.eta.value, cx.prob.value) == (10.0, 0.7)
+    assert (mut.eta.value, mut.prob_var.value) == (30.0, 0.2)
+    s = mp.moead(get_problem("zdt1"), seed=0, n_partitions=11, n_neighbors=5, decomposition="pbi")
+    assert s._alg.pop_size == 12 and s._alg.n_neighbors == 5
+    assert type(s._alg.decomposition).__name__ == "PBI"
+    assert len(mp.nsga3(get_problem("dtlz2"), seed=0, n_partitions=4).ask(100)) >= 15

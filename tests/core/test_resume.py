@@ -9,6 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from engine_support import HillClimb, history, zdt1_problem
 
@@ -51,8 +52,8 @@ class CrashingStore(RunStore):
     record_tell = _wrap("record_tell")
 
 
-def _reference(problem):
-    return moopt.optimize(problem, HillClimb(problem, seed=11), budget=BUDGET)
+def _reference(problem, budget=BUDGET):
+    return moopt.optimize(problem, HillClimb(problem, seed=11), budget=budget)
 
 
 @pytest.mark.parametrize("method", ["record_ask", "record_evaluation", "record_tell"])
@@ -112,10 +113,11 @@ SCRIPT = textwrap.dedent(
 
 
 def test_sigkill_mid_run_then_resume_is_exact(tmp_path):
+    KBUDGET = 60
     script = tmp_path / "run_it.py"
     script.write_text(SCRIPT)
     path, calls = tmp_path / "run.db", tmp_path / "calls.txt"
-    argv = [sys.executable, str(script), str(HERE), str(path), str(calls), "0.01", str(BUDGET)]
+    argv = [sys.executable, str(script), str(HERE), str(path), str(calls), "0.01", str(KBUDGET)]
     kills = 0
     for kill_at in (4, 17, 29):
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -127,21 +129,39 @@ def test_sigkill_mid_run_then_resume_is_exact(tmp_path):
         proc.wait()
         kills += 1
         snapshot = moopt.RunResult.load(str(path))
-        assert kill_at <= snapshot.n_results < BUDGET
-        proc = subprocess.run(argv[:-1] + [str(min(BUDGET, kill_at + 8))], capture_output=True)
+        assert kill_at <= snapshot.n_results < KBUDGET
+        proc = subprocess.run(argv[:-1] + [str(min(KBUDGET, kill_at + 8))], capture_output=True)
         assert proc.returncode == 0, proc.stderr.decode()
         after = moopt.RunResult.load(str(path))
         assert history(after)[: snapshot.n_results] == history(snapshot)  # nothing lost or changed
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # kills at random moments (any protocol step), 2 ms evaluations
+        proc = subprocess.Popen(argv[:4] + [str(calls), "0.002", str(KBUDGET)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        start = _count(path)
+        deadline = time.monotonic() + 60
+        while _count(path) <= start and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(float(rng.uniform(0, 0.03)))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        snapshot = moopt.RunResult.load(str(path))
+        if snapshot.n_results >= KBUDGET - 3:
+            break
     proc = subprocess.run(argv, capture_output=True)
     assert proc.returncode == 0, proc.stderr.decode()
     final = moopt.RunResult.load(str(path))
-    ref = _reference(zdt1_problem())
+    assert history(final)[: snapshot.n_results] == history(snapshot)
+    ref = _reference(zdt1_problem(), KBUDGET)
     assert history(final) == history(ref)
     keys = calls.read_text().splitlines()
-    assert len(keys) <= BUDGET + kills  # at most the in-flight evaluation is redone per kill
+    assert kills >= 4
+    assert len(keys) <= KBUDGET + kills  # at most the in-flight evaluation is redone per kill
     assert set(keys) == {r.key for r in final.records}
     ids = [r.candidate_id for r in final.records]
-    assert len(ids) == len(set(ids)) == BUDGET
+    assert len(ids) == len(set(ids)) == KBUDGET
 
 
 def test_crash_with_duplicates_waiting_never_evaluates_twice(tmp_path):
