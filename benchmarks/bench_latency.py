@@ -48,7 +48,7 @@ def repeatability(k: int, threads: int, repeats: int) -> str:
 
     from moopt.adapters.nas.baselines import build_baseline
     from moopt.adapters.nas.objectives import inference_form, measure_latency
-    from moopt.adapters.nas.spaces.dpp import DPPConfig, build_dpp
+    from moopt.adapters.nas.spaces.dpp import build_dpp
 
     models = {
         "dpp (bnrelu,conv3x3) 3x32x32": (build_dpp(("bnrelu", "conv3x3"), input_shape=(3, 32, 32), num_classes=10),
@@ -57,24 +57,26 @@ def repeatability(k: int, threads: int, repeats: int) -> str:
                                      (3, 32, 32)),
         "mobilenet_v2 1x8x8": (build_baseline("mobilenet_v2", input_shape=(1, 8, 8), num_classes=10), (1, 8, 8)),
     }
+    clocks = ["wall"] + (["cpu"] if threads == 1 else [])
     lines = [f"### measure_latency repeatability (K={k} calls x {repeats} repeats, batch 1, {threads} thread(s))", "",
-             "| model | median of medians ms | CV across calls | mean within-call CV | torch Timer median ms | ratio ours/Timer |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| model | clock | median of medians ms | CV across calls | mean within-call CV | "
+             "torch Timer median ms (wall) | ratio ours/Timer |", "|---|---|---:|---:|---:|---:|---:|"]
     for name, (model, shape) in models.items():
-        meds, cvs = [], []
-        for _ in range(k):
-            r = measure_latency(model, shape, threads=threads, repeats=repeats)
-            meds.append(r["latency_ms"])
-            cvs.append(r["latency_cv"])
         m = inference_form(model)
         x = torch.randn(1, *shape)
         torch.set_num_threads(threads)
         with torch.inference_mode():
             t = Timer("m(x)", globals={"m": m, "x": x}, num_threads=threads).blocked_autorange(min_run_time=1.0)
         peer = t.median * 1e3
-        cv = statistics.pstdev(meds) / statistics.fmean(meds)
-        lines.append(f"| {name} | {statistics.median(meds):.3f} | {cv:.3f} | {statistics.fmean(cvs):.3f} | "
-                     f"{peer:.3f} | {statistics.median(meds) / peer:.2f} |")
+        for clock in clocks:
+            meds, cvs = [], []
+            for _ in range(k):
+                r = measure_latency(model, shape, threads=threads, repeats=repeats, clock=clock)
+                meds.append(r["latency_ms"])
+                cvs.append(r["latency_cv"])
+            cv = statistics.pstdev(meds) / statistics.fmean(meds)
+            lines.append(f"| {name} | {clock} | {statistics.median(meds):.3f} | {cv:.3f} | {statistics.fmean(cvs):.3f} | "
+                         f"{peer:.3f} | {statistics.median(meds) / peer:.2f} |")
     return "\n".join(lines)
 
 

@@ -528,7 +528,7 @@ def plot_curves(records: Sequence[Mapping], out, *, problem: str) -> Path:
     ax.set_title(f"{problem}: median hypervolume, IQR band")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     path = Path(out) / f"hv_{_safe(problem)}.png"
     fig.tight_layout()
     fig.savefig(path)

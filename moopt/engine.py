@@ -40,7 +40,7 @@ from .errors import ConfigError, RunStoreError
 from .evaluators import Evaluator, Outcome, make_evaluator
 from .problem import Problem
 from .progress import Progress
-from .result import RunResult, _hypervolume
+from .result import RunResult, _hypervolume, _nondominated_mask
 from .search.base import STATUS_FAILED, STATUS_OK, Candidate, Result, Search
 from .store import EvaluationRecord, RunStore
 
@@ -157,12 +157,14 @@ class _Engine:
         if not self.bar.enabled:
             return
         now = time.monotonic()
-        if self._hv_points and (force or now - self._hv_time > 1.0):
+        if self._hv_points and len(self.obj_names) <= 4 and (force or now - self._hv_time > 1.0):
             F = np.array(self._hv_points)
+            F = F[_nondominated_mask(F)]
+            self._hv_points = list(F)  # dominated points never matter again
             lo, hi = F.min(axis=0), F.max(axis=0)
             ref = hi + 0.1 * np.where(hi > lo, hi - lo, 1.0)
             self._hv_value = _hypervolume(F, ref)
-            self._hv_time = now
+            self._hv_time = time.monotonic()
         self.bar.update(self.n_results, failed=self.failed, hv=self._hv_value, force=force)
 
     def _submit(self, cand: Candidate, key: str, attempts: int = 1) -> None:

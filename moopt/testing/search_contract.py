@@ -384,11 +384,6 @@ def check_directions(factory: Factory, problem: ProblemLike = "real", *, seed: i
             after = [(dict(r.values) if r.values else None) for r in results]
             assert before == after, (f"{type(s).__name__}.tell modified the values it was told; values are in "
                                      "the user's directions and must be copied, not changed in place")
-            for r in results:
-                if r.ok:
-                    expected = prob.evaluate(dict(r.candidate.params))
-                    for n in prob.objective_names:
-                        assert r.values[n] == expected[n]
         assert d.proposed, f"{type(s).__name__} proposed nothing on {prob.name} (directions {prob.directions})"
 
 

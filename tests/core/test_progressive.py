@@ -340,19 +340,17 @@ def test_k_expand_and_n_initial_and_max_length():
 
 
 def test_directions_of_the_predicted_objective_are_respected():
-    # "accuracy" (max) = 1 - error: PNAS must pick the same sequences as for min error
+    # "score" (max) = -error (negation is exact in floating point): every selection must match
     base = SyntheticNAS(max_length=3)
-    acc = moopt.Problem(base.variables, [moopt.Objective("accuracy", "max"),
+    neg = moopt.Problem(base.variables, [moopt.Objective("score", "max"),
                                          moopt.Objective("params", "min", cheap=True),
                                          moopt.Objective("latency_ms", "min", cheap=True)],
-                        lambda q: {"accuracy": 1 - base.error(q["sequence"])},
+                        lambda q: {"score": -base.error(q["sequence"])},
                         evaluate_cheap=lambda q: base.cheap(q["sequence"]))
-    acc.progressive_space = base.progressive_space
-    # crowding: HV contributions of near-tied points can flip on the last bit of 1 - x (the
-    # hv tie-break's direction handling is checked exactly on integers in the selection tests)
-    for sel in ("pnas", "pareto"):
-        a = drive(ProgressiveSearch(base, seed=0, k=5, selection=sel, tie_break="crowding", **FOREST), base)[0]
-        b = drive(ProgressiveSearch(acc, seed=0, k=5, selection=sel, tie_break="crowding", **FOREST), acc)[0]
+    neg.progressive_space = base.progressive_space
+    for opts in (dict(selection="pnas"), dict(selection="pareto"), dict(tie_break="crowding")):
+        a = drive(ProgressiveSearch(base, seed=0, k=5, **opts, **FOREST), base)[0]
+        b = drive(ProgressiveSearch(neg, seed=0, k=5, **opts, **FOREST), neg)[0]
         assert [c.params for c in a] == [c.params for c in b]
 
 
