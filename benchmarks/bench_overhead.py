@@ -39,7 +39,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 
 
 def trivial(params):
@@ -147,6 +146,7 @@ def throughput_table(quick: bool) -> str:
         import distributed
 
         with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                              "distributed.scheduler.worker-saturation": 1.0,
                               "logging.distributed": "error"}):
             logging.getLogger("distributed").setLevel(logging.ERROR)
             cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

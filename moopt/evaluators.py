@@ -408,8 +408,10 @@ class DaskEvaluator(Evaluator):
 
     A worker that dies mid-task is reported as lost.  The local cluster sets
     ``distributed.scheduler.allowed-failures`` to 0 so that moopt's own retry
-    (once) applies; a remote scheduler keeps its own setting (default: Dask
-    retries 3 times first).  Dask cannot stop a running task: one exceeding the
+    (once) applies, and ``worker-saturation`` to 1.0 so that no task waits on a
+    worker behind another (Dask counts such a task as killed too when the
+    worker dies); a remote scheduler keeps its own settings (Dask's default
+    retries a task 3 times first).  Dask cannot stop a running task: one exceeding the
     time limit is failed when it returns.
     """
 
@@ -443,7 +445,8 @@ class DaskEvaluator(Evaluator):
                 except OSError as exc:
                     raise ConfigError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
             else:
-                with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                                      "distributed.scheduler.worker-saturation": 1.0}):
                     self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
                                                  processes=True, dashboard_address=None)
                 self._client = Client(self._cluster)

@@ -1,10 +1,13 @@
 """Benchmark test problems and their registry.
 
 Name a problem with a spec string ``"name"`` or ``"name:key=value,key=value"``
-(``"zdt1"``, ``"dtlz2:m=5"``, ``"dtlz2:m=3,n_var=12"``); ``m`` is an alias of
-``n_obj``.  Every problem is a :class:`~moopt.problems.base.BenchmarkProblem`
-(a :class:`moopt.Problem`) with ``pareto_front(n)``, ``ref_point`` and
-``max_hypervolume``.
+(``"zdt1"``, ``"dtlz2:m=5"``, ``"dtlz2:m=3,n_var=12"``); ``m`` is an alias of ``n_obj``.  The benchmark
+problems (ZDT, DTLZ, constrained) are
+:class:`~moopt.problems.base.BenchmarkProblem` instances with
+``pareto_front(n)``, ``ref_point`` and ``max_hypervolume``; ``knapsack``
+(categorical decisions, for MONAS-style searches) and ``synthetic-nas``
+(growable sequences, for progressive searches) are plain problems with their
+own known optima.
 
 Example:
     >>> from moopt.problems import get_problem
@@ -40,9 +43,13 @@ _PROBLEMS = {
     "tnk": "constrained:TNK",
     "osy": "constrained:OSY",
     "c1dtlz1": "constrained:C1DTLZ1",
+    # categorical decision sequences (MONAS-style searches)
+    "knapsack": "categorical:knapsack",
+    # growable token sequences (DPP-Net-style progressive searches)
+    "synthetic-nas": "progressive:synthetic_nas",
 }
 
-_ALIASES = {"m": "n_obj", "c1-dtlz1": "c1dtlz1"}
+_ALIASES = {"m": "n_obj", "c1-dtlz1": "c1dtlz1", "synthetic_nas": "synthetic-nas"}
 
 
 def available_problems() -> list[str]:

@@ -211,7 +211,3 @@ class SyntheticNAS(Problem):
         i = int(np.argmin(F[:, j]))
         return seqs[i], float(F[i, j])
 
-
-def synthetic_nas(max_length: int = 5, *, alternate: bool = False, instance: int = 0) -> SyntheticNAS:
-    """Factory for the problems registry (``"synthetic-nas:max_length=4,alternate=true"``)."""
-    return SyntheticNAS(max_length, alternate=alternate, instance=instance)

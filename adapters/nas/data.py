@@ -26,7 +26,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 

@@ -124,7 +124,7 @@ def _time_module(mod: nn.Module, shape, batch_size: int, repeats: int, warmup: i
                 torch.cuda.synchronize(device)
             times.append((now() - t0) * 1e3)
     q = statistics.quantiles(times, n=4) if len(times) >= 2 else [times[0]] * 3
-    return {"ms": statistics.median(times), "iqr_ms": q[2] - q[0]}
+    return {"ms": statistics.median(times), "iqr_ms": q[2] - q[0], "min_ms": min(times)}
 
 
 def device_info(*, threads: Optional[int], batch_size: int, device: str, clock: str = "wall") -> dict:
@@ -139,7 +139,7 @@ class LatencyTable:
     """A per-layer latency lookup table of one device for the DPP-Net space.
 
     Args:
-        entries: LUT key -> ``{"ms": median, "iqr_ms": spread}``.
+        entries: LUT key -> ``{"ms": median, "iqr_ms": spread, "min_ms": minimum}``.
         input_shape, num_classes, config: The skeleton the table covers.
         device: Description of the measured device (:func:`device_info`).
         name: Device name used in reports.
@@ -157,8 +157,13 @@ class LatencyTable:
     def keys_of(self, seq: Sequence) -> list[str]:
         return dpp_keys(seq, self.input_shape, self.num_classes, self.config)
 
-    def predict(self, seq: Sequence) -> float:
-        """Predicted latency (ms) of the network of cell ``seq``: the sum of its layers' entries."""
+    def predict(self, seq: Sequence, *, stat: str = "ms") -> float:
+        """Predicted latency (ms) of the network of cell ``seq``: the sum of its layers' entries.
+
+        ``stat="ms"`` sums the layers' medians, ``"min_ms"`` their minima.
+        """
+        if stat not in ("ms", "min_ms"):
+            raise ValueError(f"stat={stat!r}; choose 'ms' (medians) or 'min_ms' (minima).")
         total = 0.0
         for k in self.keys_of(seq):
             if k not in self.entries:
@@ -167,7 +172,7 @@ class LatencyTable:
                     f"{self.input_shape}, {self.num_classes} classes and {self.config}; re-run "
                     "`moopt nas profile-device` with the skeleton of this search."
                 )
-            total += self.entries[k]["ms"]
+            total += self.entries[k].get(stat, self.entries[k]["ms"])
         return total
 
     def to_dict(self) -> dict:
@@ -184,8 +189,8 @@ class LatencyTable:
         if not isinstance(d, dict) or d.get("format") != LUT_FORMAT:
             raise ValueError(f"not a moopt latency table (expected format {LUT_FORMAT!r}).")
         try:
-            entries = {str(k): {"ms": float(v["ms"]), "iqr_ms": float(v.get("iqr_ms", 0.0))}
-                       for k, v in d["entries"].items()}
+            entries = {str(k): {"ms": float(v["ms"]), "iqr_ms": float(v.get("iqr_ms", 0.0)),
+                                "min_ms": float(v.get("min_ms", v["ms"]))} for k, v in d["entries"].items()}
             return cls(entries, input_shape=d["input_shape"], num_classes=d["num_classes"],
                        config=DPPConfig(**d["config"]), device=d.get("device"), name=d.get("name", "lut"))
         except (KeyError, TypeError) as exc:

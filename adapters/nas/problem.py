@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Union
 
 from .objectives import DEVICE_OBJECTIVES
 

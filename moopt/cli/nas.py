@@ -13,7 +13,6 @@ Searches (``moopt nas monas``, ``moopt nas dpp`` presets) plug in here as furthe
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 

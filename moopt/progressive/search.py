@@ -131,6 +131,7 @@ class ProgressiveSearch(Search):
                            **self.surrogate_options)
             for _ in self.expensive
         ]
+        self._ref_option = None if ref is None else [float(v) for v in np.asarray(ref, dtype=float).reshape(-1)]
         if ref is None:
             ref = getattr(problem, "ref_point", None)
         self.ref = None if ref is None else np.asarray(ref, dtype=float).reshape(-1) * problem.signs
@@ -155,7 +156,7 @@ class ProgressiveSearch(Search):
             "max_length": self.max_length, "selection": self.selection, "tie_break": self.tie_break,
             "surrogate": self.surrogate_name, "surrogate_options": dict(self.surrogate_options),
             "pnas_objective": self.pnas_objective,
-            "ref": None if self.ref is None else (self.ref * self.problem.signs).tolist(),
+            "ref": self._ref_option,
         }
 
     # -- ask / tell ----------------------------------------------------------------

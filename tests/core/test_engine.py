@@ -2,8 +2,6 @@
 
 import csv
 import io
-import itertools
-import math
 import time
 
 import moocore
@@ -14,7 +12,7 @@ from engine_support import HillClimb, history, zdt1, zdt1_problem
 import moopt
 from moopt.errors import ConfigError, RunStoreError
 from moopt.progress import Progress
-from moopt.search.base import Candidate, Result, Search
+from moopt.search.base import Candidate, Search
 
 
 def brute_nondominated(F_min):

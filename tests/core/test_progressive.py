@@ -90,14 +90,15 @@ def test_space_for_problem():
 # -- selection -------------------------------------------------------------------
 
 def _ranks_bruteforce(F):
+    """Peel fronts with an explicit dominance matrix (independent of moopt's kernels)."""
     F = np.asarray(F, dtype=float)
+    dom = np.all(F[:, None] <= F[None], axis=2) & np.any(F[:, None] < F[None], axis=2)  # [j, i]: j dom i
     ranks = np.full(len(F), -1)
-    left, r = set(range(len(F))), 0
-    while left:
-        front = [i for i in left if not any(np.all(F[j] <= F[i]) and np.any(F[j] < F[i]) for j in left)]
-        for i in front:
-            ranks[i] = r
-        left -= set(front)
+    left, r = np.ones(len(F), dtype=bool), 0
+    while left.any():
+        front = left & ~dom[left].any(axis=0)
+        ranks[front] = r
+        left &= ~front
         r += 1
     return ranks
 
@@ -261,7 +262,7 @@ def test_pareto_selection_finds_more_of_the_true_front_than_random():
     rng = np.random.default_rng(0)
     rand = [len(pareto_set & {seqs[i] for i in rng.choice(len(seqs), len(asked), replace=False)})
             for _ in range(20)]
-    # measured: 15 of the 37 Pareto-optimal sequences with the forest, random ~4 (max of 20 draws < 10)
+    # measured: 14 of the 37 Pareto-optimal sequences (seeds 1, 2: 17, 16); random: mean 3.8, max of 20 draws 7
     assert got >= 10 and got > max(rand)
 
 
@@ -406,3 +407,20 @@ def test_contract(check, problem):
 @pytest.mark.parametrize("check", ["resume", "failures"])
 def test_contract_lstm(check):
     run_contract_check(check, _lstm_factory, "growable")
+
+
+def test_optimize_resumes_from_the_run_store(tmp_path):
+    p = SyntheticNAS(max_length=3)
+    opts = dict(k=5, surrogate="forest", surrogate_options={"n_estimators": 10})
+    whole = moopt.optimize(p, "progressive", budget=14, seed=4, progress=False, **opts)
+    store = str(tmp_path / "run.db")
+    moopt.optimize(p, "progressive", budget=8, seed=4, progress=False, store=store, **opts)
+    resumed = moopt.optimize(p, "progressive", budget=14, seed=4, progress=False, store=store, **opts)
+    assert resumed.resumed
+
+    def history(r):
+        return [(x.candidate_id, x.key, x.status, x.objectives) for x in r.records]
+
+    assert history(resumed) == history(whole) and len(history(whole)) == 14
+    steps = [log for log in resumed.logs if log["kind"] == "step"]
+    assert [log["step"] for log in steps] == [0, 1]

@@ -73,3 +73,12 @@ def test_lut_ranks_cheap_and_expensive_cells(lut):
     light = ("id", "conv1x1")
     heavy = ("bnrelu", "conv3x3", "bnrelu", "conv3x3", "bnrelu", "conv3x3")
     assert lut.predict(heavy) > 1.5 * lut.predict(light)
+
+
+def test_min_statistic(lut):
+    cell = ("bnrelu", "conv3x3")
+    keys = dpp_keys(cell, (1, 8, 8), 10, CFG)
+    assert lut.predict(cell, stat="min_ms") == pytest.approx(sum(lut.entries[k]["min_ms"] for k in keys))
+    assert lut.predict(cell, stat="min_ms") <= lut.predict(cell)
+    with pytest.raises(ValueError, match="stat="):
+        lut.predict(cell, stat="mean")
