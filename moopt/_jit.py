@@ -24,14 +24,15 @@ def _weakly_dominates(F, p, q, m):
 
 
 @nb.njit(**_JIT)
-def prune(F, rows, keep_dups, stall_exit):
+def prune(F, rows, keep_dups, stall_min):
     """Remove points dominated by "pivots" (the remaining point of smallest sum).
 
     Args:
         F: (n, m) minimization array.
         rows: candidate row indices (ascending), the working set.
         keep_dups: record which removed rows equal a pivot.
-        stall_exit: stop once a pivot removes few points (front is large).
+        stall_min: stop once a pivot removes few points (a large front) while
+            more than ``stall_min`` rows remain; -1 never stops early.
 
     Returns:
         (pivots, remaining, dupof): pivot rows in order, rows still undecided
@@ -41,7 +42,6 @@ def prune(F, rows, keep_dups, stall_exit):
     n, m = F.shape
     # a pivot costs O(alive * m); stop pruning once pivots remove few points
     # (a large front): a sweep (m = 2) or moocore is then cheaper
-    stall_min = 64 if m == 2 else 256
     k = rows.shape[0]
     idx = rows.copy()
     S = np.empty(n)
@@ -86,7 +86,7 @@ def prune(F, rows, keep_dups, stall_exit):
         removed = alive - w
         before = alive
         alive = w
-        if stall_exit and alive > stall_min and removed < max(8, before // 32) * 64 // stall_min:
+        if stall_min >= 0 and alive > stall_min and removed < max(1 + 7 * (stall_min >= 64), before // 32):
             break
     return piv[:npiv], idx[:alive].copy(), dupof
 
@@ -368,7 +368,7 @@ def inside_rows(F, r):
 def inside_survivors(F, r):
     """Rows inside ``r`` that no pivot dominates (a superset of the front), n_outside."""
     rows, n_out = inside_rows(F, r)
-    piv, rem, _ = prune(F, rows, False, True)
+    piv, rem, _ = prune(F, rows, False, 0)  # a superset of the front is enough
     out = np.empty(piv.shape[0] + rem.shape[0], np.int64)
     out[: piv.shape[0]] = piv
     out[piv.shape[0] :] = rem
@@ -398,7 +398,7 @@ def nd_mask_all(F, keep_dups):
     """
     n, m = F.shape
     rows = np.arange(n)
-    piv, rem, dupof = prune(F, rows, keep_dups, True)
+    piv, rem, dupof = prune(F, rows, keep_dups, 64 if m == 2 else 128)
     mask = np.zeros(n, np.bool_)
     if rem.shape[0] > 0:
         cand = np.empty(piv.shape[0] + rem.shape[0], np.int64)
@@ -491,3 +491,22 @@ def hv3d(P, r0, r1, r2):
         c += 1 - removed
     vol += area * (r2 - zprev)
     return vol
+
+
+@nb.njit(**_JIT)
+def pruned_inside(F, r):
+    """``F`` rows inside ``r`` minus those a pivot dominates, as a new array; n_outside."""
+    rows, n_out = inside_survivors(F, r)
+    return take_rows(F, rows), n_out
+
+
+HV3D_MAX = 2000  # the 3-D sweep beats moocore up to about this many points
+
+
+@nb.njit(**_JIT)
+def hv3d_all(F, r):
+    """Fused 3-D hypervolume: (hv, pruned points if too many for the sweep, n_outside)."""
+    P, n_out = pruned_inside(F, r)
+    if P.shape[0] > HV3D_MAX:
+        return 0.0, P, n_out
+    return hv3d(P, r[0], r[1], r[2]), P[:0], n_out

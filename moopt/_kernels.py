@@ -361,14 +361,14 @@ def np_hv_2d(F: np.ndarray, ref: np.ndarray) -> float:
 
 
 _WFG_MIN_POINTS = 200  # m >= 6: WFG beats moocore from about this many points
-_HV3D_MAX_POINTS = 2000  # m = 3: the compiled sweep beats moocore up to about this many
+_HV3D_MAX_POINTS = 2000  # m = 3: the compiled sweep beats moocore up to this many (= _jit.HV3D_MAX)
 
 
 def _survivors(F: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Rows not dominated by a pivot (a superset of the front; cheap pruning)."""
     j = _jit()
     if j:
-        piv, rem, _ = j.prune(F, rows, False, True)
+        piv, rem, _ = j.prune(F, rows, False, 0)
         return np.concatenate((piv, rem)) if len(rem) else piv
     return rows[np_nd_mask_nd(F[rows], False)] if len(rows) > 1 else rows
 
@@ -421,8 +421,11 @@ def hv_with_outside(F: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
         if m == 1:
             rows, n_out = j.inside_rows(F, ref)
             return hv_rows(F, rows, ref), int(n_out)
-        rows, n_out = j.inside_survivors(F, ref)
-        return _hv_pruned(j.take_rows(F, rows), ref), int(n_out)
+        if m == 3:
+            hv, P, n_out = j.hv3d_all(F, ref)
+            return (float(hv) if len(P) == 0 else _hv_pruned(P, ref)), int(n_out)
+        P, n_out = j.pruned_inside(F, ref)
+        return _hv_pruned(P, ref), int(n_out)
     mask, n_out = inside_mask(F, ref)
     return hv_rows(F, None if mask is None else np.flatnonzero(mask), ref), n_out
 

@@ -88,7 +88,7 @@ def as_points(
         raise ValueError(f"{name} is empty; pass at least one point.")
     # one cheap reduction first: a NaN/inf anywhere makes the sum non-finite
     # (a finite sum that overflows only triggers the exact check below)
-    if arr.size and not math.isfinite(arr.sum()) and not np.isfinite(arr).all():
+    if arr.size and not math.isfinite(np.add.reduce(arr, axis=None)) and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))
         i, j = bad[0]
         raise ValueError(

@@ -401,10 +401,11 @@ class DaskEvaluator(Evaluator):
         n_workers: Workers of the local cluster (default 2).
         client: An existing ``distributed.Client`` to use (not closed here).
         prefetch: Tasks kept in flight per worker thread.  1 (default): a
-            worker waits one scheduler round trip between tasks.  2: one task
-            queued behind the running one, so workers never wait; but when a
-            worker dies, Dask reports its queued task as killed too, which then
-            spends one of its retries.
+            worker waits for the client's round trip between tasks.  2: one
+            more task waits at the scheduler, so workers never wait for the
+            client (on a scheduler with ``worker-saturation`` above 1.0 the
+            extra task may queue on a worker, and then spends a retry when that
+            worker dies).
 
     A worker that dies mid-task is reported as lost.  The local cluster sets
     ``distributed.scheduler.allowed-failures`` to 0 so that moopt's own retry
