@@ -398,7 +398,7 @@ def nd_mask_all(F, keep_dups):
     """
     n, m = F.shape
     rows = np.arange(n)
-    piv, rem, dupof = prune(F, rows, keep_dups, 64 if m == 2 else 128)
+    piv, rem, dupof = prune(F, rows, keep_dups, 64 if m == 2 else 32)
     mask = np.zeros(n, np.bool_)
     if rem.shape[0] > 0:
         cand = np.empty(piv.shape[0] + rem.shape[0], np.int64)

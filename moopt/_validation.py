@@ -86,9 +86,10 @@ def as_points(
         )
     if arr.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} is empty; pass at least one point.")
-    # one cheap reduction first: a NaN/inf anywhere makes the sum non-finite
-    # (a finite sum that overflows only triggers the exact check below)
-    if arr.size and not math.isfinite(np.add.reduce(arr, axis=None)) and not np.isfinite(arr).all():
+    # two cheap reductions first: NaN propagates through max, and inf is the max or min
+    if arr.size and not (
+        math.isfinite(np.maximum.reduce(arr, axis=None)) and math.isfinite(np.minimum.reduce(arr, axis=None))
+    ):
         bad = np.argwhere(~np.isfinite(arr))
         i, j = bad[0]
         raise ValueError(
