@@ -495,7 +495,7 @@ def archive_bench(n: int, repeats: int, log) -> str:
         }
         times = {k: [] for k in cands}
         sizes = {}
-        reps = {k: (max(3, repeats // 2) if k.startswith("all") else repeats) for k in cands}
+        reps = {k: (3 if k.startswith("all") or k == "front" else repeats) for k in cands}
         for r in range(max(reps.values())):
             for k, f in cands.items():
                 if r < reps[k]:
@@ -527,17 +527,18 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     q = args.quick
     args.repeats = args.repeats or 5
-    args.min_batch = args.min_batch or (0.004 if q else 0.05)
-    args.limit = args.limit or (1.0 if q else 10.0)
+    args.min_batch = args.min_batch or (0.003 if q else 0.03)
+    args.limit = args.limit or (0.3 if q else 3.0)
     tasks = args.tasks.split(",")
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
 
     if q:
         cases = {
-            "hv": [(k, m, n) for k in ("sphere", "cube") for m in (2, 3, 4, 5, 6) for n in (100, 1000)],
-            "filter": [(k, m, n) for k in ("cube", "sphere") for m in (2, 3, 5) for n in (1000, 10000)],
-            "sort": [("cube", m, n) for m in (2, 3, 5) for n in (1000, 10000)],
-            "hvc": [("sphere", m, n) for m in (2, 3, 4) for n in (100, 1000)],
+            "hv": [("sphere", m, n) for m in (2, 3, 4, 6) for n in (100, 1000)]
+            + [("cube", m, 1000) for m in (3, 5)],
+            "filter": [(k, m, n) for k in ("cube", "sphere") for m in (2, 3) for n in (1000, 10000)],
+            "sort": [("cube", m, n) for m in (2, 3) for n in (1000, 10000)],
+            "hvc": [("sphere", m, n) for m in (2, 3) for n in (100, 1000)],
         }
         n_archive = 2000
     else:

@@ -154,8 +154,9 @@ def throughput_table(quick: bool) -> str:
             client = distributed.Client(cluster)
             try:
                 timed(DaskEvaluator(client=client))  # warm the workers (imports)
-                rows.append(("Dask LocalCluster, 2 worker processes", timed(DaskEvaluator(client=client))))
-                rows.append(("Dask LocalCluster, 2 worker processes, prefetch=2",
+                rows.append(("Dask LocalCluster, 2 worker processes, prefetch=1",
+                             timed(DaskEvaluator(client=client, prefetch=1))))
+                rows.append(("Dask LocalCluster, 2 worker processes, prefetch=2 (default of `dask:2`)",
                              timed(DaskEvaluator(client=client, prefetch=2))))
             finally:
                 client.close()

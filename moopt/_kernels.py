@@ -65,6 +65,21 @@ def _hvwfg():
     return _HVWFG
 
 
+_PYGMO = None
+
+
+def _pygmo():
+    global _PYGMO
+    if _PYGMO is None:
+        try:
+            import pygmo  # type: ignore
+
+            _PYGMO = pygmo
+        except Exception:  # pragma: no cover - depends on the environment
+            _PYGMO = False
+    return _PYGMO
+
+
 def _moocore():
     import moocore
 
@@ -75,24 +90,61 @@ _MOOCORE_HV = None
 _MOOCORE_LIB = None
 
 
+def _moocore_cffi():
+    global _MOOCORE_LIB
+    if _MOOCORE_LIB is None:
+        try:
+            from moocore._moocore import ffi, lib
+
+            lib.pareto_rank  # noqa: B018 - probe the symbols
+            lib.is_nondominated  # noqa: B018
+            _MOOCORE_LIB = (ffi, lib)
+        except Exception:  # pragma: no cover - other moocore versions
+            _MOOCORE_LIB = False
+    return _MOOCORE_LIB
+
+
+_SMALL_ND = 128  # m >= 3: below this many points moocore's filter is used directly
+_NO_MAX: dict = {}  # m -> uint8 zeros: "minimize every objective" for moocore's C API
+
+
+def _moocore_nd(C: np.ndarray, keep_weakly: bool) -> np.ndarray:
+    """moocore's non-dominated mask on a validated float64 array (2 <= m <= 32).
+
+    Calls the C function through moocore's cffi handle when available (no
+    second round of input checks), else the public ``is_nondominated``.
+    """
+    cf = _moocore_cffi()
+    n, m = C.shape
+    if cf and 2 <= m <= 32:
+        ffi, lib = cf
+        X = np.ascontiguousarray(C)
+        nomax = _NO_MAX.get(m)
+        if nomax is None:
+            nomax = _NO_MAX[m] = np.zeros(m, dtype=np.uint8)
+        out = np.empty(n, dtype=bool)
+        lib.is_nondominated(
+            ffi.from_buffer("uint8_t []", out.view(np.uint8)),
+            ffi.from_buffer("double []", X),
+            ffi.cast("size_t", n),
+            ffi.cast("uint_fast8_t", m),
+            ffi.cast("bool", bool(keep_weakly)),
+            ffi.from_buffer("uint8_t []", nomax),
+        )
+        return out
+    return _moocore().is_nondominated(C, keep_weakly=keep_weakly)
+
+
 def _moocore_rank(F: np.ndarray) -> np.ndarray:
     """moocore's Pareto ranking (int64) on a validated float64 array, 2 <= m <= 32.
 
     Calls moocore's C function through its cffi handle when available (no
     second round of input checks), else the public ``pareto_rank``.
     """
-    global _MOOCORE_LIB
-    if _MOOCORE_LIB is None:
-        try:
-            from moocore._moocore import ffi, lib
-
-            lib.pareto_rank  # noqa: B018 - probe the symbol
-            _MOOCORE_LIB = (ffi, lib)
-        except Exception:  # pragma: no cover - other moocore versions
-            _MOOCORE_LIB = False
+    cf = _moocore_cffi()
     n, m = F.shape
-    if _MOOCORE_LIB and 2 <= m <= 32:
-        ffi, lib = _MOOCORE_LIB
+    if cf and 2 <= m <= 32:
+        ffi, lib = cf
         X = np.ascontiguousarray(F)
         ranks = np.empty(n, dtype=np.intc)
         lib.pareto_rank(
@@ -251,13 +303,15 @@ def jit_nd_mask(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
     """Compiled pruning, then a 2-D sweep or moocore on what is left."""
     j = _jit()
     mask, cand, dupof = j.nd_mask_all(F, keep_duplicates)
+    n = len(F)
     if len(cand):  # a large front: a numpy-sorted sweep (m = 2) or moocore decides the rest
         if F.shape[1] == 2:
             order = j.fix_ties(F, cand[np.argsort(F[cand, 0])])
             mask[order[j.nd2d_ordered(F, order, keep_duplicates)]] = True
+        elif len(cand) == n:  # nothing pruned: no reordering, no duplicates recorded
+            return _moocore_nd(F, keep_duplicates)
         else:
-            sub = _moocore().is_nondominated(F[cand], keep_weakly=keep_duplicates)
-            mask[cand[sub]] = True
+            mask[cand[_moocore_nd(F[cand], keep_duplicates)]] = True
         if keep_duplicates:
             d = np.flatnonzero(dupof >= 0)
             if len(d):
@@ -286,6 +340,8 @@ def nd_mask(F: np.ndarray, keep_duplicates: bool = True) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     if m == 1:
         return nd_mask_1d(F[:, 0], keep_duplicates)
+    if m >= 3 and n <= _SMALL_ND and 2 <= m <= 32:
+        return _moocore_nd(F, keep_duplicates)  # small sets: pruning does not pay
     if _jit():
         return jit_nd_mask(F, keep_duplicates)
     if m == 2:
@@ -521,7 +577,21 @@ def hv_contributions_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarra
     if m == 3:
         out[rows] = _moocore().hv_contributions(F[rows], ref=ref)
         return out
-    return _hvc_limit_sets(F, rows, ref)
+    pg = _pygmo()
+    if pg:  # m >= 4: pygmo's exclusive-volume algorithm, on the unique front
+        front = rows[nd_mask(F[rows], False)]
+        if len(front) == 1:
+            out[front] = np.prod(ref - F[front[0]])
+        else:
+            P = np.ascontiguousarray(F[front])
+            out[front] = pg.hypervolume(P).contributions(np.ascontiguousarray(ref, dtype=float))
+        dup = rows[nd_mask(F[rows], True)]
+        if len(dup) != len(front):  # duplicated front points: removing one copy changes nothing
+            _, inv, counts = np.unique(F[dup], axis=0, return_inverse=True, return_counts=True)
+            out[dup[counts[inv.reshape(-1)] > 1]] = 0.0
+        return out
+    out[rows] = _moocore().hv_contributions(F[rows], ref=ref)
+    return out
 
 
 def hv_contributions(F: np.ndarray, ref: np.ndarray) -> np.ndarray:

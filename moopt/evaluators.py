@@ -400,12 +400,13 @@ class DaskEvaluator(Evaluator):
             closed with the evaluator.
         n_workers: Workers of the local cluster (default 2).
         client: An existing ``distributed.Client`` to use (not closed here).
-        prefetch: Tasks kept in flight per worker thread.  1 (default): a
-            worker waits for the client's round trip between tasks.  2: one
-            more task waits at the scheduler, so workers never wait for the
-            client (on a scheduler with ``worker-saturation`` above 1.0 the
-            extra task may queue on a worker, and then spends a retry when that
-            worker dies).
+        prefetch: Tasks kept in flight per worker thread.  ``None`` (default):
+            2 on the local cluster (one more task waits at the scheduler, so
+            workers never wait for the client's round trip: 1.75x serial
+            instead of 1.17x with 2 workers on a 50 ms objective, see
+            docs/bench/overhead.md), 1 on a remote scheduler or client, where
+            ``worker-saturation`` above 1.0 may queue the extra task on a
+            worker, which then spends a retry when that worker dies.
 
     A worker that dies mid-task is reported as lost.  The local cluster sets
     ``distributed.scheduler.allowed-failures`` to 0 so that moopt's own retry
@@ -416,7 +417,10 @@ class DaskEvaluator(Evaluator):
     time limit is failed when it returns.
     """
 
-    def __init__(self, address: Optional[str] = None, *, n_workers: int = 2, client=None, prefetch: int = 1):
+    def __init__(self, address: Optional[str] = None, *, n_workers: int = 2, client=None,
+                 prefetch: Optional[int] = None):
+        if prefetch is None:
+            prefetch = 2 if (address is None and client is None) else 1
         if prefetch < 1:
             raise ValueError(f"prefetch must be >= 1, got {prefetch}.")
         self.prefetch = int(prefetch)

@@ -182,13 +182,16 @@ class ProgressiveSearch(Search):
             ValueError: a result for a candidate that is not outstanding (never
                 asked, or already told).
         """
-        for r in results:
-            entry = self._outstanding.pop(r.candidate.id, None)
-            if entry is None:
+        results = list(results)
+        ids = [r.candidate.id for r in results]
+        for i, cid in enumerate(ids):
+            if cid not in self._outstanding or cid in ids[:i]:
                 raise ValueError(
-                    f"tell got a result for candidate {r.candidate.id}, which is not outstanding "
-                    "(never asked by this search, or already told)."
+                    f"tell got a result for candidate {cid}, which is not outstanding "
+                    "(never asked by this search, or already told); nothing of this call was recorded."
                 )
+        for r in results:
+            entry = self._outstanding.pop(r.candidate.id)
             rec = dict(entry, status=r.status)
             if r.ok:
                 rec["values"] = {o.name: float(r.values[o.name]) for o in self.problem.objectives}

@@ -212,3 +212,36 @@ def test_inputs_never_mutated():
     moopt.dominates(F[0], F[1:], directions=dirs)
     np.testing.assert_array_equal(F, copy)
     assert F_list == copy.tolist()
+
+
+# ------------------------------------------------------- numpy fallback path
+@pytest.fixture
+def no_numba(monkeypatch):
+    """Run the kernels without numba (the MOOPT_NO_NUMBA=1 / numba-missing path)."""
+    monkeypatch.setattr(_kernels, "_JITMOD", False)
+
+
+@given(points(max_n=30))
+def test_numpy_fallback_matches_brute_force(F):
+    saved = _kernels._JITMOD
+    _kernels._JITMOD = False
+    try:
+        np.testing.assert_array_equal(moopt.is_nondominated(F), bf_nd_mask(F))
+        np.testing.assert_array_equal(moopt.is_nondominated(F, keep_duplicates=False), bf_nd_mask_first(F))
+        assert moopt.nondominated_sort(F).tolist() == bf_ranks(F).tolist()
+    finally:
+        _kernels._JITMOD = saved
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_numpy_fallback_large_matches_compiled(m, no_numba):
+    import moocore
+
+    rng = np.random.default_rng(10 + m)
+    F = np.vstack([rng.random((2000, m)), rng.integers(0, 5, (500, m)) / 5.0])
+    ref = np.full(m, 1.5)
+    np.testing.assert_array_equal(moopt.is_nondominated(F), moocore.is_nondominated(F, keep_weakly=True))
+    assert moopt.hypervolume(F, ref) == pytest.approx(moocore.hypervolume(F, ref=ref), rel=1e-10)
+    np.testing.assert_allclose(
+        moopt.hv_contributions(F, ref), moocore.hv_contributions(F, ref=ref), rtol=1e-9, atol=1e-13
+    )

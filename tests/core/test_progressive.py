@@ -233,6 +233,9 @@ def test_ask_smaller_than_k_waits_for_the_step():
     assert len(nxt) == 2 and all(c.info["step"] == 1 and "predicted" in c.info for c in nxt)
     with pytest.raises(ValueError, match="not outstanding"):
         s.tell([moopt.Result.success(first[0], p.evaluate(first[0].params))])
+    with pytest.raises(ValueError, match="nothing of this call was recorded"):  # atomic
+        s.tell([moopt.Result.failure(nxt[0], "x"), moopt.Result.failure(nxt[0], "again")])
+    s.tell([moopt.Result.failure(c, "x") for c in nxt])  # still outstanding after the refused call
 
 
 def test_pnas_finds_the_best_sequence_random_does_not():
