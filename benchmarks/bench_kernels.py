@@ -527,8 +527,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     q = args.quick
     args.repeats = args.repeats or 5
-    args.min_batch = args.min_batch or (0.003 if q else 0.03)
-    args.limit = args.limit or (0.3 if q else 3.0)
+    args.min_batch = args.min_batch or (0.003 if q else 0.02)
+    args.limit = args.limit or (0.3 if q else 2.0)
     tasks = args.tasks.split(",")
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
 

@@ -98,6 +98,7 @@ def _moocore_cffi():
 
             lib.pareto_rank  # noqa: B018 - probe the symbols
             lib.is_nondominated  # noqa: B018
+            lib.hv_contributions  # noqa: B018
             _MOOCORE_LIB = (ffi, lib)
         except Exception:  # pragma: no cover - other moocore versions
             _MOOCORE_LIB = False
@@ -133,6 +134,27 @@ def _moocore_nd(C: np.ndarray, keep_weakly: bool) -> np.ndarray:
         )
         return out
     return _moocore().is_nondominated(C, keep_weakly=keep_weakly)
+
+
+def _moocore_hvc(P: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """moocore's contributions (ignore_dominated) on a validated float64 array."""
+    cf = _moocore_cffi()
+    n, m = P.shape
+    if cf and 2 <= m <= 32:
+        ffi, lib = cf
+        X = np.ascontiguousarray(P)
+        r = np.ascontiguousarray(ref, dtype=float)
+        out = np.empty(n)
+        lib.hv_contributions(
+            ffi.from_buffer("double []", out),
+            ffi.from_buffer("double []", X),
+            ffi.cast("size_t", n),
+            ffi.cast("uint_fast8_t", m),
+            ffi.from_buffer("double []", r),
+            ffi.cast("bool", True),
+        )
+        return out
+    return np.asarray(_moocore().hv_contributions(P, ref=ref), dtype=float)
 
 
 def _moocore_rank(F: np.ndarray) -> np.ndarray:
@@ -575,7 +597,9 @@ def hv_contributions_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarra
         out[rows] = np_hvc_2d(F[rows], ref)
         return out
     if m == 3:
-        out[rows] = _moocore().hv_contributions(F[rows], ref=ref)
+        if len(rows) == n:
+            return _moocore_hvc(F, ref)
+        out[rows] = _moocore_hvc(F[rows], ref)
         return out
     pg = _pygmo()
     if pg:  # m >= 4: pygmo's exclusive-volume algorithm, on the unique front
@@ -590,7 +614,7 @@ def hv_contributions_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarra
             _, inv, counts = np.unique(F[dup], axis=0, return_inverse=True, return_counts=True)
             out[dup[counts[inv.reshape(-1)] > 1]] = 0.0
         return out
-    out[rows] = _moocore().hv_contributions(F[rows], ref=ref)
+    out[rows] = _moocore_hvc(F[rows], ref)
     return out
 
 

@@ -14,8 +14,6 @@ deterministic tie-breaking (lower index first).
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
-
 import numpy as np
 
 from .._validation import Directions, to_min
