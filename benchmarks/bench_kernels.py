@@ -523,6 +523,9 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=float, default=None, help="seconds; slower single calls are skipped")
     ap.add_argument("--mem-gb", type=float, default=6.0, help="address-space limit per worker")
     ap.add_argument("--bar", type=float, default=1.25, help="target ratio moopt / fastest peer")
+    ap.add_argument("--only", default=None,
+                    help="re-run selected cases: comma-separated task:kind:M:N patterns, '*' matches any "
+                         "(e.g. 'hv:*:4:100,filter:sphere:3:*')")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     q = args.quick
@@ -551,6 +554,15 @@ def main(argv=None) -> int:
         }
         n_archive = 10000
 
+    if args.only:
+        pats = [p.split(":") for p in args.only.split(",")]
+
+        def keep(task, case):
+            vals = [task, case[0], str(case[1]), str(case[2])]
+            return any(len(p) == 4 and all(a in ("*", b) for a, b in zip(p, vals)) for p in pats)
+
+        cases = {t: [c for c in cs if keep(t, c)] for t, cs in cases.items()}
+        tasks = [t for t in tasks if t == "archive" and any(p[0] == "archive" for p in pats) or cases.get(t)]
     wanted = set(args.libs.split(",")) if args.libs else None
     all_libs = sorted({lib for t in tasks if t in LIBS for lib in LIBS[t]})
     workers, missing = {}, []

@@ -86,7 +86,6 @@ def _moocore():
     return moocore
 
 
-_MOOCORE_HV = None
 _MOOCORE_LIB = None
 
 
@@ -99,12 +98,20 @@ def _moocore_cffi():
             lib.pareto_rank  # noqa: B018 - probe the symbols
             lib.is_nondominated  # noqa: B018
             lib.hv_contributions  # noqa: B018
-            _MOOCORE_LIB = (ffi, lib)
+            try:  # fpli_hv's signature was checked against moocore 0.3
+                from moocore._moocore import HV_DIMENSION_MAX
+
+                hv_ok = int(HV_DIMENSION_MAX) if hasattr(lib, "fpli_hv") else 0
+            except Exception:  # pragma: no cover
+                hv_ok = 0
+            _MOOCORE_LIB = (ffi, lib, hv_ok)
         except Exception:  # pragma: no cover - other moocore versions
             _MOOCORE_LIB = False
     return _MOOCORE_LIB
 
 
+_LIMIT_SETS_MIN = 500  # m >= 4 without pygmo: limit-set contributions from this front size
+_SMALL_HV = 128  # m >= 4: below this many points moocore gets the set unpruned
 _SMALL_ND = 128  # m >= 3: below this many points moocore's filter is used directly
 _NO_MAX: dict = {}  # m -> uint8 zeros: "minimize every objective" for moocore's C API
 
@@ -118,7 +125,7 @@ def _moocore_nd(C: np.ndarray, keep_weakly: bool) -> np.ndarray:
     cf = _moocore_cffi()
     n, m = C.shape
     if cf and 2 <= m <= 32:
-        ffi, lib = cf
+        ffi, lib, _ = cf
         X = np.ascontiguousarray(C)
         nomax = _NO_MAX.get(m)
         if nomax is None:
@@ -141,7 +148,7 @@ def _moocore_hvc(P: np.ndarray, ref: np.ndarray) -> np.ndarray:
     cf = _moocore_cffi()
     n, m = P.shape
     if cf and 2 <= m <= 32:
-        ffi, lib = cf
+        ffi, lib, _ = cf
         X = np.ascontiguousarray(P)
         r = np.ascontiguousarray(ref, dtype=float)
         out = np.empty(n)
@@ -166,7 +173,7 @@ def _moocore_rank(F: np.ndarray) -> np.ndarray:
     cf = _moocore_cffi()
     n, m = F.shape
     if cf and 2 <= m <= 32:
-        ffi, lib = cf
+        ffi, lib, _ = cf
         X = np.ascontiguousarray(F)
         ranks = np.empty(n, dtype=np.intc)
         lib.pareto_rank(
@@ -185,16 +192,19 @@ def _moocore_hv(P: np.ndarray, ref: np.ndarray) -> float:
     Calls moocore's internal ``_hypervolume`` (no second round of input
     checks) when this moocore version has it, else the public function.
     """
-    global _MOOCORE_HV
-    if _MOOCORE_HV is None:
-        try:
-            from moocore._moocore import _hypervolume
-
-            _MOOCORE_HV = _hypervolume
-        except Exception:  # pragma: no cover - other moocore versions
-            _MOOCORE_HV = False
-    if _MOOCORE_HV and P.shape[1] <= 32:
-        return float(_MOOCORE_HV(np.ascontiguousarray(P), np.ascontiguousarray(ref, dtype=float)))
+    cf = _moocore_cffi()
+    n, m = P.shape
+    if cf and 2 <= m <= cf[2]:  # cf[2]: moocore's HV_DIMENSION_MAX (0: unavailable)
+        ffi, lib, _ = cf
+        hv = lib.fpli_hv(
+            ffi.from_buffer("double []", np.ascontiguousarray(P)),
+            ffi.cast("size_t", n),
+            ffi.cast("uint_fast8_t", m),
+            ffi.from_buffer("double []", np.ascontiguousarray(ref, dtype=float)),
+        )
+        if hv < 0:
+            raise MemoryError("moocore: memory allocation failed")
+        return float(hv)
     return float(_moocore().hypervolume(P, ref=ref))
 
 
@@ -502,6 +512,9 @@ def hv_with_outside(F: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
         if m == 3:
             hv, P, n_out = j.hv3d_all(F, ref)
             return (float(hv) if len(P) == 0 else _hv_pruned(P, ref)), int(n_out)
+        if n <= _SMALL_HV:  # small sets: pruning costs more than it saves
+            rows, n_out = j.inside_rows(F, ref)
+            return _hv_pruned(F if n_out == 0 else F[rows], ref), int(n_out)
         P, n_out = j.pruned_inside(F, ref)
         return _hv_pruned(P, ref), int(n_out)
     mask, n_out = inside_mask(F, ref)
@@ -614,6 +627,9 @@ def hv_contributions_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarra
             _, inv, counts = np.unique(F[dup], axis=0, return_inverse=True, return_counts=True)
             out[dup[counts[inv.reshape(-1)] > 1]] = 0.0
         return out
+    front = rows[nd_mask(F[rows], True)]
+    if len(front) >= _LIMIT_SETS_MIN:  # moocore recomputes n + 1 hypervolumes: slower here
+        return _hvc_limit_sets(F, rows, ref)
     out[rows] = _moocore_hvc(F[rows], ref)
     return out
 

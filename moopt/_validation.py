@@ -60,9 +60,12 @@ def directions_signs(directions: Directions, n_obj: int, *, name: str = "directi
 
 
 def as_points(
-    F, *, name: str = "F", allow_empty: bool = True, n_obj: int | None = None
+    F, *, name: str = "F", allow_empty: bool = True, n_obj: int | None = None, copy: bool = True
 ) -> np.ndarray:
     """Validate ``F`` as a finite ``(n_points, n_objectives)`` float array (a new copy).
+
+    With ``copy=False`` a float64 array is returned as is (for callers that
+    never write to it, e.g. the Pareto and indicator kernels).
 
     A 1-D array is read as a single point.
 
@@ -71,7 +74,7 @@ def as_points(
             differs from ``n_obj``.
     """
     try:
-        arr = np.array(F, dtype=float)  # always a copy
+        arr = np.array(F, dtype=float) if copy else np.ascontiguousarray(F, dtype=float)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a numeric array of shape (n_points, n_objectives): {exc}") from None
     if arr.ndim == 1:
@@ -100,14 +103,21 @@ def as_points(
     return arr
 
 
-def to_min(F, directions: Directions = None, *, name: str = "F", allow_empty: bool = True):
-    """Validate ``F`` and return ``(F_min, signs)`` with every column minimized."""
-    arr = as_points(F, name=name, allow_empty=allow_empty)
+def to_min(F, directions: Directions = None, *, name: str = "F", allow_empty: bool = True, copy: bool = True):
+    """Validate ``F`` and return ``(F_min, signs)`` with every column minimized.
+
+    ``F_min`` is a new array unless ``copy=False`` and no column is flipped, in
+    which case it may be ``F`` itself (read-only use only).
+    """
+    arr = as_points(F, name=name, allow_empty=allow_empty, copy=copy)
     if arr.shape[1] == 0 and directions is not None and not isinstance(directions, str):
         arr = arr.reshape(0, len(list(directions)))  # empty input: columns from directions
     signs = directions_signs(directions, arr.shape[1])
     if directions is not None and (signs < 0).any():
-        arr *= signs
+        if copy:
+            arr *= signs
+        else:
+            arr = arr * signs
     return arr, signs
 
 

@@ -119,7 +119,7 @@ def hypervolume(F, ref, *, directions: Directions = None, outside: str = "warn")
         38.0
     """
     _check_outside(outside)
-    Fm, signs = to_min(F, directions)
+    Fm, signs = to_min(F, directions, copy=False)
     r = as_ref(ref, signs)
     if Fm.shape[0] == 0:
         return 0.0
@@ -150,7 +150,7 @@ def hv_contributions(F, ref, *, directions: Directions = None, outside: str = "w
         [2.0, 1.0, 6.0, 3.0]
     """
     _check_outside(outside)
-    Fm, signs = to_min(F, directions)
+    Fm, signs = to_min(F, directions, copy=False)
     r = as_ref(ref, signs)
     if Fm.shape[0] == 0:
         return np.zeros(0)
@@ -181,7 +181,7 @@ def hv_improvement(X, F, ref, *, directions: Directions = None) -> np.ndarray:
         >>> hv_improvement([[1, 1], [3, 3]], [[2, 2]], ref=[4, 4]).tolist()
         [5.0, 0.0]
     """
-    Xm, signs = to_min(X, directions, name="X")
+    Xm, signs = to_min(X, directions, name="X", copy=False)
     if Xm.shape[0] == 0 and Xm.shape[1] == 0:
         return np.zeros(0)
     r = as_ref(ref, signs)
@@ -258,7 +258,7 @@ def hypervolume_mc(
     n_samples = int(n_samples)
     _check_outside(outside)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    Fm, signs = to_min(F, directions)
+    Fm, signs = to_min(F, directions, copy=False)
     r = as_ref(ref, signs)
     if Fm.shape[0] == 0:
         return HVEstimate(0.0, 0.0, n_samples)
@@ -285,7 +285,7 @@ def hypervolume_mc(
 
 
 def _sets(F, R, directions):
-    Fm, signs = to_min(F, directions, allow_empty=False)
+    Fm, signs = to_min(F, directions, allow_empty=False, copy=False)
     Rm = as_points(R, name="reference_set", allow_empty=False, n_obj=Fm.shape[1])
     if Rm.shape[1] != Fm.shape[1]:
         raise ValueError(f"reference_set has {Rm.shape[1]} objectives but F has {Fm.shape[1]}.")

@@ -173,7 +173,7 @@ def nondominated_sort(
         >>> nondominated_sort([[1, 2], [2, 1], [2, 2], [3, 3]]).tolist()
         [0, 0, 1, 2]
     """
-    Fm, _ = to_min(F, directions)
+    Fm, _ = to_min(F, directions, copy=False)
     n = Fm.shape[0]
     k = _check_stop(stop_after, n)
     if constraints is None:
@@ -233,7 +233,7 @@ def is_nondominated(
         >>> is_nondominated([[1, 2], [2, 1], [2, 2], [1, 2]], keep_duplicates=False).tolist()
         [True, True, False, False]
     """
-    Fm, _ = to_min(F, directions)
+    Fm, _ = to_min(F, directions, copy=False)
     if constraints is None:
         return _kernels.nd_mask(Fm, bool(keep_duplicates))
     n = Fm.shape[0]
@@ -304,7 +304,7 @@ def crowding_distance(F, *, directions: Directions = None) -> np.ndarray:
         >>> crowding_distance([[0, 3], [1, 1], [3, 0]]).tolist()
         [inf, 2.0, inf]
     """
-    Fm, _ = to_min(F, directions)
+    Fm, _ = to_min(F, directions, copy=False)
     n, m = Fm.shape
     if n <= 2:
         return np.full(n, np.inf)

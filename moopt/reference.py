@@ -41,7 +41,7 @@ def ideal_nadir(F, *, directions: Directions = None) -> tuple[np.ndarray, np.nda
         >>> ideal.tolist(), nadir.tolist()
         ([0.0, 1.0], [1.0, 2.0])
     """
-    Fm, signs = to_min(F, directions, allow_empty=False)
+    Fm, signs = to_min(F, directions, allow_empty=False, copy=False)
     front = Fm[_kernels.nd_mask(Fm, False)]
     return Fm.min(axis=0) * signs, front.max(axis=0) * signs
 
@@ -79,7 +79,7 @@ def infer_reference_point(F, *, directions: Directions = None, scale: float = 0.
         [2.2, -0.2]
     """
     s = _check_scale(scale)
-    Fm, signs = to_min(F, directions, allow_empty=False)
+    Fm, signs = to_min(F, directions, allow_empty=False, copy=False)
     front = Fm[_kernels.nd_mask(Fm, False)]
     nadir = front.max(axis=0)
     rng = nadir - front.min(axis=0)
@@ -119,7 +119,7 @@ def normalize(F, *, ideal=None, nadir=None, directions: Directions = None) -> np
         >>> normalize([[0, 10], [2, 30]], directions=["min", "max"]).tolist()
         [[0.0, 1.0], [1.0, 0.0]]
     """
-    Fm, signs = to_min(F, directions)
+    Fm, signs = to_min(F, directions, copy=False)
     if Fm.shape[0] == 0 and (ideal is None or nadir is None):
         if ideal is None and nadir is None:
             return Fm

@@ -261,3 +261,23 @@ def test_indicators_never_mutate_inputs():
         fn(F, R, directions=dirs)
     for a, b in zip((F, R, ref), copies):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("pygmo_available", [True, False])
+def test_contributions_m4_kernels_agree(monkeypatch, pygmo_available):
+    """m >= 4: pygmo's algorithm, or (without pygmo) limit sets / moocore, all agree."""
+    if not pygmo_available:
+        monkeypatch.setattr(_kernels, "_PYGMO", False)
+    elif not _kernels._pygmo():
+        pytest.skip("pygmo not installed")
+    rng = np.random.default_rng(4)
+    F = np.abs(rng.normal(size=(520, 4)))
+    F /= np.linalg.norm(F, axis=1, keepdims=True)
+    F = np.vstack([F, F[:3], rng.random((20, 4)) + 0.6])  # duplicates and dominated points
+    ref = np.full(4, 1.7)
+    expected = moocore.hv_contributions(F, ref=ref)
+    np.testing.assert_allclose(moopt.hv_contributions(F, ref), expected, rtol=1e-8, atol=1e-13)
+    small = F[:60]
+    np.testing.assert_allclose(
+        moopt.hv_contributions(small, ref), moocore.hv_contributions(small, ref=ref), rtol=1e-8, atol=1e-13
+    )
