@@ -45,24 +45,32 @@ def prune(F, rows, keep_dups, stall_min):
     k = rows.shape[0]
     idx = rows.copy()
     S = np.empty(n)
-    for t in range(k):
+    best = 0
+    bs = np.inf
+    for t in range(k):  # sums and the first pivot in one pass
         i = idx[t]
         s = 0.0
         for j in range(m):
             s += F[i, j]
         S[i] = s
+        if s < bs:
+            bs = s
+            best = t
     piv = np.empty(k, np.int64)
     npiv = 0
     dupof = np.full(n if keep_dups else 0, -1, np.int64)
     alive = k
+    first = True
     while alive > 0:
-        best = 0
-        bs = S[idx[0]]
-        for t in range(1, alive):
-            v = S[idx[t]]
-            if v < bs:
-                bs = v
-                best = t
+        if not first:
+            best = 0
+            bs = S[idx[0]]
+            for t in range(1, alive):
+                v = S[idx[t]]
+                if v < bs:
+                    bs = v
+                    best = t
+        first = False
         p = idx[best]
         w = 0
         for t in range(alive):
@@ -70,7 +78,7 @@ def prune(F, rows, keep_dups, stall_min):
             if q == p:
                 continue
             if _weakly_dominates(F, p, q, m):
-                if keep_dups:
+                if keep_dups and S[q] == S[p]:  # equal points have equal sums
                     eq = True
                     for j in range(m):
                         if F[q, j] != F[p, j]:

@@ -110,6 +110,7 @@ def _moocore_cffi():
     return _MOOCORE_LIB
 
 
+_PYGMO_HVC_MIN = 150  # m >= 4: pygmo's contributions beat moocore's from about this front size
 _LIMIT_SETS_MIN = 500  # m >= 4 without pygmo: limit-set contributions from this front size
 _SMALL_HV = 128  # m >= 4: below this many points moocore gets the set unpruned
 _SMALL_ND = 128  # m >= 3: below this many points moocore's filter is used directly
@@ -615,8 +616,8 @@ def hv_contributions_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarra
         out[rows] = _moocore_hvc(F[rows], ref)
         return out
     pg = _pygmo()
-    if pg:  # m >= 4: pygmo's exclusive-volume algorithm, on the unique front
-        front = rows[nd_mask(F[rows], False)]
+    front = rows[nd_mask(F[rows], False)]
+    if pg and len(front) >= _PYGMO_HVC_MIN:  # m >= 4: pygmo's exclusive-volume algorithm, unique front
         if len(front) == 1:
             out[front] = np.prod(ref - F[front[0]])
         else:
@@ -627,7 +628,6 @@ def hv_contributions_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarra
             _, inv, counts = np.unique(F[dup], axis=0, return_inverse=True, return_counts=True)
             out[dup[counts[inv.reshape(-1)] > 1]] = 0.0
         return out
-    front = rows[nd_mask(F[rows], True)]
     if len(front) >= _LIMIT_SETS_MIN:  # moocore recomputes n + 1 hypervolumes: slower here
         return _hvc_limit_sets(F, rows, ref)
     out[rows] = _moocore_hvc(F[rows], ref)
