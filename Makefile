@@ -17,7 +17,7 @@ $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PINS)
-	$(PY) -m pip install -q -e ".[torch,dist,test,bench]"
+	$(PY) -m pip install -q -e ".[torch,dist,test,bench,fast]"
 	touch $@
 
 install: $(VENV)/.installed

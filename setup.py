@@ -24,12 +24,18 @@ setup(
         "scipy>=1.10",
         "click>=8.1",
         "matplotlib>=3.7",
+        # JIT-compiled Pareto/HV loops (imported on first use, cached on disk)
+        "numba>=0.58",
+        # WFG hypervolume, fastest for >= 6 objectives
+        "hvwfg>=1.0.2",
     ],
     extras_require={
         "torch": ["torch>=2.1", "torchvision>=0.16"],
         "dist": ["dask[distributed]>=2024.1"],
         "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100"],
-        "bench": ["optuna>=3.5", "paretoset>=1.2"],
+        # pygmo: fastest exclusive HV contributions for >= 4 objectives (optional)
+        "fast": ["pygmo>=2.19"],
+        "bench": ["optuna>=3.5", "paretoset>=1.2", "pygmo>=2.19"],
     },
     entry_points={"console_scripts": ["moopt=moopt.cli:_entry"]},
 )

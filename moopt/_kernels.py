@@ -630,6 +630,8 @@ def hv_contributions_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarra
         return out
     if len(front) >= _LIMIT_SETS_MIN:  # moocore recomputes n + 1 hypervolumes: slower here
         return _hvc_limit_sets(F, rows, ref)
+    if len(rows) == n:
+        return _moocore_hvc(F, ref)
     out[rows] = _moocore_hvc(F[rows], ref)
     return out
 
