@@ -8,7 +8,6 @@ lazily from their modules.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 

@@ -39,12 +39,12 @@ from __future__ import annotations
 
 import random
 from contextlib import contextmanager
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional
 
 import numpy as np
 
 from ..problem import Problem
-from ..search.base import Candidate, Result, Search
+from ..search.generational import GenerationalSearch
 from ..space import Real
 
 _FAILED = 1e9
@@ -60,7 +60,7 @@ def _state_from_json(data) -> tuple:
     return (int(version), tuple(int(v) for v in internal), gauss)
 
 
-class DeapNSGA2(Search):
+class DeapNSGA2(GenerationalSearch):
     """DEAP's NSGA-II behind ask/tell.
 
     Args:
@@ -156,24 +156,25 @@ class DeapNSGA2(Search):
                 X = np.array([list(ind) for ind in offspring], dtype=float)
         return np.array([self._encode(x) for x in X])
 
-    def _start(self) -> None:
-        X = self._variation()
-        n, m = len(X), self.problem.n_obj
-        self._cur = {"X": X, "issued": 0, "ids": np.full(n, -1, dtype=np.int64), "F": np.full((n, m), np.nan),
-                     "cv": np.zeros(n), "told": np.zeros(n, dtype=bool), "failed": np.zeros(n, dtype=bool)}
+    def _generation_index(self) -> int:
+        return self._generation
 
-    def _finish(self) -> None:
+    def _start_generation(self) -> None:
+        self._open_generation(self._variation())
+
+    def _finish_generation(self) -> None:
         from deap import tools
 
         cur = self._cur
         F = cur["F"].copy()
-        feasible = ~cur["failed"] & (cur["cv"] <= 0)
+        cv = np.maximum(np.nan_to_num(cur["G"], nan=0.0), 0.0).sum(axis=1)  # total violation (failed: unused)
+        feasible = ~cur["failed"] & (cv <= 0)
         if feasible.any():
             w = F[feasible].max(axis=0)
             self._worst = w if self._worst is None else np.maximum(self._worst, w)
         base_ = self._worst if self._worst is not None else np.zeros(F.shape[1])
         bad = ~feasible
-        pen = np.where(cur["failed"], _FAILED, cur["cv"])
+        pen = np.where(cur["failed"], _FAILED, cv)
         F[bad] = base_ + 1.0 + pen[bad, None]
         offspring = [self._individual(x, f) for x, f in zip(cur["X"], F)]
         pool = offspring if self._pop is None else self._pop + offspring
@@ -181,49 +182,7 @@ class DeapNSGA2(Search):
         self._cur = None
         self._generation += 1
 
-    # -- Search interface -------------------------------------------------------
-    def ask(self, n: int = 1) -> list[Candidate]:
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}.")
-        if n == 0:
-            return []
-        if self._cur is None:
-            self._start()
-        cur, out, space = self._cur, [], self.problem.space
-        while len(out) < n and cur["issued"] < len(cur["X"]):
-            i = cur["issued"]
-            c = self._new_candidate(space.from_vector(cur["X"][i]), {"generation": self._generation, "index": i})
-            cur["ids"][i] = c.id
-            cur["issued"] += 1
-            out.append(c)
-        return out
-
-    def tell(self, results: Sequence[Result]) -> None:
-        names, cnames, signs = self.problem.objective_names, self.problem.constraint_names, self.problem.signs
-        for r in results:
-            cur = self._cur
-            idx = np.flatnonzero(cur["ids"] == r.candidate.id) if cur is not None else []
-            if len(idx) == 0 or cur["told"][idx[0]]:
-                raise ValueError(f"tell() got candidate {r.candidate.id}, which this search has not asked in "
-                                 "the current generation or was already told; tell each asked candidate once.")
-            i = int(idx[0])
-            cur["told"][i] = True
-            ok = r.ok
-            if ok:
-                try:
-                    f = np.array([float(r.values[nm]) for nm in names]) * signs
-                    g = np.array([float((r.constraints or {})[nm]) for nm in cnames])
-                    ok = bool(np.all(np.isfinite(f)) and np.all(np.isfinite(g)))
-                except (KeyError, TypeError, ValueError):
-                    ok = False
-            if ok:
-                cur["F"][i] = f
-                cur["cv"][i] = float(np.sum(np.maximum(g, 0.0)))
-            else:
-                cur["failed"][i] = True
-            if cur["told"].all():
-                self._finish()
-
+    # -- Search interface (ask/tell: GenerationalSearch) ------------------------
     def state_dict(self) -> dict:
         st = super().state_dict()
         st["py_random"] = _state_to_json(self._py_state)
@@ -235,8 +194,7 @@ class DeapNSGA2(Search):
             st["pop"] = {"X": np.array([list(ind) for ind in self._pop], dtype=float),
                          "F": np.array([ind.fitness.values for ind in self._pop], dtype=float),
                          "crowd": np.array([ind.fitness.crowding_dist for ind in self._pop], dtype=float)}
-        st["current"] = None if self._cur is None else {k: np.array(v) if isinstance(v, np.ndarray) else v
-                                                        for k, v in self._cur.items()}
+        st["current"] = None if self._cur is None else {"X": self._cur["X"].copy(), **self._generation_state()}
         return st
 
     def load_state_dict(self, state: Mapping) -> None:
@@ -249,11 +207,10 @@ class DeapNSGA2(Search):
             self._individual(x, f, c) for x, f, c in zip(np.asarray(pop["X"]), np.asarray(pop["F"]),
                                                          np.asarray(pop["crowd"]))]
         cur = state["current"]
-        self._cur = None if cur is None else {
-            "X": np.asarray(cur["X"], dtype=float), "issued": int(cur["issued"]),
-            "ids": np.asarray(cur["ids"], dtype=np.int64), "F": np.asarray(cur["F"], dtype=float),
-            "cv": np.asarray(cur["cv"], dtype=float), "told": np.asarray(cur["told"], dtype=bool),
-            "failed": np.asarray(cur["failed"], dtype=bool)}
+        self._cur = None
+        if cur is not None:
+            self._open_generation(np.asarray(cur["X"], dtype=float))
+            self._load_generation_state(cur)
 
 
 class _Individual(list):

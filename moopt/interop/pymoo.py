@@ -42,13 +42,13 @@ Example:
 from __future__ import annotations
 
 import zlib
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..problem import Problem
-from ..search.base import Candidate, Result, Search
+from ..search.generational import GenerationalSearch
 from ..space import Real
 
 _FAILED_G = 1e9
@@ -156,7 +156,7 @@ def _make_algorithm(name: str, problem: Problem, options: Mapping):
     raise ConfigError(f"unknown pymoo algorithm {name!r}; choose one of {sorted(_OPTIONS)}.")
 
 
-class PymooSearch(Search):
+class PymooSearch(GenerationalSearch):
     """A pymoo algorithm behind moopt's ask/tell interface.
 
     Args:
@@ -187,8 +187,6 @@ class PymooSearch(Search):
         self.algorithm = algorithm
         self.options = dict(options)
         self._pymoo_seed = int(self.rng.integers(2**31 - 1))
-        self._signs = problem.signs
-        self._names = problem.objective_names
         self._cnames = problem.constraint_names
         self._build()
 
@@ -231,15 +229,12 @@ class PymooSearch(Search):
         Evaluator().eval(StaticProblem(self._pp, **kw), pop)
         self._alg.tell(infills=infills)
 
+    def _generation_index(self) -> int:
+        return len(self._sizes)
+
     def _start_generation(self) -> None:
         infills, pop, X = self._pymoo_ask()
-        n, m, k = len(X), self.problem.n_obj, len(self._cnames)
-        self._cur = {
-            "infills": infills, "pop": pop, "X": X, "crc": zlib.crc32(X.tobytes()),
-            "issued": 0, "ids": np.full(n, -1, dtype=np.int64),
-            "F": np.full((n, m), np.nan), "G": np.full((n, k), np.nan),
-            "told": np.zeros(n, dtype=bool), "failed": np.zeros(n, dtype=bool),
-        }
+        self._open_generation(X, infills=infills, pop=pop, crc=zlib.crc32(X.tobytes()))
 
     def _finish_generation(self) -> None:
         cur = self._cur
@@ -261,54 +256,7 @@ class PymooSearch(Search):
         self._fail.append(cur["failed"].copy())
         self._cur = None
 
-    # -- Search interface -----------------------------------------------------
-    def ask(self, n: int = 1) -> list[Candidate]:
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}.")
-        if n == 0:
-            return []
-        if self._cur is None:
-            self._start_generation()
-        cur = self._cur
-        out = []
-        space = self.problem.space
-        while len(out) < n and cur["issued"] < len(cur["X"]):
-            i = cur["issued"]
-            c = self._new_candidate(space.from_vector(cur["X"][i]),
-                                    {"generation": len(self._sizes), "index": i})
-            cur["ids"][i] = c.id
-            cur["issued"] += 1
-            out.append(c)
-        return out
-
-    def tell(self, results: Sequence[Result]) -> None:
-        for r in results:
-            cur = self._cur
-            idx = np.flatnonzero(cur["ids"] == r.candidate.id) if cur is not None else []
-            if len(idx) == 0 or cur["told"][idx[0]]:
-                raise ValueError(
-                    f"tell() got candidate {r.candidate.id}, which this search has not asked in the "
-                    "current generation or was already told; tell each asked candidate once."
-                )
-            i = int(idx[0])
-            cur["told"][i] = True
-            row = None
-            if r.ok:
-                try:
-                    row = np.array([float(r.values[nm]) for nm in self._names]) * self._signs
-                    g = np.array([float((r.constraints or {})[nm]) for nm in self._cnames])
-                except (KeyError, TypeError, ValueError):
-                    row = None
-                if row is not None and np.all(np.isfinite(row)) and np.all(np.isfinite(g)):
-                    cur["F"][i] = row
-                    cur["G"][i] = g
-                else:
-                    row = None
-            if row is None:
-                cur["failed"][i] = True
-            if cur["told"].all():
-                self._finish_generation()
-
+    # -- Search interface (ask/tell: GenerationalSearch) ----------------------
     def config(self) -> dict:
         return {"algorithm": self.algorithm, **self.options}
 
@@ -329,9 +277,7 @@ class PymooSearch(Search):
         })
         cur = self._cur
         if cur is not None:
-            st["current"] = {"crc": int(cur["crc"]), "issued": int(cur["issued"]), "ids": cur["ids"].copy(),
-                             "F": cur["F"].copy(), "G": cur["G"].copy(), "told": cur["told"].copy(),
-                             "failed": cur["failed"].copy()}
+            st["current"] = {"crc": int(cur["crc"]), **self._generation_state()}
         return st
 
     def load_state_dict(self, state: Mapping) -> None:
@@ -357,9 +303,7 @@ class PymooSearch(Search):
             self._start_generation()
             if int(self._cur["crc"]) != int(cur["crc"]):
                 raise ValueError(f"replaying pymoo {self.algorithm} diverged at the current generation.")
-            for key in ("ids", "F", "G", "told", "failed"):
-                self._cur[key] = np.array(cur[key], dtype=self._cur[key].dtype)
-            self._cur["issued"] = int(cur["issued"])
+            self._load_generation_state(cur)
         super().load_state_dict(state)
 
 
