@@ -49,7 +49,7 @@ from .errors import ConfigError
 DEFAULT_PROBLEMS = ("zdt1", "zdt2", "dtlz2:m=3")
 DEFAULT_ALGORITHMS = ("nsga2", "moead", "random")
 DEFAULT_SEEDS = 5
-DEFAULT_BUDGET = 2000
+DEFAULT_BUDGET = 5000
 #: points of the true front used as IGD+ reference set
 REFERENCE_FRONT_SIZE = 1000
 #: points of each hypervolume-versus-evaluations curve

@@ -34,7 +34,7 @@ def _parse_options(items) -> dict:
 @click.option("--seeds", default=None, metavar="N|LIST",
               help="Number of seeds (0..N-1) or a comma-separated list (default: 5).")
 @click.option("--budget", type=click.IntRange(min=1), default=None,
-              help="Evaluations per run (default: 2000).")
+              help="Evaluations per run (default: 5000).")
 @click.option("--out", "out", type=click.Path(file_okay=False), default="bench-out", show_default=True,
               help="Output directory: one run store per run, summary.md/csv and PNG curves.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
@@ -54,7 +54,7 @@ def bench(problems, algorithms, seeds, budget, out, workers, scheduler, options,
     Every run is persisted under OUT/runs/ (one SQLite run store each), so a
     rerun skips finished runs and resumes interrupted ones.  Without options
     it runs the default grid (zdt1, zdt2, dtlz2:m=3 x nsga2, moead, random x
-    5 seeds x 2000 evaluations; a few minutes on 2 workers).
+    5 seeds x 5000 evaluations; about 4 minutes on 2 workers).
 
     Example:
 
