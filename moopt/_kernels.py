@@ -25,6 +25,7 @@ algorithms run as numpy code, slower on small inputs but identical in result.
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import numpy as np
@@ -50,34 +51,25 @@ def _jit():
                 _JITMOD = False
     return _JITMOD
 
-_HVWFG = None  # None: not tried yet, False: unavailable, else the module
+_OPTIONAL: dict = {}  # module name -> module, or False when it cannot be imported
+
+
+def _optional(name: str):
+    """Import an optional kernel library once; ``False`` when it is unavailable."""
+    if name not in _OPTIONAL:
+        try:
+            _OPTIONAL[name] = importlib.import_module(name)
+        except Exception:  # pragma: no cover - depends on the environment
+            _OPTIONAL[name] = False
+    return _OPTIONAL[name]
 
 
 def _hvwfg():
-    global _HVWFG
-    if _HVWFG is None:
-        try:
-            import hvwfg  # type: ignore
-
-            _HVWFG = hvwfg
-        except Exception:  # pragma: no cover - depends on the environment
-            _HVWFG = False
-    return _HVWFG
-
-
-_PYGMO = None
+    return _optional("hvwfg")
 
 
 def _pygmo():
-    global _PYGMO
-    if _PYGMO is None:
-        try:
-            import pygmo  # type: ignore
-
-            _PYGMO = pygmo
-        except Exception:  # pragma: no cover - depends on the environment
-            _PYGMO = False
-    return _PYGMO
+    return _optional("pygmo")
 
 
 def _moocore():

@@ -267,7 +267,7 @@ def test_indicators_never_mutate_inputs():
 def test_contributions_m4_kernels_agree(monkeypatch, pygmo_available):
     """m >= 4: pygmo's algorithm, or (without pygmo) limit sets / moocore, all agree."""
     if not pygmo_available:
-        monkeypatch.setattr(_kernels, "_PYGMO", False)
+        monkeypatch.setitem(_kernels._OPTIONAL, "pygmo", False)
     elif not _kernels._pygmo():
         pytest.skip("pygmo not installed")
     rng = np.random.default_rng(4)
