@@ -29,7 +29,7 @@ import numpy as np
 
 def run_progressive(problem, seed: int, **options) -> dict:
     import moopt
-    from moopt.progressive.search import ProgressiveSearch
+    from moopt.search.progressive.search import ProgressiveSearch
 
     t0 = time.perf_counter()
     search = ProgressiveSearch(problem, seed=seed, **options)
@@ -47,7 +47,7 @@ def run_progressive(problem, seed: int, **options) -> dict:
 
 
 def run_random(problem, seed: int, budget: int) -> dict:
-    from moopt.progressive import _kernels
+    from moopt.search.progressive import _kernels
 
     t0 = time.perf_counter()
     seqs, F = problem.enumerate()

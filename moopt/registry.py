@@ -24,13 +24,13 @@ _ALGORITHMS: dict[str, str | Callable] = {
     # MONAS-style policy-gradient controller (issue: MONAS in the core)
     "reinforce": "moopt.search.reinforce:ReinforceSearch",
     # DPP-Net-style surrogate-assisted progressive search (issue: DPP-Net in the core)
-    "progressive": "moopt.progressive.search:ProgressiveSearch",
+    "progressive": "moopt.search.progressive.search:ProgressiveSearch",
     # pymoo / DEAP algorithms behind the ask/tell interface (issue: interoperability)
-    "nsga2": "moopt.interop.pymoo:nsga2",
-    "nsga3": "moopt.interop.pymoo:nsga3",
-    "moead": "moopt.interop.pymoo:moead",
-    "smsemoa": "moopt.interop.pymoo:smsemoa",
-    "deap-nsga2": "moopt.interop.deap:deap_nsga2",
+    "nsga2": "moopt.search.plugins.pymoo:nsga2",
+    "nsga3": "moopt.search.plugins.pymoo:nsga3",
+    "moead": "moopt.search.plugins.pymoo:moead",
+    "smsemoa": "moopt.search.plugins.pymoo:smsemoa",
+    "deap-nsga2": "moopt.search.plugins.deap:deap_nsga2",
 }
 
 

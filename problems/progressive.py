@@ -35,7 +35,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from moopt.problem import Objective, Problem
-from moopt.progressive.space import ProgressiveSpace
+from moopt.search.progressive.space import ProgressiveSpace
 from moopt.space import TokenSequence
 
 OPS = ("conv3", "conv5", "dw3", "dw5", "pool", "skip")
@@ -84,7 +84,7 @@ class SyntheticNAS(Problem):
         interaction: Scale of the random adjacent-token interactions.
 
     Attributes:
-        progressive_space: The :class:`~moopt.progressive.ProgressiveSpace` the
+        progressive_space: The :class:`~moopt.search.progressive.ProgressiveSpace` the
             progressive search grows.
 
     Example:
@@ -178,14 +178,14 @@ class SyntheticNAS(Problem):
 
     def pareto_set(self) -> list[tuple]:
         """The Pareto-optimal sequences (by enumeration)."""
-        from moopt.progressive import _kernels
+        from moopt.search.progressive import _kernels
 
         seqs, F = self.enumerate()
         return [seqs[i] for i in np.flatnonzero(_kernels.nondominated_ranks(F) == 0)]
 
     def pareto_front(self, n: Optional[int] = None) -> np.ndarray:
         """The true Pareto front (all of it; ``n`` is accepted for interface parity and ignored)."""
-        from moopt.progressive import _kernels
+        from moopt.search.progressive import _kernels
 
         _, F = self.enumerate()
         return F[_kernels.nondominated_ranks(F) == 0]
@@ -200,7 +200,7 @@ class SyntheticNAS(Problem):
     @property
     def max_hypervolume(self) -> float:
         """Hypervolume of the true front for :attr:`ref_point`."""
-        from moopt.progressive import _kernels
+        from moopt.search.progressive import _kernels
 
         return _kernels.hv(self.pareto_front(), self.ref_point)
 

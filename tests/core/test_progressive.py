@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 import moopt
 from moopt import _serial
 from moopt.problems.progressive import OPS, SyntheticNAS
-from moopt.progressive import FreeSequenceSpace, ProgressiveSpace, space_for
-from moopt.progressive.search import ProgressiveSearch
-from moopt.progressive.selection import select_pareto, select_top_k
+from moopt.search.progressive import FreeSequenceSpace, ProgressiveSpace, space_for
+from moopt.search.progressive.search import ProgressiveSearch
+from moopt.search.progressive.selection import select_pareto, select_top_k
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)

@@ -10,7 +10,7 @@ import moopt
 from moopt import _serial
 from moopt.problems.categorical import knapsack
 from moopt.rewards import AccuracyConstraintReward, MixedReward, PowerConstraintReward
-from moopt.rl.policy import LSTMPolicy
+from moopt.search.reinforce.policy import LSTMPolicy
 from moopt.search.reinforce import ReinforceSearch
 from moopt.testing import check_search, contract_cases, run_contract_check
 
@@ -350,7 +350,7 @@ def test_importing_moopt_and_the_search_module_does_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys, moopt, moopt.rewards, moopt.search.reinforce, moopt.rl; "
+    code = ("import sys, moopt, moopt.rewards, moopt.search.reinforce; "
             "moopt.parse_reward('mixed:alpha=0.5'); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -208,7 +208,7 @@ def test_unknown_surrogate_and_bad_options():
 
 
 def test_import_moopt_surrogates_loads_no_heavy_library():
-    code = ("import sys, moopt, moopt.surrogates, moopt.progressive; "
+    code = ("import sys, moopt, moopt.surrogates, moopt.search.progressive; "
             "bad = [m for m in ('torch', 'sklearn', 'scipy') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -5,7 +5,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from moopt.progressive.space import ProgressiveSpace
+from moopt.search.progressive.space import ProgressiveSpace
 from moopt.adapters.nas.ops import (CONV_OPS, NORM_OPS, LearnedGroupConv, channel_shuffle, condense_model,
                                     make_conv)
 from moopt.adapters.nas.spaces.dpp import (CONDENSENET_CELL, DPPCellSpace, DPPConfig, build_dpp, cell_layers,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from moopt.errors import EvaluationError
-from moopt.progressive.space import space_for
+from moopt.search.progressive.space import space_for
 from moopt.adapters.nas.problem import nas_problem
 from moopt.adapters.nas.spaces.dpp import DPPConfig
 
@@ -73,7 +73,7 @@ def test_bad_arguments(digits):
 def test_progressive_search_runs_on_the_dpp_problem(digits):
     """The core's DPP-Net-style search grows DPP cells through the ProgressiveSpace interface."""
     import moopt
-    from moopt.progressive.search import ProgressiveSearch
+    from moopt.search.progressive.search import ProgressiveSearch
 
     p = nas_problem("dpp", dataset=digits, objectives=["error_pct", "params"], space_options=DPP_OPTS,
                     train_config={"epochs": 1, "max_train": 64, "max_val": 32})

@@ -17,7 +17,7 @@ pooling and a linear classifier.  Inside a cell every conv but the last
 outputs ``bottleneck * growth`` channels, the last outputs ``growth``.
 
 The space grows a cell one token (layer) at a time
-(:class:`~moopt.progressive.ProgressiveSpace`): the first step holds every
+(:class:`~moopt.search.progressive.ProgressiveSpace`): the first step holds every
 ``(norm, conv)`` pair, and expansion alternates norm and conv tokens up to
 ``max_length``.
 
@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Iterator, Sequence
 
-from moopt.progressive.space import ProgressiveSpace
+from moopt.search.progressive.space import ProgressiveSpace
 
 import torch
 from torch import nn
@@ -109,7 +109,7 @@ def check_cell(seq: Sequence) -> tuple:
 
 
 class DPPCellSpace(ProgressiveSpace):
-    """The DPP-Net cell space for :mod:`moopt.progressive`.
+    """The DPP-Net cell space for :mod:`moopt.search.progressive`.
 
     Args:
         max_length: Longest cell in tokens (``6`` = three norm/conv layers).

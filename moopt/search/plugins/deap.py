@@ -26,7 +26,7 @@ infeasible candidate is told as ``worst + 1 + violation`` in every objective
 (``worst``: the worst feasible value seen so far; violation: the sum of
 positive ``g``), and a failed one as ``worst + 1 + 1e9`` -- both rank behind
 every feasible candidate.  Integer and categorical variables are rounded as in
-:mod:`moopt.interop.pymoo`.
+:mod:`moopt.search.plugins.pymoo`.
 
 Example:
     >>> from moopt.problems import get_problem
@@ -43,9 +43,9 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from ..problem import Problem
-from ..search.generational import GenerationalSearch
-from ..space import Real
+from ...problem import Problem
+from ..generational import GenerationalSearch
+from ...space import Real
 
 _FAILED = 1e9
 

@@ -11,7 +11,8 @@ from moopt.search.base import Result
 from moopt.testing import contract_cases, run_contract_check
 
 pytest.importorskip("pymoo")
-from moopt.interop import pymoo as mp  # noqa: E402
+from moopt.search.plugins import pymoo as mp  # noqa: E402
+from moopt.interop import from_pymoo  # noqa: E402
 from moopt.problems import get_problem  # noqa: E402
 
 FACTORIES = {
@@ -185,7 +186,7 @@ def test_from_pymoo_problem_runs_moopt_searches():
     from pymoo.problems import get_problem as pymoo_get
 
     q = pymoo_get("bnh")
-    p = mp.from_pymoo(q)
+    p = from_pymoo(q)
     assert isinstance(p, moopt.Problem)
     assert p.space.names == ["x0", "x1"] and p.constraint_names == ["g1", "g2"]
     X = np.random.default_rng(0).uniform([0, 0], [5, 3], (20, 2))
@@ -197,7 +198,7 @@ def test_from_pymoo_problem_runs_moopt_searches():
     assert one["f1"] == pytest.approx(8.0) and one["f2"] == pytest.approx(32.0)
     res = moopt.optimize(p, "random", budget=30, seed=0, progress=False)
     assert res.n_results == 30
-    res = moopt.optimize(mp.from_pymoo(pymoo_get("zdt2")), "nsga2", budget=40, seed=0, progress=False,
+    res = moopt.optimize(from_pymoo(pymoo_get("zdt2")), "nsga2", budget=40, seed=0, progress=False,
                          pop_size=10)
     assert res.n_results == 40
 
@@ -213,7 +214,7 @@ def test_from_pymoo_equality_constraints_and_bounds():
             out["F"] = x.copy()
             out["H"] = x[:, 0] + x[:, 1] - 1.0
 
-    p = mp.from_pymoo(Eq(), eq_tol=1e-3)
+    p = from_pymoo(Eq(), eq_tol=1e-3)
     F, G = p.evaluate_batch(np.array([[0.5, 0.5], [0.2, 0.2]]))
     np.testing.assert_allclose(G[:, 0], [-1e-3, 0.6 - 1e-3])
 
@@ -222,7 +223,7 @@ def test_from_pymoo_equality_constraints_and_bounds():
             super().__init__(n_var=1, n_obj=2)
 
     with pytest.raises(ValueError, match="finite bounds"):
-        mp.from_pymoo(Unbounded())
+        from_pymoo(Unbounded())
 
 
 def test_operator_options_reach_pymoo():

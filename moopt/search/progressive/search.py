@@ -34,8 +34,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .. import _serial
-from ..search.base import Candidate, Result, Search
+from ... import _serial
+from ..base import Candidate, Result, Search
 from . import _kernels
 from .selection import TIE_BREAKS, select_pareto, select_top_k
 from .space import ProgressiveSpace, space_for
@@ -120,7 +120,7 @@ class ProgressiveSearch(Search):
         self.pnas_objective = names[0] if pnas_objective is None else pnas_objective
         if self.pnas_objective not in names:
             raise ValueError(f"pnas_objective is {pnas_objective!r}; choose one of the expensive objectives {names}.")
-        from ..surrogates import make_surrogate, surrogate_class
+        from ...surrogates import make_surrogate, surrogate_class
 
         surrogate_class(surrogate)  # unknown names fail here, before any work
         self.surrogate_name = surrogate
@@ -257,7 +257,7 @@ class ProgressiveSearch(Search):
         scored = [r for r in ok if r.get("pred")]
         if not scored:
             return None
-        from ..surrogates.metrics import rank_quality
+        from ...surrogates.metrics import rank_quality
 
         return {o.name: rank_quality([r["values"][o.name] for r in scored],
                                      [r["pred"][o.name] for r in scored]) for o in self.expensive}

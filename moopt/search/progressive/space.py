@@ -146,13 +146,13 @@ def space_for(problem, space: ProgressiveSpace | None = None) -> ProgressiveSpac
         TypeError: ``space`` is not a :class:`ProgressiveSpace`.
         ValueError: the problem has no token-sequence variable to grow.
     """
-    from ..space import TokenSequence
+    from ...space import TokenSequence
 
     if space is None:
         space = getattr(problem, "progressive_space", None)
     if space is not None:
         if not isinstance(space, ProgressiveSpace):
-            raise TypeError(f"space must be a moopt.progressive.ProgressiveSpace, got {type(space).__name__}.")
+            raise TypeError(f"space must be a moopt.search.progressive.ProgressiveSpace, got {type(space).__name__}.")
         if space.variable not in problem.space.names:
             raise ValueError(
                 f"the progressive space grows the variable {space.variable!r}, but the problem's "

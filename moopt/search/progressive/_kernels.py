@@ -11,7 +11,7 @@ import numpy as np
 
 def nondominated_ranks(F: np.ndarray) -> np.ndarray:
     """Front index of every row of the minimization array ``F`` (0 = non-dominated)."""
-    from ..pareto import nondominated_sort
+    from ...pareto import nondominated_sort
 
     F = np.asarray(F, dtype=float)
     if F.shape[0] == 0:
@@ -21,21 +21,21 @@ def nondominated_ranks(F: np.ndarray) -> np.ndarray:
 
 def crowding(F: np.ndarray) -> np.ndarray:
     """NSGA-II crowding distance of every row of ``F`` (boundary points ``inf``)."""
-    from ..pareto import crowding_distance
+    from ...pareto import crowding_distance
 
     return np.asarray(crowding_distance(np.asarray(F, dtype=float)), dtype=float)
 
 
 def contributions(F: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Exclusive hypervolume contribution of every row of ``F`` w.r.t. ``ref``."""
-    from ..indicators import hv_contributions
+    from ...indicators import hv_contributions
 
     return np.asarray(hv_contributions(np.asarray(F, dtype=float), ref), dtype=float)
 
 
 def hv(F: np.ndarray, ref: np.ndarray) -> float:
     """Hypervolume of the minimization array ``F`` w.r.t. ``ref`` (points beyond ``ref`` add nothing)."""
-    from ..indicators import hypervolume
+    from ...indicators import hypervolume
 
     F = np.asarray(F, dtype=float)
     if F.shape[0] == 0:

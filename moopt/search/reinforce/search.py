@@ -1,6 +1,6 @@
 """MONAS-style search: an LSTM policy over categorical decisions trained by REINFORCE.
 
-The policy (:class:`moopt.rl.policy.LSTMPolicy`) emits one decision per
+The policy (:class:`moopt.search.reinforce.policy.LSTMPolicy`) emits one decision per
 variable of the problem, in the space's order: a ``Categorical`` is one
 decision over its choices, an ``Integer`` one decision over ``low..high``, a
 fixed-length ``TokenSequence`` one decision per position over its tokens.
@@ -48,8 +48,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ..space import Categorical, Integer, TokenSequence
-from .base import Candidate, Result, Search
+from ...space import Categorical, Integer, TokenSequence
+from ..base import Candidate, Result, Search
 
 _MAX_CHOICES = 100_000
 
@@ -125,7 +125,7 @@ class ReinforceSearch(Search):
                  normalize_advantages: Optional[bool] = None,
                  mask: Optional[Callable[[tuple], Optional[Sequence[bool]]]] = None):
         super().__init__(problem, seed=seed)
-        from ..rewards import HypervolumeImprovement, Reward, WeightedSum, reward_from_config
+        from ...rewards import HypervolumeImprovement, Reward, WeightedSum, reward_from_config
 
         self._steps = _decisions(problem)
         if int(children_per_update) != children_per_update or children_per_update < 1:
@@ -168,7 +168,7 @@ class ReinforceSearch(Search):
 
         import torch
 
-        from ..rl.policy import LSTMPolicy
+        from .policy import LSTMPolicy
 
         self._torch = torch
         self._gen = torch.Generator()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import Directions, to_min
+from ..._validation import Directions, to_min
 from . import _kernels
 
 TIE_BREAKS = ("crowding", "hv")
