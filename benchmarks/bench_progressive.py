@@ -36,7 +36,7 @@ def run_progressive(problem, seed: int, **options) -> dict:
     n = 0
     taus = []
     while batch := search.ask(64):
-        search.tell([moopt.Result.success(c, problem.evaluate(c.params)) for c in batch])
+        search.tell([moopt.Evaluation.success(c, problem.evaluate(c.params)) for c in batch])
         n += len(batch)
         for log in search.drain_logs():
             if log["quality"] and log["quality"]["error"]["kendall_tau"] is not None:

@@ -63,7 +63,7 @@ def run(problem, method: str, seed: int, budget: int, batch: int, **options) -> 
         cands = search.ask(min(batch, budget - len(rows)))
         X = np.array([problem.space.to_vector(c.params) for c in cands])
         F, _ = problem.evaluate_batch(X)
-        search.tell([moopt.Result.success(c, dict(zip(problem.objective_names, f))) for c, f in zip(cands, F)])
+        search.tell([moopt.Evaluation.success(c, dict(zip(problem.objective_names, f))) for c, f in zip(cands, F)])
         rows.extend(F)
     return np.array(rows) * problem.signs, time.perf_counter() - t0
 

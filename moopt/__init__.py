@@ -28,7 +28,7 @@ _EXPORTS = {
     "Problem": "moopt.problem",
     # search interface
     "Candidate": "moopt.search.base",
-    "Result": "moopt.search.base",
+    "Evaluation": "moopt.search.base",
     "Search": "moopt.search.base",
     "RandomSearch": "moopt.search.random",
     "ReinforceSearch": "moopt.search.reinforce",

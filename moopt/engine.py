@@ -41,7 +41,7 @@ from .evaluators import Evaluator, Outcome, make_evaluator
 from .problem import Problem
 from .progress import Progress
 from .result import RunResult, _hypervolume, _nondominated_mask
-from .search.base import STATUS_FAILED, STATUS_OK, Candidate, Result, Search
+from .search.base import STATUS_FAILED, STATUS_OK, Candidate, Evaluation, Search
 from .store import EvaluationRecord, RunStore
 
 
@@ -116,14 +116,14 @@ class _Engine:
             return dict(params)
 
     def _result(self, cand: Candidate, status: str, objectives=None, constraints=None, metrics=None,
-                error=None) -> Result:
+                error=None) -> Evaluation:
         if status == STATUS_OK:
-            return Result(cand, STATUS_OK, dict(objectives), dict(constraints) if constraints else None,
+            return Evaluation(cand, STATUS_OK, dict(objectives), dict(constraints) if constraints else None,
                           dict(metrics or {}))
-        return Result(cand, status, None, dict(constraints) if constraints else None, dict(metrics or {}),
+        return Evaluation(cand, status, None, dict(constraints) if constraints else None, dict(metrics or {}),
                       error=error)
 
-    def _result_from_record(self, rec: EvaluationRecord) -> Result:
+    def _result_from_record(self, rec: EvaluationRecord) -> Evaluation:
         cand = Candidate(rec.candidate_id, self._normalize(rec.params), rec.info)
         return self._result(cand, rec.status, rec.objectives, rec.constraints, rec.metrics, rec.error)
 
@@ -133,7 +133,7 @@ class _Engine:
         metrics = {k: v for k, v in values.items() if k not in objectives and k not in constraints}
         return objectives, constraints, metrics
 
-    def _tell(self, results: list[Result]) -> None:
+    def _tell(self, results: list[Evaluation]) -> None:
         """Tell the search; its post-tell state is persisted with the next ask (or by _flush)."""
         self.search.tell(results)
         self.n_told += len(results)
@@ -223,7 +223,7 @@ class _Engine:
         self._flush()
         self._draw(force=True)
 
-    def _ask(self, n: int) -> Optional[list[Result]]:
+    def _ask(self, n: int) -> Optional[list[Evaluation]]:
         """Ask, persist, submit; returns results available at once, or None when the search is done."""
         cands = self.search.ask(n)
         if not isinstance(cands, list) or any(not isinstance(c, Candidate) for c in cands):
@@ -235,7 +235,7 @@ class _Engine:
         if not cands:
             return None
         entries, cached, immediate, to_submit, dup_wait = [], [], [], [], []
-        results: list[Result] = []
+        results: list[Evaluation] = []
         for c in cands:
             try:
                 params = self.problem.space.validate(c.params)
@@ -287,7 +287,7 @@ class _Engine:
             self._submit(cand, key)
         return results
 
-    def _complete(self, o: Outcome) -> list[Result]:
+    def _complete(self, o: Outcome) -> list[Evaluation]:
         entry = self.in_flight.get(o.task_id)
         if entry is None:  # a late answer for a task already settled (e.g. timed out)
             return []

@@ -5,7 +5,7 @@ from .base import (
     STATUS_OK,
     STATUS_PRUNED,
     Candidate,
-    Result,
+    Evaluation,
     Search,
     minimized_values,
 )
@@ -13,7 +13,7 @@ from .random import RandomSearch
 
 __all__ = [
     "Candidate",
-    "Result",
+    "Evaluation",
     "Search",
     "RandomSearch",
     "minimized_values",

@@ -10,7 +10,7 @@ Example:
     >>> problem = moopt.Problem([moopt.Real("x", 0, 1)], ["f"], lambda p: {"f": p["x"]})
     >>> search = moopt.search.RandomSearch(problem, seed=0)
     >>> [c] = search.ask(1)
-    >>> search.tell([moopt.Result.success(c, {"f": c.params["x"]})])
+    >>> search.tell([moopt.Evaluation.success(c, {"f": c.params["x"]})])
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class Result:
+class Evaluation:
     """The outcome of evaluating one candidate.
 
     Attributes:
@@ -70,12 +70,12 @@ class Result:
         return self.status == STATUS_OK
 
     @classmethod
-    def success(cls, candidate: Candidate, values: Mapping[str, float], **kw) -> "Result":
+    def success(cls, candidate: Candidate, values: Mapping[str, float], **kw) -> "Evaluation":
         """An ok result with objective ``values`` (and optional constraints/metrics)."""
         return cls(candidate, STATUS_OK, dict(values), **kw)
 
     @classmethod
-    def failure(cls, candidate: Candidate, error: str, **kw) -> "Result":
+    def failure(cls, candidate: Candidate, error: str, **kw) -> "Evaluation":
         """A failed result carrying the error text."""
         return cls(candidate, STATUS_FAILED, None, error=str(error), **kw)
 
@@ -138,7 +138,7 @@ class Search(abc.ABC):
         """Propose up to ``n`` candidates to evaluate."""
 
     @abc.abstractmethod
-    def tell(self, results: Sequence[Result]) -> None:
+    def tell(self, results: Sequence[Evaluation]) -> None:
         """Receive evaluated results (ok, failed or pruned) for asked candidates."""
 
     def config(self) -> dict:
@@ -155,7 +155,7 @@ class Search(abc.ABC):
         self._next_id = int(state["next_id"])
 
 
-def minimized_values(problem, results: Sequence[Result], *, failed: str = "exclude"):
+def minimized_values(problem, results: Sequence[Evaluation], *, failed: str = "exclude"):
     """Objective matrix of ok results, converted to minimization.
 
     Args:

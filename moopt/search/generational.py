@@ -23,7 +23,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .base import Candidate, Result, Search
+from .base import Candidate, Evaluation, Search
 
 _ARRAYS = {"ids": np.int64, "F": float, "G": float, "told": bool, "failed": bool}
 
@@ -84,7 +84,7 @@ class GenerationalSearch(Search):
             out.append(c)
         return out
 
-    def tell(self, results: Sequence[Result]) -> None:
+    def tell(self, results: Sequence[Evaluation]) -> None:
         names, cnames, signs = self.problem.objective_names, self.problem.constraint_names, self.problem.signs
         for r in results:
             cur = self._cur

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .base import Candidate, Result, Search
+from .base import Candidate, Evaluation, Search
 
 
 class RandomSearch(Search):
@@ -28,6 +28,6 @@ class RandomSearch(Search):
             raise ValueError(f"n must be >= 0, got {n}.")
         return [self._new_candidate(self.problem.space.sample(self.rng)) for _ in range(n)]
 
-    def tell(self, results: Sequence[Result]) -> None:
+    def tell(self, results: Sequence[Evaluation]) -> None:
         # Random search does not learn; failed results need no handling.
         return None

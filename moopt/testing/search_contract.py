@@ -63,7 +63,7 @@ import numpy as np
 
 from .. import _serial
 from ..problem import Objective, Problem
-from ..search.base import STATUS_OK, STATUS_PRUNED, Candidate, Result, Search
+from ..search.base import STATUS_OK, STATUS_PRUNED, Candidate, Evaluation, Search
 from ..space import Categorical, Integer, Real, TokenSequence
 
 Factory = Union[str, Callable[[Problem, int], Search]]
@@ -167,14 +167,14 @@ def _build(factory: Factory, problem: Problem, seed: int) -> Search:
 
 
 # ------------------------------------------------------------------- driver
-def _evaluate(problem: Problem, cand: Candidate) -> Result:
+def _evaluate(problem: Problem, cand: Candidate) -> Evaluation:
     try:
         values = problem.evaluate(dict(cand.params))
     except Exception as exc:  # a failing evaluation is a failed result
-        return Result.failure(cand, f"{type(exc).__name__}: {exc}")
+        return Evaluation.failure(cand, f"{type(exc).__name__}: {exc}")
     objectives = {n: values[n] for n in problem.objective_names}
     constraints = {n: values[n] for n in problem.constraint_names} or None
-    return Result(cand, STATUS_OK, objectives, constraints)
+    return Evaluation(cand, STATUS_OK, objectives, constraints)
 
 
 def _key(c: Candidate) -> tuple:
@@ -216,19 +216,19 @@ class _Driver:
             self.finished = True
         return cands
 
-    def results(self, cands: Sequence[Candidate], *, fail_every: int = 0, prune_every: int = 0) -> list[Result]:
+    def results(self, cands: Sequence[Candidate], *, fail_every: int = 0, prune_every: int = 0) -> list[Evaluation]:
         out = []
         for i, c in enumerate(cands):
             k = len(self.proposed) + i
             if fail_every and k % fail_every == 0:
-                out.append(Result.failure(c, "contract: simulated failure"))
+                out.append(Evaluation.failure(c, "contract: simulated failure"))
             elif prune_every and k % prune_every == 1:
-                out.append(Result(c, STATUS_PRUNED, error="contract: simulated pruning"))
+                out.append(Evaluation(c, STATUS_PRUNED, error="contract: simulated pruning"))
             else:
                 out.append(_evaluate(self.problem, c))
         return out
 
-    def tell(self, results: list[Result]) -> None:
+    def tell(self, results: list[Evaluation]) -> None:
         self.search.tell(results)
         logs = self.search.drain_logs()
         try:
@@ -353,7 +353,7 @@ def check_failures(factory: Factory, problem: ProblemLike = "real", *, seed: int
         if not cands:
             break
         if r == 1:
-            results = [Result.failure(c, "contract: everything failed") for c in cands]
+            results = [Evaluation.failure(c, "contract: everything failed") for c in cands]
         else:
             results = d.results(cands, fail_every=3, prune_every=5)
         order = rng.permutation(len(results))

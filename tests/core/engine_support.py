@@ -12,7 +12,7 @@ import numpy as np
 
 import moopt
 from moopt import _serial
-from moopt.search.base import Result, Search
+from moopt.search.base import Evaluation, Search
 
 
 def zdt1(params) -> dict:
@@ -73,7 +73,7 @@ class HillClimb(Search):
             out.append(self._new_candidate(params))
         return out
 
-    def tell(self, results: Sequence[Result]) -> None:
+    def tell(self, results: Sequence[Evaluation]) -> None:
         for r in results:
             if not r.ok:
                 self.n_failed += 1

@@ -8,7 +8,7 @@ import pytest
 
 import moopt
 from moopt.registry import make_search
-from moopt.search.base import Result
+from moopt.search.base import Evaluation
 from moopt.testing import contract_cases, run_contract_check
 
 deap_creator = pytest.importorskip("deap.creator")
@@ -36,10 +36,10 @@ def drive(search, problem, budget, fail=lambda c: False):
         res = []
         for i, c in enumerate(cands):
             if fail(c):
-                res.append(Result.failure(c, "boom"))
+                res.append(Evaluation.failure(c, "boom"))
                 continue
             cons = dict(zip(problem.constraint_names, G[i])) if G is not None else None
-            res.append(Result.success(c, dict(zip(problem.objective_names, F[i])), constraints=cons))
+            res.append(Evaluation.success(c, dict(zip(problem.objective_names, F[i])), constraints=cons))
             out.append(F[i])
         search.tell(res)
         n += len(cands)

@@ -7,7 +7,7 @@ import pytest
 import moopt
 from moopt.errors import ConfigError
 from moopt.registry import make_search
-from moopt.search.base import Result
+from moopt.search.base import Evaluation
 from moopt.testing import contract_cases, run_contract_check
 
 pytest.importorskip("pymoo")
@@ -42,10 +42,10 @@ def drive(search, problem, budget, fail=lambda c: False):
         res = []
         for i, c in enumerate(cands):
             if fail(c):
-                res.append(Result.failure(c, "boom"))
+                res.append(Evaluation.failure(c, "boom"))
                 continue
             cons = dict(zip(problem.constraint_names, G[i])) if G is not None else None
-            res.append(Result.success(c, dict(zip(problem.objective_names, F[i])), constraints=cons))
+            res.append(Evaluation.success(c, dict(zip(problem.objective_names, F[i])), constraints=cons))
             out.append(F[i])
         search.tell(res)
         n += len(cands)
@@ -93,13 +93,13 @@ def test_partial_asks_wait_for_the_generation():
     first = s.ask(4) + s.ask(4)
     assert len(first) == 6 and s.ask(3) == []  # waiting for results
     F, _ = p.evaluate_batch(np.array([p.space.to_vector(c.params) for c in first]))
-    s.tell([Result.success(first[5], dict(zip(p.objective_names, F[5])))])
+    s.tell([Evaluation.success(first[5], dict(zip(p.objective_names, F[5])))])
     assert s.ask(3) == []
-    s.tell([Result.success(c, dict(zip(p.objective_names, f))) for c, f in zip(first[:5], F[:5])])
+    s.tell([Evaluation.success(c, dict(zip(p.objective_names, f))) for c, f in zip(first[:5], F[:5])])
     nxt = s.ask(10)
     assert len(nxt) == 6 and nxt[0].info["generation"] == 1
     with pytest.raises(ValueError, match="not asked"):
-        s.tell([Result.success(first[0], {"f1": 0.0, "f2": 0.0})])
+        s.tell([Evaluation.success(first[0], {"f1": 0.0, "f2": 0.0})])
 
 
 def test_failures_never_survive_and_resume_replays_them():
@@ -136,7 +136,7 @@ def test_integer_and_categorical_are_rounded():
         cands = s.ask(10)
         for c in cands:
             assert isinstance(c.params["k"], int) and c.params["op"] in ("a", "b", "c")
-        s.tell([Result.success(c, p.evaluate(c.params)) for c in cands])
+        s.tell([Evaluation.success(c, p.evaluate(c.params)) for c in cands])
     X = s._alg.pop.get("X")
     np.testing.assert_array_equal(X[:, :2], np.round(X[:, :2]))  # pymoo holds the rounded vectors
 

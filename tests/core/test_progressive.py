@@ -32,9 +32,9 @@ def drive(search, problem, *, batch=100, fail=None, order=None):
         results = []
         for c in batch_:
             if fail is not None and fail(c):
-                results.append(moopt.Result.failure(c, "simulated"))
+                results.append(moopt.Evaluation.failure(c, "simulated"))
             else:
-                results.append(moopt.Result.success(c, problem.evaluate(c.params)))
+                results.append(moopt.Evaluation.success(c, problem.evaluate(c.params)))
         if order == "reverse":
             results = results[::-1]
         search.tell(results)
@@ -226,16 +226,16 @@ def test_ask_smaller_than_k_waits_for_the_step():
     assert len(rest) == 2  # only the first step's 6 sequences
     assert s.ask(3) == []  # waiting: results outstanding, not finished
     assert not s.finished
-    s.tell([moopt.Result.success(c, p.evaluate(c.params)) for c in rest])
+    s.tell([moopt.Evaluation.success(c, p.evaluate(c.params)) for c in rest])
     assert s.ask(3) == []  # still waiting for the first four
-    s.tell([moopt.Result.success(c, p.evaluate(c.params)) for c in first[::-1]])
+    s.tell([moopt.Evaluation.success(c, p.evaluate(c.params)) for c in first[::-1]])
     nxt = s.ask(2)
     assert len(nxt) == 2 and all(c.info["step"] == 1 and "predicted" in c.info for c in nxt)
     with pytest.raises(ValueError, match="not outstanding"):
-        s.tell([moopt.Result.success(first[0], p.evaluate(first[0].params))])
+        s.tell([moopt.Evaluation.success(first[0], p.evaluate(first[0].params))])
     with pytest.raises(ValueError, match="nothing of this call was recorded"):  # atomic
-        s.tell([moopt.Result.failure(nxt[0], "x"), moopt.Result.failure(nxt[0], "again")])
-    s.tell([moopt.Result.failure(c, "x") for c in nxt])  # still outstanding after the refused call
+        s.tell([moopt.Evaluation.failure(nxt[0], "x"), moopt.Evaluation.failure(nxt[0], "again")])
+    s.tell([moopt.Evaluation.failure(c, "x") for c in nxt])  # still outstanding after the refused call
 
 
 def test_pnas_finds_the_best_sequence_random_does_not():
@@ -307,15 +307,15 @@ def test_exact_resume_mid_step(options):
     for _ in range(3):  # into the second step, with candidates outstanding
         batch = a.ask(4)
         asked += batch
-        a.tell([moopt.Result.success(c, p.evaluate(c.params)) for c in batch[:2]])
+        a.tell([moopt.Evaluation.success(c, p.evaluate(c.params)) for c in batch[:2]])
         logs += a.drain_logs()
         pending = batch[2:]
-        a.tell([moopt.Result.success(c, p.evaluate(c.params)) for c in pending[:0]])
+        a.tell([moopt.Evaluation.success(c, p.evaluate(c.params)) for c in pending[:0]])
         state = _serial.loads(_serial.dumps(a.state_dict()))
         b = ProgressiveSearch(p, seed=99, k=5, **options)
         b.load_state_dict(state)
         a = b
-        a.tell([moopt.Result.success(c, p.evaluate(c.params)) for c in pending])
+        a.tell([moopt.Evaluation.success(c, p.evaluate(c.params)) for c in pending])
         logs += a.drain_logs()
     more, more_logs = drive(a, p, batch=4)
     got = asked + more

@@ -34,8 +34,8 @@ def _drive(search, problem, n_updates, *, ask=None, fail=lambda c: False):
         batch = []
         for n in (ask or [search.children_per_update]):
             batch += search.ask(n)
-        results = [moopt.Result.failure(c, "boom") if fail(c) else
-                   moopt.Result.success(c, problem.evaluate(c.params)) for c in batch]
+        results = [moopt.Evaluation.failure(c, "boom") if fail(c) else
+                   moopt.Evaluation.success(c, problem.evaluate(c.params)) for c in batch]
         search.tell(results)
         seen += [c.params for c in batch]
         logs += search.drain_logs()
@@ -124,14 +124,14 @@ def test_exact_resume_through_the_run_store_codec(split):
     got, logs = _drive(s, problem, 3)
     if split == "mid_batch":  # hand out 3 children, tell 1, checkpoint
         part = s.ask(3)
-        s.tell([moopt.Result.success(part[1], problem.evaluate(part[1].params))])
+        s.tell([moopt.Evaluation.success(part[1], problem.evaluate(part[1].params))])
     state = _serial.loads(_serial.dumps(s.state_dict()))
     s2 = ReinforceSearch(problem, **kw)
     s2.load_state_dict(state)
     if split == "mid_batch":
         rest = s2.ask(5)
         assert len(rest) == 2 and [c.id for c in rest] == [part[-1].id + 1, part[-1].id + 2]
-        s2.tell([moopt.Result.success(c, problem.evaluate(c.params)) for c in [part[0], part[2], *rest]])
+        s2.tell([moopt.Evaluation.success(c, problem.evaluate(c.params)) for c in [part[0], part[2], *rest]])
         got += [c.params for c in part + rest]
         logs += s2.drain_logs()
         more, more_logs = _drive(s2, problem, 2)
@@ -167,7 +167,7 @@ def test_tell_order_does_not_matter():
         out = []
         for _ in range(3):
             cs = s.ask(6)
-            s.tell(order([moopt.Result.success(c, problem.evaluate(c.params)) for c in cs]))
+            s.tell(order([moopt.Evaluation.success(c, problem.evaluate(c.params)) for c in cs]))
             out.append([c.params for c in cs])
         runs.append((out, s.drain_logs()))
     assert runs[0] == runs[1]
@@ -177,14 +177,14 @@ def test_update_happens_only_when_the_whole_batch_is_told():
     problem = _toy()
     s = ReinforceSearch(problem, seed=0, children_per_update=4)
     cs = s.ask(4)
-    s.tell([moopt.Result.success(c, problem.evaluate(c.params)) for c in cs[:3]])
+    s.tell([moopt.Evaluation.success(c, problem.evaluate(c.params)) for c in cs[:3]])
     assert s.drain_logs() == [] and s.ask(2) == []
-    s.tell([moopt.Result.success(cs[3], problem.evaluate(cs[3].params))])
+    s.tell([moopt.Evaluation.success(cs[3], problem.evaluate(cs[3].params))])
     [log] = s.drain_logs()
     assert log["kind"] == "policy_update" and log["update"] == 0 and log["n_ok"] == 4
     assert len(s.ask(2)) == 2
     with pytest.raises(ValueError, match="not an outstanding child"):
-        s.tell([moopt.Result.success(cs[0], problem.evaluate(cs[0].params))])
+        s.tell([moopt.Evaluation.success(cs[0], problem.evaluate(cs[0].params))])
 
 
 def test_failed_children_get_the_failure_reward():
@@ -192,8 +192,8 @@ def test_failed_children_get_the_failure_reward():
     reward = MixedReward(0.5, energy="energy_mj", bounds={"energy_mj": (0, 10)}, failure=-3.0)
     s = ReinforceSearch(problem, seed=1, children_per_update=4, reward=reward)
     cs = s.ask(4)
-    ok = [moopt.Result.success(c, problem.evaluate(c.params)) for c in cs[:2]]
-    s.tell(ok + [moopt.Result.failure(c, "out of memory") for c in cs[2:]])
+    ok = [moopt.Evaluation.success(c, problem.evaluate(c.params)) for c in cs[:2]]
+    s.tell(ok + [moopt.Evaluation.failure(c, "out of memory") for c in cs[2:]])
     [log] = s.drain_logs()
     r_ok = [0.5 * r.values["accuracy"] - 0.5 * r.values["energy_mj"] / 10 for r in ok]
     assert log["n_failed"] == 2 and log["n_ok"] == 2

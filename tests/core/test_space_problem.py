@@ -142,9 +142,9 @@ def test_minimized_values_and_failed_handling():
     p = _problem(lambda q: {})
     c = [moopt.Candidate(i, {"x": 0.1 * i}) for i in range(3)]
     results = [
-        moopt.Result.success(c[0], {"err": 0.1, "acc": 0.9}),
-        moopt.Result.failure(c[1], "boom"),
-        moopt.Result.success(c[2], {"err": 0.3, "acc": 0.5}),
+        moopt.Evaluation.success(c[0], {"err": 0.1, "acc": 0.9}),
+        moopt.Evaluation.failure(c[1], "boom"),
+        moopt.Evaluation.success(c[2], {"err": 0.3, "acc": 0.5}),
     ]
     F, kept = minimized_values(p, results)
     assert F.tolist() == [[0.1, -0.9], [0.3, -0.5]] and len(kept) == 2

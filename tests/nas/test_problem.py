@@ -85,8 +85,8 @@ def test_progressive_search_runs_on_the_dpp_problem(digits):
             assert p.progressive_space.is_valid(c.params["cell"])
             lengths.append(len(c.params["cell"]))
             try:
-                results.append(moopt.Result.success(c, p.evaluate(c.params)))
+                results.append(moopt.Evaluation.success(c, p.evaluate(c.params)))
             except moopt.errors.EvaluationError as exc:
-                results.append(moopt.Result.failure(c, str(exc)))
+                results.append(moopt.Evaluation.failure(c, str(exc)))
         search.tell(results)
     assert min(lengths) == 2 and max(lengths) == 4

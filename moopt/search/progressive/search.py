@@ -23,7 +23,7 @@ Example:
     >>> search = ProgressiveSearch(problem, seed=0, k=4, surrogate="forest",
     ...                            surrogate_options={"n_estimators": 20})
     >>> while (batch := search.ask(8)):
-    ...     search.tell([moopt.Result.success(c, problem.evaluate(c.params)) for c in batch])
+    ...     search.tell([moopt.Evaluation.success(c, problem.evaluate(c.params)) for c in batch])
     >>> search.step
     2
 """
@@ -35,7 +35,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from ... import _serial
-from ..base import Candidate, Result, Search
+from ..base import Candidate, Evaluation, Search
 from . import _kernels
 from .selection import TIE_BREAKS, select_pareto, select_top_k
 from .space import ProgressiveSpace, space_for
@@ -175,7 +175,7 @@ class ProgressiveSearch(Search):
             out.append(c)
         return out
 
-    def tell(self, results: Sequence[Result]) -> None:
+    def tell(self, results: Sequence[Evaluation]) -> None:
         """Record results of this step's candidates; the step advances when all are told.
 
         Raises:

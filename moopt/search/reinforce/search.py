@@ -35,7 +35,7 @@ Example:
     ...     lambda p: {"accuracy": p["width"] / 4, "energy": p["width"] * (p["op"] == "c")})
     >>> search = ReinforceSearch(problem, reward=MixedReward(0.5), children_per_update=4, seed=0)
     >>> children = search.ask(4)
-    >>> search.tell([moopt.Result.success(c, problem.evaluate(c.params)) for c in children])
+    >>> search.tell([moopt.Evaluation.success(c, problem.evaluate(c.params)) for c in children])
     >>> [log["kind"] for log in search.drain_logs()]
     ['policy_update']
 """
@@ -49,7 +49,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from ...space import Categorical, Integer, TokenSequence
-from ..base import Candidate, Result, Search
+from ..base import Candidate, Evaluation, Search
 
 _MAX_CHOICES = 100_000
 
@@ -218,7 +218,7 @@ class ReinforceSearch(Search):
             out.append(c)
         return out
 
-    def tell(self, results: Sequence[Result]) -> None:
+    def tell(self, results: Sequence[Evaluation]) -> None:
         for r in results:
             cid = r.candidate.id
             if cid not in self._ids:
