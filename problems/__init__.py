@@ -46,7 +46,7 @@ _PROBLEMS = {
     # categorical decision sequences (MONAS-style searches)
     "knapsack": "categorical:knapsack",
     # growable token sequences (DPP-Net-style progressive searches)
-    "synthetic-nas": "progressive:synthetic_nas",
+    "synthetic-nas": "progressive:SyntheticNAS",
 }
 
 _ALIASES = {"m": "n_obj", "c1-dtlz1": "c1dtlz1", "synthetic_nas": "synthetic-nas"}
