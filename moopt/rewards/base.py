@@ -60,8 +60,8 @@ from typing import Any, ClassVar, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .archive import ParetoArchive
-from .indicators import hv_improvement
+from ..archive import ParetoArchive
+from ..indicators import hv_improvement
 
 __all__ = [
     "Reward",
