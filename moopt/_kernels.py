@@ -630,3 +630,23 @@ def hv_contributions_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarra
 
 def hv_contributions(F: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return hv_contributions_rows(F, None, ref)
+
+
+def crowding(Fm: np.ndarray) -> np.ndarray:
+    """NSGA-II crowding distance of the rows of a validated minimization array (see ``crowding_distance``)."""
+    n, m = Fm.shape
+    if n <= 2:
+        return np.full(n, np.inf)
+    order = np.argsort(Fm, axis=0, kind="stable")
+    S = np.take_along_axis(Fm, order, axis=0)
+    rng = S[-1] - S[0]
+    gaps = np.zeros((n, m))
+    gaps[1:-1] = S[2:] - S[:-2]
+    scale = np.where(rng > 0, rng, 1.0)
+    gaps = gaps / scale
+    gaps[0] = np.inf
+    gaps[-1] = np.inf
+    gaps[:, rng == 0] = 0.0
+    dist = np.zeros((n, m))
+    np.put_along_axis(dist, order, gaps, axis=0)
+    return dist.sum(axis=1)

@@ -40,7 +40,10 @@ from .errors import ConfigError, RunStoreError
 from .evaluators import Evaluator, Outcome, make_evaluator
 from .problem import Problem
 from .progress import Progress
-from .result import RunResult, _hypervolume, _nondominated_mask
+from .indicators import hypervolume
+from .pareto import is_nondominated
+from .reference import infer_reference_point
+from .result import RunResult
 from .search.base import STATUS_FAILED, STATUS_OK, Candidate, Evaluation, Search
 from .store import EvaluationRecord, RunStore
 
@@ -159,11 +162,9 @@ class _Engine:
         now = time.monotonic()
         if self._hv_points and len(self.obj_names) <= 4 and (force or now - self._hv_time > 1.0):
             F = np.array(self._hv_points)
-            F = F[_nondominated_mask(F)]
+            F = F[is_nondominated(F)]
             self._hv_points = list(F)  # dominated points never matter again
-            lo, hi = F.min(axis=0), F.max(axis=0)
-            ref = hi + 0.1 * np.where(hi > lo, hi - lo, 1.0)
-            self._hv_value = _hypervolume(F, ref)
+            self._hv_value = hypervolume(F, infer_reference_point(F), outside="ignore")
             self._hv_time = time.monotonic()
         self.bar.update(self.n_results, failed=self.failed, hv=self._hv_value, force=force)
 

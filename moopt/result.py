@@ -26,35 +26,9 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 
 from ._validation import directions_signs
-
-
-# ------------------------------------------------------------------ kernels
-def _nondominated_mask(F_min: np.ndarray) -> np.ndarray:
-    """Mask of the points of a minimization array that no other point dominates."""
-    import moopt
-
-    if len(F_min) == 0:
-        return np.zeros(0, dtype=bool)
-    return np.asarray(moopt.is_nondominated(F_min), dtype=bool)
-
-
-def _hypervolume(F_min: np.ndarray, ref_min: np.ndarray) -> float:
-    """Hypervolume of a minimization array; points not strictly better than ``ref`` add nothing."""
-    import moopt
-
-    if len(F_min) == 0:
-        return 0.0
-    keep = np.all(F_min < ref_min, axis=1)
-    if not keep.any():
-        return 0.0
-    return float(moopt.hypervolume(F_min[keep], ref_min))
-
-
-def _infer_ref(F: np.ndarray, directions: Sequence[str]) -> np.ndarray:
-    """Reference point (user directions) inferred from the points ``F`` (user directions)."""
-    import moopt
-
-    return np.asarray(moopt.infer_reference_point(F, directions=list(directions)), dtype=float).reshape(-1)
+from .indicators import hypervolume
+from .pareto import is_nondominated
+from .reference import infer_reference_point
 
 
 # -------------------------------------------------------------------- table
@@ -243,7 +217,7 @@ class RunResult:
         recs = self._points(feasible_only=True)
         if not recs:
             return []
-        mask = _nondominated_mask(self._matrix(recs) * self.signs)
+        mask = is_nondominated(self._matrix(recs) * self.signs)
         front = [r for r, k in zip(recs, mask) if k]
         return sorted(front, key=lambda r: tuple(r.objectives[n] * s for n, s in
                                                  zip(self.objective_names, self.signs)))
@@ -287,7 +261,7 @@ class RunResult:
         F = self._matrix(self._points(feasible_only=True))
         if len(F) == 0:
             raise ValueError("the run has no feasible ok evaluation; pass ref= explicitly.")
-        return _infer_ref(F, self.directions)
+        return infer_reference_point(F, directions=self.directions)
 
     def _ref_min(self, ref) -> np.ndarray:
         if ref is None:
@@ -303,7 +277,7 @@ class RunResult:
     def hypervolume(self, ref=None) -> float:
         """Hypervolume of the feasible front w.r.t. ``ref`` (user directions; inferred if None)."""
         ref_min = self._ref_min(ref)
-        return _hypervolume(self.front_F * self.signs, ref_min)
+        return hypervolume(self.front_F * self.signs, ref_min, outside="ignore")
 
     def hypervolume_history(self, ref=None) -> np.ndarray:
         """Hypervolume of the front after each finished evaluation, shape ``(n_results,)``.
@@ -326,7 +300,7 @@ class RunResult:
                     keep = ~np.all(p <= front, axis=1)
                     front = np.vstack([front[keep], p])
                     if np.all(p < ref_min):
-                        hv = _hypervolume(front, ref_min)
+                        hv = hypervolume(front, ref_min, outside="ignore")
             out[i] = hv
         return out
 

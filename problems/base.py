@@ -24,6 +24,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from moopt.indicators import hypervolume
+from moopt.pareto import is_nondominated
 from moopt.problem import Constraint, Objective, Problem
 from moopt.space import Real
 
@@ -177,19 +179,10 @@ class BenchmarkProblem(Problem):
 # helpers
 # ---------------------------------------------------------------------------
 
-def hypervolume(F: np.ndarray, ref: Sequence[float]) -> float:
-    """Hypervolume of minimized points ``F`` (shape ``(n, m)``) for ``ref`` (moopt's kernel)."""
-    import moopt
-
-    return float(moopt.hypervolume(np.asarray(F, dtype=float), ref=np.asarray(ref, dtype=float)))
-
-
 def nondominated(P: np.ndarray) -> np.ndarray:
     """Rows of ``P`` (minimized) not dominated by any other row (duplicates kept once)."""
-    import moopt
-
     P = np.unique(np.asarray(P, dtype=float), axis=0)
-    return P[np.asarray(moopt.is_nondominated(P), dtype=bool)]
+    return P[is_nondominated(P)]
 
 
 def select_spread(P: np.ndarray, n: int) -> np.ndarray:

@@ -34,7 +34,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from moopt.indicators import hypervolume
+from moopt.pareto import is_nondominated
 from moopt.problem import Objective, Problem
+from moopt.reference import infer_reference_point
 from moopt.search.progressive.space import ProgressiveSpace
 from moopt.space import TokenSequence
 
@@ -178,31 +181,23 @@ class SyntheticNAS(Problem):
 
     def pareto_set(self) -> list[tuple]:
         """The Pareto-optimal sequences (by enumeration)."""
-        from moopt.search.progressive import _kernels
-
         seqs, F = self.enumerate()
-        return [seqs[i] for i in np.flatnonzero(_kernels.nondominated_ranks(F) == 0)]
+        return [seqs[i] for i in np.flatnonzero(is_nondominated(F))]
 
     def pareto_front(self, n: Optional[int] = None) -> np.ndarray:
         """The true Pareto front (all of it; ``n`` is accepted for interface parity and ignored)."""
-        from moopt.search.progressive import _kernels
-
         _, F = self.enumerate()
-        return F[_kernels.nondominated_ranks(F) == 0]
+        return F[is_nondominated(F)]
 
     @property
     def ref_point(self) -> np.ndarray:
         """``nadir + 0.1 * (nadir - ideal)`` of the true front, shape ``(3,)``."""
-        P = self.pareto_front()
-        lo, hi = P.min(axis=0), P.max(axis=0)
-        return hi + 0.1 * (hi - lo)
+        return infer_reference_point(self.pareto_front())
 
     @property
     def max_hypervolume(self) -> float:
         """Hypervolume of the true front for :attr:`ref_point`."""
-        from moopt.search.progressive import _kernels
-
-        return _kernels.hv(self.pareto_front(), self.ref_point)
+        return hypervolume(self.pareto_front(), self.ref_point)
 
     def best(self, objective: str = "error") -> tuple[tuple, float]:
         """The sequence with the best value of ``objective`` and that value (by enumeration)."""

@@ -35,8 +35,9 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from ... import _serial
+from ...indicators import hypervolume
+from ...reference import infer_reference_point
 from ..base import Candidate, Evaluation, Search
-from . import _kernels
 from .selection import TIE_BREAKS, select_pareto, select_top_k
 from .space import ProgressiveSpace, space_for
 
@@ -225,9 +226,7 @@ class ProgressiveSearch(Search):
             for j, s in enumerate(self.surrogates):
                 s.fit(X, Y[:, j])
         if self.ref is None and self._archive:
-            A = np.asarray(self._archive)
-            lo, hi = A.min(axis=0), A.max(axis=0)
-            self.ref = hi + 0.1 * (hi - lo)
+            self.ref = infer_reference_point(np.asarray(self._archive))
         log = {
             "step": self.step,
             "length": max((len(r["seq"]) for r in told), default=0),
@@ -314,7 +313,7 @@ class ProgressiveSearch(Search):
         """Hypervolume of every successful evaluation so far (w.r.t. the search's reference point)."""
         if not self._archive or self.ref is None:
             return 0.0
-        return _kernels.hv(np.asarray(self._archive), self.ref)
+        return hypervolume(np.asarray(self._archive), self.ref, outside="ignore")
 
     # -- state ---------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _kernels
 from ..._validation import Directions, to_min
-from . import _kernels
 
 TIE_BREAKS = ("crowding", "hv")
 
@@ -51,11 +51,11 @@ def select_pareto(F, k: int, *, directions: Directions = None, tie_break: str = 
     if tie_break not in TIE_BREAKS:
         raise ValueError(f"tie_break is {tie_break!r}; use one of {list(TIE_BREAKS)}.")
     k = _check_k(k)
-    Fm, _ = to_min(F, directions)
+    Fm, _ = to_min(F, directions)  # the one validation: the kernels below take Fm as it is
     n = Fm.shape[0]
     if n == 0 or k == 0:
         return np.zeros(0, dtype=int)
-    ranks = _kernels.nondominated_ranks(Fm)
+    ranks = _kernels.nd_ranks(Fm)
     chosen: list[int] = []
     for r in np.unique(ranks):
         front = np.flatnonzero(ranks == r)
@@ -82,7 +82,7 @@ def _hv_cut(Fm: np.ndarray, front: np.ndarray, room: int) -> np.ndarray:
     ref = np.full(Fm.shape[1], 1.1)
     keep = list(range(len(front)))
     while len(keep) > room:
-        c = _kernels.contributions(Z[keep], ref)
+        c, _ = _kernels.hvc_with_outside(Z[keep], ref)  # Z in [0, 1] < ref: all inside
         worst = min(range(len(keep)), key=lambda i: (c[i], -keep[i]))  # smallest, later index first
         keep.pop(worst)
     return front[np.asarray(keep, dtype=int)]
