@@ -1,19 +1,74 @@
 """Rewards: scalarize a named objective vector into one number to maximize.
 
-See :mod:`moopt.rewards.base` for the formulas and the shared machinery.
+A reward turns the objective values of one evaluated candidate (a mapping
+``name -> value`` in each objective's own direction) into a float that a
+policy-gradient search (:class:`moopt.search.reinforce.ReinforceSearch`)
+maximizes.  Every reward has the same call signature::
+
+    reward(values: Mapping[str, float]) -> float
+
+plus :meth:`Reward.batch` (a batch of children judged together),
+:meth:`Reward.config` (JSON, rebuilt by :func:`reward_from_config`) and
+:meth:`Reward.state_dict` for the rewards that keep state.
+
+Rewards (``kind`` in brackets, the name used by :func:`parse_reward`):
+
+* :class:`MixedReward` [``mixed``] -- MONAS: ``alpha * accuracy - (1 - alpha) * energy_n``.
+* :class:`PowerConstraintReward` [``power``] -- MONAS: ``accuracy if power <= budget else 0``.
+* :class:`AccuracyConstraintReward` [``accuracy``] -- MONAS:
+  ``1 - energy_n if accuracy >= threshold else 0``.
+* :class:`WeightedSum` [``weighted_sum``] -- ``-sum_i w_i n_i``.
+* :class:`Chebyshev` [``chebyshev``] -- ``-(max_i w_i (n_i - z_i) + rho * sum_i w_i (n_i - z_i))``.
+* :class:`SoftConstraint` [``mnas``] -- MnasNet: ``accuracy * (latency / target) ** w``,
+  ``w = alpha`` when ``latency <= target`` else ``beta``.
+* :class:`HypervolumeImprovement` [``hvi``] -- the hypervolume the candidate adds to
+  the Pareto archive of everything rewarded so far (needs no weights).
+
+Normalization (``energy_n``, ``n_i`` above).  Each objective is first turned
+into a *minimized* value ``v = f`` (``min``) or ``v = -f`` (``max``), then mapped
+linearly with ``n = (v - lo) / (hi - lo)`` where
+
+* ``bounds={"energy_mj": (low, high)}`` fixes ``lo``/``hi`` (given in the
+  objective's own units and direction; ``n`` is *not* clipped, so values outside
+  the bounds give ``n < 0`` or ``n > 1``), or
+* without bounds, ``lo``/``hi`` are the running minimum/maximum of the values
+  rewarded so far, *including* the batch being rewarded (so ``n`` is in
+  ``[0, 1]``); ``n = 0`` while ``hi == lo``.  The running bounds are part of
+  :meth:`Reward.state_dict` and therefore of a search's checkpoint.
+
+Failed evaluations.  :meth:`Reward.failure_reward` gives the reward of a
+failed (or pruned, or constraint-violating) child: ``failure="min"`` (the
+default) is the minimum reward given so far, or the reward's documented floor
+(:attr:`Reward.floor`: 0 for the constraint rewards, MnasNet and HVI,
+``-(1 - alpha)`` for the mixed reward, ``-sum(w)`` for the weighted sum and
+``-(1 + rho) * sum(w)`` for Chebyshev) before any success; a float gives that
+fixed value.
+
+Example:
+    >>> from moopt.rewards import MixedReward, parse_reward
+    >>> r = MixedReward(0.5, accuracy="acc", energy="energy_mj", bounds={"energy_mj": (0, 10)})
+    >>> r({"acc": 0.9, "energy_mj": 5.0})
+    0.2
+    >>> parse_reward("power:budget=2.5,accuracy=acc,power=power_w")({"acc": 0.8, "power_w": 3})
+    0.0
 """
 
-from .base import (
-    AccuracyConstraintReward,
-    Chebyshev,
-    HypervolumeImprovement,
-    MixedReward,
-    PowerConstraintReward,
-    Reward,
-    SoftConstraint,
-    WeightedSum,
-    __all__,
-    available_rewards,
-    parse_reward,
-    reward_from_config,
-)
+from .base import Reward
+from .hvi import HypervolumeImprovement
+from .monas import AccuracyConstraintReward, MixedReward, PowerConstraintReward
+from .scalarizations import Chebyshev, SoftConstraint, WeightedSum
+from .spec import available_rewards, parse_reward, reward_from_config
+
+__all__ = [
+    "Reward",
+    "MixedReward",
+    "PowerConstraintReward",
+    "AccuracyConstraintReward",
+    "WeightedSum",
+    "Chebyshev",
+    "SoftConstraint",
+    "HypervolumeImprovement",
+    "reward_from_config",
+    "parse_reward",
+    "available_rewards",
+]
