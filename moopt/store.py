@@ -174,19 +174,20 @@ def _guard(method):
     return wrapper
 
 
-def _diff(stored: Mapping, new: Mapping) -> list[str]:
-    out = []
+def _diff(stored: Mapping, new: Mapping, prefix: str = "", limit: int = 4) -> list[str]:
+    """The differing leaves of two configurations as ``path (stored X, now Y)``, at most ``limit``."""
+    out: list[str] = []
     for k in sorted(set(stored) | set(new)):
         a, b = stored.get(k), new.get(k)
-        if a != b:
-            if k == "problem" and isinstance(a, Mapping) and isinstance(b, Mapping):
-                sub = [f"{kk}" for kk in sorted(set(a) | set(b)) if a.get(kk) != b.get(kk)]
-                what = f"problem ({', '.join(sub)})"
-                if a.get("name") != b.get("name"):
-                    what = f"problem (stored {a.get('name')!r}, now {b.get('name')!r})"
-                out.append(what)
-            else:
-                out.append(f"{k} (stored {_short(a)}, now {_short(b)})")
+        if a == b:
+            continue
+        path = f"{prefix}{k}"
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            out.extend(_diff(a, b, path + ".", limit - len(out)))
+        else:
+            out.append(f"{path} (stored {_short(a)}, now {_short(b)})")
+        if len(out) >= limit:
+            return out[:limit] + ["..."] if len(out) > limit else out
     return out
 
 
