@@ -95,6 +95,23 @@ class Problem:
             ``(n, n_obj)`` in the objectives' own directions, ``G`` of shape
             ``(n, n_constr)`` or ``None``.
         name: A short name for reports.
+        progressive_space: Optional :class:`~moopt.search.progressive.ProgressiveSpace`
+            that grows the problem's token-sequence variable one token at a
+            time (the capability a progressive search needs beyond the
+            variables; without it a progressive search grows every sequence of
+            the variable's tokens).
+        settings: JSON values that change what ``evaluate`` returns but are not
+            variables: a training configuration, the dataset, the seed that
+            governs evaluation, a device table.  They are part of
+            :meth:`to_config`, so a run store refuses to resume a run whose
+            problem settings changed, exactly as for a changed objective.
+
+    Example:
+        >>> from moopt.space import Real
+        >>> p = Problem([Real("lr", 1e-4, 1e-1, log=True)], ["error"],
+        ...             lambda q: {"error": q["lr"]}, settings={"epochs": 3, "seed": 0})
+        >>> p.to_config()["settings"]
+        {'epochs': 3, 'seed': 0}
     """
 
     def __init__(
@@ -107,6 +124,8 @@ class Problem:
         evaluate_cheap: Optional[Callable[[dict], Mapping[str, Any]]] = None,
         evaluate_batch: Optional[Callable] = None,
         name: str = "problem",
+        progressive_space: Any = None,
+        settings: Optional[Mapping[str, Any]] = None,
     ):
         self.space = variables if isinstance(variables, Space) else Space(variables)
         self.objectives = tuple(_as_objective(o) for o in objectives)
@@ -125,6 +144,8 @@ class Problem:
         self._evaluate_cheap = evaluate_cheap
         self._evaluate_batch = evaluate_batch
         self.name = name
+        self.progressive_space = _check_progressive_space(progressive_space, self.space)
+        self.settings = _check_settings(settings)
 
     # -- descriptors -------------------------------------------------------
     @property
@@ -222,10 +243,48 @@ class Problem:
         return res
 
     def to_config(self) -> dict:
-        """JSON description (space, objectives, constraints) stored with each run."""
-        return {
+        """JSON description stored with each run: space, objectives, constraints and settings.
+
+        Everything here must match when a run resumes; ``settings`` (training
+        configuration, dataset, evaluation seed, ...) appears only when given.
+        """
+        config = {
             "name": self.name,
             "variables": self.space.to_config(),
             "objectives": [o.to_config() for o in self.objectives],
             "constraints": [c.to_config() for c in self.constraints],
         }
+        if self.settings:
+            config["settings"] = dict(self.settings)
+        return config
+
+
+def _check_progressive_space(space: Any, variables: Space):
+    if space is None:
+        return None
+    from .search.progressive.space import ProgressiveSpace
+
+    if not isinstance(space, ProgressiveSpace):
+        raise TypeError(f"progressive_space must be a moopt.ProgressiveSpace, got {type(space).__name__}.")
+    if space.variable not in variables.names:
+        raise ValueError(
+            f"the progressive space grows the variable {space.variable!r}, but the problem's variables are "
+            f"{variables.names}; set the space's `variable` to one of them."
+        )
+    return space
+
+
+def _check_settings(settings: Optional[Mapping[str, Any]]) -> dict:
+    if settings is None:
+        return {}
+    if not isinstance(settings, Mapping):
+        raise TypeError(f"settings must be a dict of JSON values, got {type(settings).__name__}.")
+    from . import _serial
+
+    try:
+        return _serial.loads(_serial.dumps(dict(settings)))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"settings must hold JSON values only (numbers, strings, lists, dicts): {exc}; convert "
+            "objects such as a training config to a dict (e.g. dataclasses.asdict)."
+        ) from None

@@ -106,7 +106,7 @@ class SyntheticNAS(Problem):
         self.max_length = int(max_length)
         self.alternate = bool(alternate)
         self.instance = int(instance)
-        self.progressive_space = ProgressiveTokenSpace(tokens, self.max_length, alternate=self.alternate)
+        space = ProgressiveTokenSpace(tokens, self.max_length, alternate=self.alternate)
         rng = np.random.default_rng(self.instance)
         n = len(tokens)
         self._tokens = tokens
@@ -121,6 +121,7 @@ class SyntheticNAS(Problem):
             self._evaluate_expensive,
             evaluate_cheap=self._evaluate_cheap,
             name=name,
+            progressive_space=space,
         )
         self._enum: Optional[tuple[list, np.ndarray]] = None
 

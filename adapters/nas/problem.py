@@ -9,6 +9,16 @@ and goes on.  Each candidate is trained with a seed derived from the
 problem's ``seed`` and the candidate's canonical encoding, so its result does
 not depend on the order of evaluation.
 
+Which seed governs evaluation: the problem's own ``seed`` (``nas_problem(...,
+seed=)``), never the search's.  The same candidate therefore gets the same
+trained weights and accuracy whichever search proposes it and in whatever
+order, so runs of different searches (or seeds) are comparable and a
+candidate answered from the store is the one that would have been trained.
+That seed, the training configuration, a fingerprint of the dataset, the space
+options and the device (a latency table's name and digest) are the problem's
+``settings``: they are part of ``to_config()``, so resuming a run with any of
+them changed is refused, like any other configuration change.
+
 Example:
     >>> problem = nas_problem("monas", objectives=["error_pct", "params"],
     ...                       space_options={"n_layers": 2, "filters": (4, 8), "kernels": (1, 3)},
@@ -20,7 +30,11 @@ Example:
 from __future__ import annotations
 
 import hashlib
-from typing import Mapping, Optional, Sequence, Union
+import json
+from dataclasses import asdict, is_dataclass
+from typing import Callable, Mapping, Optional, Sequence, Union
+
+from moopt.problem import Problem
 
 from .objectives import DEVICE_OBJECTIVES
 
@@ -92,10 +106,10 @@ def nas_problem(space: str, *, objectives: Sequence[str] = ("error_pct", "params
         name: Problem name.
 
     Returns:
-        The problem; for ``dpp`` it has a ``progressive_space`` attribute (the cell space).
+        A :class:`NASProblem`; for ``dpp`` its ``progressive_space`` is the cell space.
     """
     from moopt.errors import EvaluationError
-    from moopt.problem import Objective, Problem
+    from moopt.problem import Objective
 
     from .data import Dataset, load_dataset
     from .devices import LatencyTable
@@ -181,10 +195,80 @@ def nas_problem(space: str, *, objectives: Sequence[str] = ("error_pct", "params
         out.update(evaluate_cheap(params))
         return out
 
-    problem = Problem(variables, objs, evaluate, evaluate_cheap=evaluate_cheap if cheap_names else None,
-                      name=name or f"nas-{space}-{ds.name}-{'host' if lut is None else lut.name}")
-    for k, v in extra.items():
-        setattr(problem, k, v)
-    problem.build = build
-    problem.dataset = ds
-    return problem
+    settings = {
+        "space": space,
+        "space_options": _jsonable(dict(space_options or {})),
+        "dataset": dataset_fingerprint(ds),
+        "train_config": asdict(train_config),
+        "evaluation_seed": int(seed),
+        "device": "host" if lut is None else {"lut": lut.name, "sha256": _digest(lut.entries)},
+        "latency_repeats": int(latency_repeats),
+    }
+    return NASProblem(variables, objs, evaluate, evaluate_cheap=evaluate_cheap if cheap_names else None,
+                      name=name or f"nas-{space}-{ds.name}-{'host' if lut is None else lut.name}",
+                      progressive_space=extra.get("progressive_space"), settings=settings,
+                      build=build, dataset=ds, train_config=train_config, evaluation_seed=int(seed),
+                      dpp_config=extra.get("dpp_config"))
+
+
+class NASProblem(Problem):
+    """A :class:`moopt.Problem` whose candidates are networks: it can also build and train them.
+
+    Beyond a plain problem it carries, as explicit attributes:
+
+    Attributes:
+        build: ``build(params) -> torch.nn.Module`` for the dataset's input shape and classes.
+        dataset: The loaded :class:`~moopt.adapters.nas.data.Dataset`.
+        train_config: The :class:`~moopt.adapters.nas.train.TrainConfig` every candidate is trained with.
+        evaluation_seed: The seed every training derives from (with the candidate's encoding).
+        dpp_config: The DPP-Net macro skeleton (``dpp`` space only, else ``None``).
+
+    Build one with :func:`nas_problem`.
+    """
+
+    def __init__(self, variables, objectives, evaluate, *, build: Callable, dataset, train_config,
+                 evaluation_seed: int, dpp_config=None, **problem_options):
+        super().__init__(variables, objectives, evaluate, **problem_options)
+        self.build = build
+        self.dataset = dataset
+        self.train_config = train_config
+        self.evaluation_seed = evaluation_seed
+        self.dpp_config = dpp_config
+
+
+def dataset_fingerprint(ds) -> dict:
+    """What identifies a dataset's content: name, sizes, shape and a digest of labels and sampled inputs.
+
+    Hashing every label and up to 512 evenly spaced images per split costs
+    milliseconds even for CIFAR-10, and any change of files, split or order shows.
+
+    Example:
+        >>> from moopt.adapters.nas.data import load_digits
+        >>> sorted(dataset_fingerprint(load_digits()))
+        ['input_shape', 'name', 'num_classes', 'sha256', 'sizes']
+    """
+    h = hashlib.sha256()
+    sizes = {}
+    for split in ("train", "val", "test"):
+        part = getattr(ds, split)
+        sizes[split] = len(part)
+        step = max(1, len(part) // 512)
+        h.update(part.y.numpy().tobytes())
+        h.update(part.x[::step].contiguous().numpy().tobytes())
+    return {"name": ds.name, "input_shape": list(ds.input_shape), "num_classes": int(ds.num_classes),
+            "sizes": sizes, "sha256": h.hexdigest()}
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(_jsonable(obj), sort_keys=True).encode()).hexdigest()
+
+
+def _jsonable(obj):
+    """Dataclasses and tuples as JSON values (for settings)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj

@@ -186,3 +186,40 @@ def test_import_moopt_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# -- explicit problem metadata: settings and the progressive space ------------------
+def test_settings_are_part_of_the_config_and_a_changed_setting_refuses_resume(tmp_path):
+    def make(epochs):
+        return moopt.Problem([moopt.Real("x", 0, 1)], ["f"], lambda p: {"f": p["x"] * epochs},
+                             settings={"train": {"epochs": epochs}, "seed": 0})
+
+    assert make(3).to_config()["settings"] == {"train": {"epochs": 3}, "seed": 0}
+    assert "settings" not in moopt.Problem([moopt.Real("x", 0, 1)], ["f"], lambda p: {"f": 1}).to_config()
+    db = str(tmp_path / "run.db")
+    moopt.optimize(make(3), "random", budget=4, seed=0, store=db, progress=False)
+    moopt.optimize(make(3), "random", budget=6, seed=0, store=db, progress=False)  # same settings resume
+    with pytest.raises(moopt.RunStoreError, match=r"problem\.settings\.train\.epochs \(stored 3, now 4\)"):
+        moopt.optimize(make(4), "random", budget=8, seed=0, store=db, progress=False)
+
+
+def test_settings_must_be_json():
+    with pytest.raises(TypeError, match="JSON values"):
+        moopt.Problem([moopt.Real("x", 0, 1)], ["f"], lambda p: {"f": 1}, settings={"fn": print})
+    with pytest.raises(TypeError, match="settings must be a dict"):
+        moopt.Problem([moopt.Real("x", 0, 1)], ["f"], lambda p: {"f": 1}, settings=[1, 2])
+
+
+def test_progressive_space_is_an_explicit_checked_keyword():
+    from moopt.search.progressive import FreeSequenceSpace, space_for
+
+    seq = moopt.TokenSequence("cell", ["a", "b"], 1, 3)
+    space = FreeSequenceSpace(["a", "b"], max_length=3, variable="cell")
+    p = moopt.Problem([seq], ["f"], lambda q: {"f": len(q["cell"])}, progressive_space=space)
+    assert p.progressive_space is space and space_for(p) is space
+    assert moopt.Problem([seq], ["f"], lambda q: {"f": 1}).progressive_space is None
+    with pytest.raises(TypeError, match="ProgressiveSpace"):
+        moopt.Problem([seq], ["f"], lambda q: {"f": 1}, progressive_space=object())
+    other = FreeSequenceSpace(["a", "b"], max_length=3, variable="sequence")
+    with pytest.raises(ValueError, match="'sequence'.*\\['cell'\\]"):
+        moopt.Problem([seq], ["f"], lambda q: {"f": 1}, progressive_space=other)

@@ -53,7 +53,7 @@ class ProgressiveSearch(Search):
             the others are predicted by the surrogates.
         seed: Seed of the search's generator (the surrogates' seeds derive from it).
         space: The :class:`ProgressiveSpace`; default the problem's
-            ``progressive_space`` attribute, else every sequence of the
+            ``progressive_space`` (see :class:`~moopt.Problem`), else every sequence of the
             problem's :class:`~moopt.TokenSequence` variable.
         k: Candidates kept (evaluated) per step after the first (K).
         k_expand: At most this many children are drawn uniformly per step when

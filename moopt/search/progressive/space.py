@@ -4,7 +4,7 @@ A problem searched progressively has one :class:`~moopt.TokenSequence`
 variable whose values are built by repeated :meth:`ProgressiveSpace.expand`.
 DPP-Net's cell space (``moopt.adapters.nas``) and the synthetic problems in
 ``moopt.problems`` implement this interface.  A problem announces its space
-with a ``progressive_space`` attribute; :func:`space_for` finds it (or builds
+with ``Problem(..., progressive_space=...)``; :func:`space_for` finds it (or builds
 a :class:`FreeSequenceSpace` from the problem's token-sequence variable).
 
 Example:
@@ -139,7 +139,7 @@ def space_for(problem, space: ProgressiveSpace | None = None) -> ProgressiveSpac
     """The progressive space of ``problem``.
 
     Returns ``space`` when given, else the problem's ``progressive_space``
-    attribute, else a :class:`FreeSequenceSpace` over the problem's single
+    (the keyword of :class:`~moopt.Problem`), else a :class:`FreeSequenceSpace` over the problem's single
     :class:`~moopt.TokenSequence` variable.
 
     Raises:
@@ -149,7 +149,7 @@ def space_for(problem, space: ProgressiveSpace | None = None) -> ProgressiveSpac
     from ...space import TokenSequence
 
     if space is None:
-        space = getattr(problem, "progressive_space", None)
+        space = problem.progressive_space
     if space is not None:
         if not isinstance(space, ProgressiveSpace):
             raise TypeError(f"space must be a moopt.search.progressive.ProgressiveSpace, got {type(space).__name__}.")
@@ -163,8 +163,8 @@ def space_for(problem, space: ProgressiveSpace | None = None) -> ProgressiveSpac
     if len(problem.variables) != 1 or len(seqs) != 1:
         raise ValueError(
             "a progressive search needs a problem with exactly one TokenSequence variable "
-            f"(got variables {problem.space.names}); pass space=ProgressiveSpace(...) or give the "
-            "problem a `progressive_space` attribute."
+            f"(got variables {problem.space.names}); pass space=ProgressiveSpace(...) or build the "
+            "problem with Problem(..., progressive_space=...)."
         )
     v = seqs[0]
     return FreeSequenceSpace(v.tokens, max_length=v.max_length, min_length=max(1, v.min_length), variable=v.name)
