@@ -11,30 +11,33 @@ plus :meth:`Reward.batch` (a batch of children judged together),
 :meth:`Reward.config` (JSON, rebuilt by :func:`reward_from_config`) and
 :meth:`Reward.state_dict` for the rewards that keep state.
 
-Rewards (``kind`` in brackets, the name used by :func:`parse_reward`):
+Rewards (``kind`` in brackets, the name used by :func:`parse_reward`), by module:
 
-* :class:`MixedReward` [``mixed``] -- MONAS: ``alpha * accuracy - (1 - alpha) * energy_n``.
-* :class:`PowerConstraintReward` [``power``] -- MONAS: ``accuracy if power <= budget else 0``.
-* :class:`AccuracyConstraintReward` [``accuracy``] -- MONAS:
-  ``1 - energy_n if accuracy >= threshold else 0``.
-* :class:`WeightedSum` [``weighted_sum``] -- ``-sum_i w_i n_i``.
-* :class:`Chebyshev` [``chebyshev``] -- ``-(max_i w_i (n_i - z_i) + rho * sum_i w_i (n_i - z_i))``.
-* :class:`SoftConstraint` [``mnas``] -- MnasNet: ``accuracy * (latency / target) ** w``,
-  ``w = alpha`` when ``latency <= target`` else ``beta``.
-* :class:`HypervolumeImprovement` [``hvi``] -- the hypervolume the candidate adds to
-  the Pareto archive of everything rewarded so far (needs no weights).
+* :mod:`moopt.rewards.monas` -- MONAS:
 
-Normalization (``energy_n``, ``n_i`` above).  Each objective is first turned
-into a *minimized* value ``v = f`` (``min``) or ``v = -f`` (``max``), then mapped
-linearly with ``n = (v - lo) / (hi - lo)`` where
+  * :class:`MixedReward` [``mixed``]: ``alpha * accuracy - (1 - alpha) * energy_n``;
+  * :class:`PowerConstraintReward` [``power``]: ``accuracy if power <= budget else 0``;
+  * :class:`AccuracyConstraintReward` [``accuracy``]:
+    ``1 - energy_n if accuracy >= threshold else 0``.
 
-* ``bounds={"energy_mj": (low, high)}`` fixes ``lo``/``hi`` (given in the
-  objective's own units and direction; ``n`` is *not* clipped, so values outside
-  the bounds give ``n < 0`` or ``n > 1``), or
-* without bounds, ``lo``/``hi`` are the running minimum/maximum of the values
-  rewarded so far, *including* the batch being rewarded (so ``n`` is in
-  ``[0, 1]``); ``n = 0`` while ``hi == lo``.  The running bounds are part of
-  :meth:`Reward.state_dict` and therefore of a search's checkpoint.
+* :mod:`moopt.rewards.scalarizations`:
+
+  * :class:`WeightedSum` [``weighted_sum``]: ``-sum_i w_i n_i``;
+  * :class:`Chebyshev` [``chebyshev``]: ``-(max_i w_i (n_i - z_i) + rho * sum_i w_i (n_i - z_i))``;
+  * :class:`SoftConstraint` [``mnas``] -- MnasNet: ``accuracy * (latency / target) ** w``,
+    ``w = alpha`` when ``latency <= target`` else ``beta``.
+
+* :mod:`moopt.rewards.hvi` -- :class:`HypervolumeImprovement` [``hvi``]: the
+  hypervolume the candidate adds to the Pareto archive of everything rewarded
+  so far (needs no weights).
+
+The shared machinery: :mod:`moopt.rewards.base` (the :class:`Reward` class:
+names, directions, failures, state), :mod:`moopt.rewards.normalize`
+(``energy_n``, ``n_i`` above: each objective turned into a minimized value,
+then ``n = (v - lo) / (hi - lo)`` with fixed ``bounds`` or the running
+min/max, which is part of :meth:`Reward.state_dict` and therefore of a
+search's checkpoint) and :mod:`moopt.rewards.spec` (:func:`reward_from_config`,
+:func:`parse_reward`, :func:`available_rewards`).
 
 Failed evaluations.  :meth:`Reward.failure_reward` gives the reward of a
 failed (or pruned, or constraint-violating) child: ``failure="min"`` (the

@@ -1,31 +1,32 @@
-"""The :class:`Reward` base class: names, directions, normalization, failures, state."""
+"""The :class:`Reward` base class: names, directions, normalization, failures, state.
+
+A reward subclass sets :attr:`Reward.kind`, hands the objective names it uses
+to ``Reward.__init__`` and writes two methods:
+
+* ``_compute(F, signs)``: the formula on the raw values ``F`` of a batch,
+  ``(n, k)`` in the order of :attr:`Reward.names` (``signs``: +1 for
+  minimized, -1 for maximized objectives; :meth:`Reward.normalized` gives the
+  normalized minimized values);
+* ``_params()``: its own options, for :meth:`Reward.config` and ``repr``.
+
+Formulas that read their objectives by role (accuracy, energy, ...) declare
+:attr:`Reward.required` ``{role: direction}`` and keep each role's objective
+name in the attribute of that name (``self.accuracy = "acc"``); the base class
+then checks those directions in :meth:`Reward.bind`.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Mapping, Optional, Sequence, Union
+from typing import ClassVar, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .normalize import _Normalizer
+from ._checks import direction, finite
+from .normalize import Normalizer
 
-Failure = Union[float, str]
-
-
-def _finite(name: str, value: Any) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}.") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v}.")
-    return v
-
-
-def _check_direction(name: str, direction: Any) -> str:
-    if direction not in ("min", "max"):
-        raise ValueError(f"direction of objective {name!r} is {direction!r}; use 'min' or 'max'.")
-    return direction
+Failure = Union[float, str]  # "min" or a fixed reward for failed children
+Bounds = Optional[Mapping[str, Sequence[float]]]  # fixed normalization bounds by name
 
 
 def _problem_directions(problem) -> dict[str, str]:
@@ -38,19 +39,27 @@ def _problem_directions(problem) -> dict[str, str]:
 class Reward:
     """Base class: a scalar to maximize from named objective values.
 
-    Subclasses set :attr:`kind`, :attr:`names` (the objective names used, in
-    order), optionally :attr:`required` (name -> direction the formula
-    assumes) and implement :meth:`_compute` on the raw values ``(n, k)``.
-
     Args:
+        names: The objective names the formula uses, in order.
         failure: Reward of a failed child: ``"min"`` (minimum reward given so
             far, or :attr:`floor` before any) or a float.
         directions: Objective name -> ``"min"``/``"max"`` for rewards that need
             it (weighted sum, Chebyshev, HVI) when not bound to a problem.
+        bounds: Fixed normalization bounds ``{name: (low, high)}`` in the
+            objective's own units (see :mod:`moopt.rewards.normalize`);
+            running min/max for the names not given.
+
+    Raises:
+        ValueError: an empty or repeated name, a bad ``failure``, direction or
+            bound.
     """
 
     kind: ClassVar[str] = "reward"
+    #: Role -> direction the formula assumes (``{"accuracy": "max", "energy": "min"}``);
+    #: the instance holds each role's objective name in the attribute of that name.
     required: ClassVar[dict] = {}
+    #: How to name the objectives, quoted when a name is unknown to the problem.
+    naming_example: ClassVar[str] = "accuracy='acc'"
     #: True when :meth:`satisfied` reports a constraint (power, accuracy, MnasNet target).
     has_constraint: ClassVar[bool] = False
     #: False when the reward of a fixed candidate shrinks as the search goes on
@@ -59,9 +68,11 @@ class Reward:
     stationary: ClassVar[bool] = True
 
     def __init__(self, names: Sequence[str], *, failure: Failure = "min",
-                 directions: Optional[Mapping[str, str]] = None,
-                 bounds: Optional[Mapping[str, Sequence[float]]] = None):
-        self.names = [self._check_name(n) for n in names]
+                 directions: Optional[Mapping[str, str]] = None, bounds: Bounds = None):
+        self.names = list(names)
+        for n in self.names:
+            if not isinstance(n, str) or not n:
+                raise ValueError(f"objective names must be non-empty strings, got {n!r}.")
         dup = {n for n in self.names if self.names.count(n) > 1}
         if dup:
             raise ValueError(f"{self.kind} reward: an objective is used twice: {sorted(dup)}.")
@@ -70,26 +81,18 @@ class Reward:
                 raise ValueError(f"failure must be 'min' or a number, got {failure!r}.")
             self.failure = "min"
         else:
-            self.failure = _finite("failure", failure)
-        self.directions: dict[str, str] = {}
-        for n, d in (directions or {}).items():
-            self.directions[n] = _check_direction(n, d)
-        self._norm = _Normalizer(self.names, bounds)
+            self.failure = finite("failure", failure)
+        self.directions: dict[str, str] = {n: direction(n, d) for n, d in (directions or {}).items()}
+        self._norm = Normalizer(self.names, bounds)
         self.min_seen = math.inf
         self.n_seen = 0
 
-    @staticmethod
-    def _check_name(n) -> str:
-        if not isinstance(n, str) or not n:
-            raise ValueError(f"objective names must be non-empty strings, got {n!r}.")
-        return n
-
-    # -- directions ------------------------------------------------------------
     @property
     def floor(self) -> float:
         """Documented lower reference of the reward (failure reward before any success)."""
         return 0.0
 
+    # -- directions ------------------------------------------------------------
     def bind(self, problem) -> "Reward":
         """Check the names against ``problem`` and take its directions; returns ``self``.
 
@@ -98,45 +101,29 @@ class Reward:
                 known ones), or a direction the formula cannot use.
         """
         known = _problem_directions(problem)
-        self._check_known(known)
-        for n in self.names:
-            self.directions[n] = known[n]
-        self._check_required()
-        return self
-
-    def _check_known(self, known: Mapping[str, str]) -> None:
         unknown = [n for n in self.names if n not in known]
         if unknown:
             raise ValueError(
                 f"{self.kind} reward uses unknown objective {unknown[0]!r}; the known objectives "
-                f"are {sorted(known)}. Name them with the reward's options, e.g. "
-                f"{self._example_option()}."
+                f"are {sorted(known)}. Name them with the reward's options, e.g. {self.naming_example}."
             )
-
-    def _example_option(self) -> str:
-        return "accuracy='acc'"
-
-    def _check_required(self) -> None:
-        for role, n in self._roles().items():
-            want = self.required.get(role)
-            have = self.directions.get(n)
-            if want is not None and have is not None and have != want:
+        self.directions.update({n: known[n] for n in self.names})
+        for role, want in self.required.items():
+            n = getattr(self, role)
+            if self.directions[n] != want:
                 raise ValueError(
-                    f"{self.kind} reward: objective {n!r} (used as {role}) is '{have}'imized but the "
-                    f"formula needs a '{want}' objective; use weighted_sum, chebyshev or hvi, which "
-                    "handle any direction."
+                    f"{self.kind} reward: objective {n!r} (used as {role}) is '{self.directions[n]}'imized "
+                    f"but the formula needs a '{want}' objective; use weighted_sum, chebyshev or hvi, "
+                    "which handle any direction."
                 )
-
-    def _roles(self) -> dict[str, str]:
-        return {}
+        return self
 
     def _signs(self) -> np.ndarray:
+        """+1 (minimized) or -1 (maximized) per name; a role's direction when not given."""
+        role_direction = {getattr(self, role): d for role, d in self.required.items()}
         out = np.empty(len(self.names))
         for j, n in enumerate(self.names):
-            d = self.directions.get(n)
-            if d is None:
-                role = {v: k for k, v in self._roles().items()}.get(n)
-                d = self.required.get(role) if role else None
+            d = self.directions.get(n) or role_direction.get(n)
             if d is None:
                 raise ValueError(
                     f"{self.kind} reward does not know the direction of {n!r}; call "
@@ -178,21 +165,17 @@ class Reward:
         if r.size:
             self.min_seen = min(self.min_seen, float(r.min()))
             self.n_seen += int(r.size)
-        self._after_batch(F, signs)
         return r
 
     def _compute(self, F: np.ndarray, signs: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def _after_batch(self, F: np.ndarray, signs: np.ndarray) -> None:
-        pass
+        raise NotImplementedError(f"{type(self).__name__} must implement _compute(F, signs), its formula.")
 
     def normalized(self, F: np.ndarray, signs: np.ndarray) -> np.ndarray:
         """Normalized minimized values ``(n, k)`` under the current bounds."""
         return self._norm(F * signs, signs)
 
     def failure_reward(self) -> float:
-        """Reward of a failed, pruned or infeasible child (see module docs)."""
+        """Reward of a failed, pruned or infeasible child (see :mod:`moopt.rewards`)."""
         if self.failure != "min":
             return float(self.failure)
         return float(self.min_seen) if math.isfinite(self.min_seen) else float(self.floor)
@@ -203,10 +186,10 @@ class Reward:
 
     # -- serialization ---------------------------------------------------------
     def _params(self) -> dict:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement _params(), its options.")
 
     def config(self) -> dict:
-        """JSON options; :func:`reward_from_config` rebuilds the reward."""
+        """JSON options; :func:`moopt.rewards.reward_from_config` rebuilds the reward."""
         cfg = {"type": self.kind, **self._params(), "failure": self.failure}
         if self._norm.fixed:
             cfg["bounds"] = {n: list(b) for n, b in self._norm.fixed.items()}
@@ -215,10 +198,11 @@ class Reward:
         return cfg
 
     def state_dict(self) -> dict:
-        """Running state (normalization bounds, minimum seen, archive) as JSON + arrays."""
+        """Running state ``{"norm": {"lo", "hi"}, "min_seen", "n_seen"}`` as JSON + arrays."""
         return {"norm": self._norm.state_dict(), "min_seen": self.min_seen, "n_seen": self.n_seen}
 
     def load_state_dict(self, state: Mapping) -> None:
+        """Restore the running state of :meth:`state_dict`."""
         self._norm.load_state_dict(state["norm"])
         self.min_seen = float(state["min_seen"])
         self.n_seen = int(state["n_seen"])

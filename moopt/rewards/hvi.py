@@ -1,28 +1,38 @@
-"""Hypervolume improvement of a candidate over the Pareto archive of all rewarded so far."""
+"""Hypervolume improvement: the hypervolume a candidate adds to the Pareto archive.
+
+* :class:`HypervolumeImprovement` [``hvi``]: ``R = HV(A + {n}) - HV(A)`` with
+  ``A`` the archive of everything rewarded so far, in normalized minimized
+  coordinates (:mod:`moopt.rewards.normalize`).  Needs no weights and handles
+  any direction.
+"""
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 from ..archive import ParetoArchive
 from ..indicators import hv_improvement
-from .base import Failure, Reward, _finite
-from .normalize import _Normalizer
+from ._checks import number, reference_point
+from .base import Bounds, Failure, Reward
+from .normalize import Normalizer
 
 
 class HypervolumeImprovement(Reward):
-    """Hypervolume improvement of the candidate over the Pareto archive (no weights).
+    """Hypervolume improvement ``R = HV(A + {n}) - HV(A)`` over the Pareto archive ``A``.
 
-    The reward keeps a :class:`moopt.ParetoArchive` of the minimized values of
-    every child rewarded so far and measures with :func:`moopt.hv_improvement`.  A child's reward is the hypervolume it adds to that
-    archive, measured in normalized coordinates (module docs) with the
-    reference point ``ref`` (own units, normalized the same way) or, without
-    ``ref``, ``1 + margin`` in every normalized coordinate (slightly beyond the
-    worst value seen, or the worst bound).  Dominated children get 0.  All
-    children of a batch are measured against the archive as it was before the
-    batch; then the batch joins the archive.  Floor: 0.
+    The reward keeps a :class:`moopt.ParetoArchive` ``A`` of the minimized
+    values of every child rewarded so far and measures with
+    :func:`moopt.hv_improvement`.  A child's reward is the hypervolume its
+    values ``n`` add to that archive, measured in normalized coordinates
+    (:mod:`moopt.rewards.normalize`) with the reference point ``ref`` (own
+    units, normalized the same way) or, without ``ref``, ``1 + margin`` in
+    every normalized coordinate (slightly beyond the worst value seen, or the
+    worst bound).  Dominated children get 0.  All children of a batch are
+    measured against the archive as it was before the batch; then the batch
+    joins the archive.  Floor: 0.  Not stationary: the reward of a fixed
+    candidate shrinks as the archive fills.
 
     Args:
         objectives: Names of the objectives (default: all of the problem's,
@@ -30,6 +40,8 @@ class HypervolumeImprovement(Reward):
         ref: Optional reference point ``{name: value}`` in own units.
         margin: Reference offset in normalized units when ``ref`` is not given.
         bounds: Optional fixed normalization bounds per objective.
+        failure: Reward of failed children.
+        directions: ``{name: "min"/"max"}`` when not bound to a problem.
 
     Example:
         >>> r = HypervolumeImprovement(["f1", "f2"], directions={"f1": "min", "f2": "min"},
@@ -39,35 +51,26 @@ class HypervolumeImprovement(Reward):
     """
 
     kind = "hvi"
+    naming_example = "objectives=['acc', 'energy_mj']"
     stationary = False
 
-    def __init__(self, objectives=None, *, ref=None, margin: float = 0.1, bounds=None,
-                 failure: Failure = "min", directions=None):
-        self.margin = _finite("margin", margin)
-        if self.margin < 0:
-            raise ValueError(f"margin must be >= 0, got {self.margin}.")
+    def __init__(self, objectives: Union[None, str, Sequence[str]] = None, *,
+                 ref: Optional[Mapping[str, float]] = None, margin: float = 0.1, bounds: Bounds = None,
+                 failure: Failure = "min", directions: Optional[Mapping[str, str]] = None):
+        self.margin = number("margin", margin, low=0.0)
         if isinstance(objectives, str):
             objectives = [objectives]
         self._given = objectives is not None
         self._bounds_arg, self._ref_arg = bounds, ref
-        super().__init__(list(objectives or []), failure=failure, directions=directions,
-                         bounds=bounds if objectives else None)
+        super().__init__(list(objectives or []), failure=failure, directions=directions)
         self._setup(self.names)
 
-    def _setup(self, names):
+    def _setup(self, names: Sequence[str]) -> None:
+        """Take ``names`` (given, or the problem's at bind): bounds, reference point, archive."""
         self.names = list(names)
-        self._norm = _Normalizer(self.names, self._bounds_arg if self.names else None)
-        self.ref = None
-        ref = self._ref_arg
-        if ref is not None and self.names:
-            unknown = [n for n in ref if n not in self.names]
-            missing = [n for n in self.names if n not in ref]
-            if unknown or missing:
-                raise ValueError(
-                    f"ref must give a value for each objective {self.names}; "
-                    f"unknown {unknown}, missing {missing}."
-                )
-            self.ref = {n: _finite(f"ref[{n!r}]", ref[n]) for n in self.names}
+        self._norm = Normalizer(self.names, self._bounds_arg if self.names else None)
+        use_ref = self._ref_arg is not None and self.names
+        self.ref = reference_point(self._ref_arg, self.names) if use_ref else None
         self._archive = ParetoArchive(n_obj=len(self.names)) if self.names else None
 
     def bind(self, problem) -> "HypervolumeImprovement":
@@ -75,30 +78,24 @@ class HypervolumeImprovement(Reward):
             self._setup(problem.objective_names)
         return super().bind(problem)
 
-    def _example_option(self):
-        return "objectives=['acc', 'energy_mj']"
-
-    def _normalized_ref(self, signs) -> np.ndarray:
-        if self.ref is None:
-            return np.full(len(self.names), 1.0 + self.margin)
-        return self.normalized(np.array([[self.ref[n] for n in self.names]]), signs)[0]
-
-    def _compute(self, F, signs):
-        if not len(F):
-            return np.zeros(0)
-        N = self.normalized(F, signs)
-        r = self._normalized_ref(signs)
-        P = self._archive.points  # minimized
-        A = self._norm(P, signs) if len(P) else np.zeros((0, len(self.names)))
-        return hv_improvement(N, A, ref=r)
-
     def batch(self, values):
         if not self.names:
             raise ValueError("hvi reward has no objectives yet; pass objectives=[...] or call bind(problem).")
         return super().batch(values)
 
-    def _after_batch(self, F, signs):
-        self._archive.update(F * signs)
+    def _compute(self, F, signs):
+        if len(F):
+            if self.ref is None:
+                ref = np.full(len(self.names), 1.0 + self.margin)
+            else:
+                ref = self.normalized(np.array([[self.ref[n] for n in self.names]]), signs)[0]
+            P = self._archive.points  # minimized
+            A = self._norm(P, signs) if len(P) else np.zeros((0, len(self.names)))
+            out = hv_improvement(self.normalized(F, signs), A, ref=ref)
+        else:
+            out = np.zeros(0)
+        self._archive.update(F * signs)  # after measuring: the batch joins the archive
+        return out
 
     @property
     def archive(self) -> np.ndarray:
@@ -110,12 +107,14 @@ class HypervolumeImprovement(Reward):
                 "ref": self._ref_arg if self.ref is None else self.ref, "margin": self.margin}
 
     def state_dict(self) -> dict:
+        """Base state plus ``"archive"`` (:meth:`moopt.ParetoArchive.to_dict`) and ``"objectives"``."""
         state = super().state_dict()
         state["archive"] = self._archive.to_dict()
         state["objectives"] = list(self.names)
         return state
 
     def load_state_dict(self, state: Mapping) -> None:
+        """Restore :meth:`state_dict`; an unbound reward takes the state's objectives."""
         if list(state["objectives"]) != self.names:
             if self.names:
                 raise ValueError(

@@ -1,18 +1,32 @@
-"""MONAS rewards: mixed accuracy/energy, power budget, accuracy threshold."""
+"""MONAS rewards (Hsu et al., 2018): accuracy traded against energy or power.
+
+* :class:`MixedReward` [``mixed``]: ``R = alpha * accuracy - (1 - alpha) * energy_n``.
+* :class:`PowerConstraintReward` [``power``]: ``R = accuracy if power <= budget else 0``.
+* :class:`AccuracyConstraintReward` [``accuracy``]:
+  ``R = 1 - energy_n if accuracy >= threshold else 0``.
+
+``energy_n`` is the normalized energy (:mod:`moopt.rewards.normalize`).  The
+formulas need a maximized accuracy and a minimized energy or power;
+:meth:`~moopt.rewards.Reward.bind` rejects other directions.
+"""
 
 from __future__ import annotations
 
+from typing import Mapping, Optional
+
 import numpy as np
 
-from .base import Failure, Reward, _finite
+from ._checks import finite, number
+from .base import Bounds, Failure, Reward
 
 
 class MixedReward(Reward):
     """MONAS mixed reward ``R = alpha * accuracy - (1 - alpha) * energy_n``.
 
-    ``energy_n`` is the normalized energy (see module docs: fixed ``bounds`` or
-    running min/max).  ``alpha = 1`` is plain accuracy-driven NAS; smaller
-    ``alpha`` favours low energy.  Floor: ``-(1 - alpha)``.
+    ``energy_n`` is the normalized energy (fixed ``bounds`` or running
+    min/max, :mod:`moopt.rewards.normalize`).  ``alpha = 1`` is plain
+    accuracy-driven NAS; smaller ``alpha`` favours low energy.  Floor:
+    ``-(1 - alpha)``.
 
     Args:
         alpha: Weight of accuracy, in ``[0, 1]``.
@@ -20,6 +34,7 @@ class MixedReward(Reward):
         energy: Name of the (minimized) energy-like objective.
         bounds: Optional fixed bounds ``{energy: (low, high)}``.
         failure: Reward of failed children.
+        directions: Optional ``{name: "min"/"max"}`` (normally taken by ``bind``).
 
     Example:
         >>> r = MixedReward(0.5, accuracy="acc", energy="e", bounds={"e": (0, 4)})
@@ -29,21 +44,14 @@ class MixedReward(Reward):
 
     kind = "mixed"
     required = {"accuracy": "max", "energy": "min"}
+    naming_example = "accuracy='acc', energy='energy_mj'"
 
     def __init__(self, alpha: float, *, accuracy: str = "accuracy", energy: str = "energy",
-                 bounds=None, failure: Failure = "min", directions=None):
-        alpha = _finite("alpha", alpha)
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be in [0, 1] (1 = accuracy only), got {alpha}.")
-        self.alpha = alpha
+                 bounds: Bounds = None, failure: Failure = "min",
+                 directions: Optional[Mapping[str, str]] = None):
+        self.alpha = number("alpha", alpha, low=0.0, high=1.0, hint="1 = accuracy only")
         self.accuracy, self.energy = accuracy, energy
         super().__init__([accuracy, energy], failure=failure, directions=directions, bounds=bounds)
-
-    def _roles(self):
-        return {"accuracy": self.accuracy, "energy": self.energy}
-
-    def _example_option(self):
-        return "accuracy='acc', energy='energy_mj'"
 
     @property
     def floor(self) -> float:
@@ -60,10 +68,14 @@ class MixedReward(Reward):
 class PowerConstraintReward(Reward):
     """MONAS power constraint ``R = accuracy if power <= budget else 0``.
 
+    The budget is inclusive and the power is not normalized.  Floor: 0.
+
     Args:
         budget: Power budget (``> 0``), in the power objective's unit.
         accuracy: Name of the (maximized) accuracy objective.
         power: Name of the (minimized) power objective.
+        failure: Reward of failed children.
+        directions: Optional ``{name: "min"/"max"}`` (normally taken by ``bind``).
 
     Example:
         >>> r = PowerConstraintReward(2.0, accuracy="acc", power="power_w")
@@ -73,22 +85,15 @@ class PowerConstraintReward(Reward):
 
     kind = "power"
     required = {"accuracy": "max", "power": "min"}
+    naming_example = "accuracy='acc', power='power_w'"
     has_constraint = True
 
     def __init__(self, budget: float, *, accuracy: str = "accuracy", power: str = "power",
-                 failure: Failure = "min", directions=None):
-        budget = _finite("budget", budget)
-        if budget <= 0:
-            raise ValueError(f"budget must be > 0 (a power budget in the objective's unit), got {budget}.")
-        self.budget = budget
+                 failure: Failure = "min", directions: Optional[Mapping[str, str]] = None):
+        self.budget = number("budget", budget, low=0.0, low_open=True,
+                             hint="a power budget in the objective's unit")
         self.accuracy, self.power = accuracy, power
         super().__init__([accuracy, power], failure=failure, directions=directions)
-
-    def _roles(self):
-        return {"accuracy": self.accuracy, "power": self.power}
-
-    def _example_option(self):
-        return "accuracy='acc', power='power_w'"
 
     def _compute(self, F, signs):
         return np.where(F[:, 1] <= self.budget, F[:, 0], 0.0)
@@ -103,11 +108,16 @@ class PowerConstraintReward(Reward):
 class AccuracyConstraintReward(Reward):
     """MONAS accuracy constraint ``R = 1 - energy_n if accuracy >= threshold else 0``.
 
+    ``energy_n`` is the normalized energy (fixed ``bounds`` or running
+    min/max, :mod:`moopt.rewards.normalize`).  Floor: 0.
+
     Args:
-        threshold: Accuracy threshold.
+        threshold: Accuracy threshold (inclusive).
         accuracy: Name of the (maximized) accuracy objective.
-        energy: Name of the (minimized) energy objective, normalized as in the
-            module docs (fixed ``bounds`` or running min/max).
+        energy: Name of the (minimized) energy objective.
+        bounds: Optional fixed bounds ``{energy: (low, high)}``.
+        failure: Reward of failed children.
+        directions: Optional ``{name: "min"/"max"}`` (normally taken by ``bind``).
 
     Example:
         >>> r = AccuracyConstraintReward(0.9, accuracy="acc", energy="e", bounds={"e": (0, 10)})
@@ -117,19 +127,15 @@ class AccuracyConstraintReward(Reward):
 
     kind = "accuracy"
     required = {"accuracy": "max", "energy": "min"}
+    naming_example = "accuracy='acc', energy='energy_mj'"
     has_constraint = True
 
     def __init__(self, threshold: float, *, accuracy: str = "accuracy", energy: str = "energy",
-                 bounds=None, failure: Failure = "min", directions=None):
-        self.threshold = _finite("threshold", threshold)
+                 bounds: Bounds = None, failure: Failure = "min",
+                 directions: Optional[Mapping[str, str]] = None):
+        self.threshold = finite("threshold", threshold)
         self.accuracy, self.energy = accuracy, energy
         super().__init__([accuracy, energy], failure=failure, directions=directions, bounds=bounds)
-
-    def _roles(self):
-        return {"accuracy": self.accuracy, "energy": self.energy}
-
-    def _example_option(self):
-        return "accuracy='acc', energy='energy_mj'"
 
     def _compute(self, F, signs):
         N = self.normalized(F, signs)

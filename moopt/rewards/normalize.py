@@ -1,4 +1,17 @@
-"""Normalization of minimized objective values: fixed bounds or running min/max."""
+"""Normalization of objective values: ``n = (v - lo) / (hi - lo)`` on minimized values.
+
+Each objective is first turned into a *minimized* value ``v = f`` (``min``) or
+``v = -f`` (``max``); then
+
+* ``bounds={"energy_mj": (low, high)}`` fixes ``lo``/``hi`` (given in the
+  objective's own units and direction; ``n`` is *not* clipped, so values
+  outside the bounds give ``n < 0`` or ``n > 1``), or
+* without bounds, ``lo``/``hi`` are the running minimum/maximum of the values
+  rewarded so far, *including* the batch being rewarded (so ``n`` is in
+  ``[0, 1]``); ``n = 0`` while ``hi == lo``.  The running bounds are part of
+  :meth:`moopt.rewards.Reward.state_dict` and therefore of a search's
+  checkpoint.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +21,18 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 
-class _Normalizer:
-    """Linear normalization of minimized values, fixed bounds or running min/max."""
+class Normalizer:
+    """Linear normalization of minimized values, fixed bounds or running min/max.
+
+    Args:
+        names: Objective names, in column order.
+        bounds: Fixed ``{name: (low, high)}`` in own units; the other names
+            use running bounds.
+
+    Raises:
+        ValueError: bounds for a name not in ``names``, or a bound that is not
+            a finite pair with ``low < high``.
+    """
 
     def __init__(self, names: Sequence[str], bounds: Optional[Mapping[str, Sequence[float]]]):
         self.names = list(names)
@@ -29,32 +52,22 @@ class _Normalizer:
                 raise ValueError(f"bounds[{n!r}] must be finite with low < high, got ({lo}, {hi}).")
             self.fixed[n] = (lo, hi)
         k = len(self.names)
-        self.lo = np.full(k, np.inf)
+        self.lo = np.full(k, np.inf)  # running bounds of the minimized values
         self.hi = np.full(k, -np.inf)
 
-    def fixed_minimized(self, signs: np.ndarray):
-        """Fixed (lo, hi) of the minimized values, NaN where running."""
-        lo = np.full(len(self.names), np.nan)
-        hi = np.full(len(self.names), np.nan)
-        for j, n in enumerate(self.names):
-            if n in self.fixed:
-                a, b = self.fixed[n][0] * signs[j], self.fixed[n][1] * signs[j]
-                lo[j], hi[j] = min(a, b), max(a, b)
-        return lo, hi
-
     def observe(self, V: np.ndarray) -> None:
+        """Widen the running bounds to the minimized values ``V`` ``(n, k)``."""
         if V.size:
             self.lo = np.minimum(self.lo, V.min(axis=0))
             self.hi = np.maximum(self.hi, V.max(axis=0))
 
-    def bounds(self, signs: np.ndarray):
-        flo, fhi = self.fixed_minimized(signs)
-        lo = np.where(np.isnan(flo), self.lo, flo)
-        hi = np.where(np.isnan(fhi), self.hi, fhi)
-        return lo, hi
-
     def __call__(self, V: np.ndarray, signs: np.ndarray) -> np.ndarray:
-        lo, hi = self.bounds(signs)
+        """Normalized ``V`` ``(n, k)`` (minimized values; ``signs`` turn fixed bounds the same way)."""
+        lo, hi = self.lo.copy(), self.hi.copy()
+        for j, n in enumerate(self.names):
+            if n in self.fixed:
+                a, b = self.fixed[n][0] * signs[j], self.fixed[n][1] * signs[j]
+                lo[j], hi[j] = min(a, b), max(a, b)
         span = hi - lo
         ok = np.isfinite(span) & (span > 0)
         safe_span = np.where(ok, span, 1.0)
@@ -62,8 +75,10 @@ class _Normalizer:
         return np.where(ok, (V - safe_lo) / safe_span, 0.0)
 
     def state_dict(self) -> dict:
+        """Running bounds ``{"lo", "hi"}`` of the minimized values."""
         return {"lo": self.lo.copy(), "hi": self.hi.copy()}
 
     def load_state_dict(self, state: Mapping) -> None:
+        """Restore the running bounds of :meth:`state_dict`."""
         self.lo = np.array(state["lo"], dtype=float).reshape(len(self.names))
         self.hi = np.array(state["hi"], dtype=float).reshape(len(self.names))

@@ -1,12 +1,26 @@
-"""Scalarizations: weighted sum, (augmented) Chebyshev, MnasNet soft constraint."""
+"""Scalarizations: weighted sum, (augmented) Chebyshev, MnasNet soft constraint.
+
+* :class:`WeightedSum` [``weighted_sum``]: ``R = -sum_i w_i n_i``.
+* :class:`Chebyshev` [``chebyshev``]:
+  ``R = -(max_i w_i (n_i - z_i) + rho * sum_i w_i (n_i - z_i))``.
+* :class:`SoftConstraint` [``mnas``] (MnasNet):
+  ``R = accuracy * (latency / target) ** w``, ``w = alpha`` if ``latency <= target`` else ``beta``.
+
+``n_i`` are the normalized minimized objective values
+(:mod:`moopt.rewards.normalize`), so the weighted sum and Chebyshev handle any
+direction; MnasNet needs a maximized accuracy and a minimized latency.
+"""
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .base import Failure, Reward, _finite
+from ._checks import finite, number, reference_point
+from .base import Bounds, Failure, Reward
+
+Objectives = Union[None, str, Sequence[str]]
 
 
 def _weights(names: Sequence[str], weights: Optional[Mapping[str, float]]) -> np.ndarray:
@@ -15,16 +29,19 @@ def _weights(names: Sequence[str], weights: Optional[Mapping[str, float]]) -> np
     unknown = [n for n in weights if n not in names]
     if unknown:
         raise ValueError(f"weights given for {unknown}, which are not among the objectives {list(names)}.")
-    w = np.array([_finite(f"weights[{n!r}]", weights.get(n, 0.0)) for n in names])
+    w = np.array([finite(f"weights[{n!r}]", weights.get(n, 0.0)) for n in names])
     if np.any(w < 0) or not np.any(w > 0):
         raise ValueError(f"weights must be >= 0 and not all zero, got {dict(zip(names, w.tolist()))}.")
     return w
 
 
 class _Weighted(Reward):
-    """Shared code of the weighted-sum and Chebyshev rewards."""
+    """Objectives and weights of the weighted-sum and Chebyshev rewards."""
 
-    def __init__(self, objectives, *, weights=None, bounds=None, failure="min", directions=None):
+    naming_example = "weights={'acc': 0.5, 'energy_mj': 0.5}"
+
+    def __init__(self, objectives: Objectives, *, weights: Optional[Mapping[str, float]],
+                 bounds: Bounds, failure: Failure, directions: Optional[Mapping[str, str]]):
         if objectives is None:
             objectives = list(weights) if weights else None
         if objectives is None:
@@ -34,15 +51,23 @@ class _Weighted(Reward):
         super().__init__(list(objectives), failure=failure, directions=directions, bounds=bounds)
         self.weights = _weights(self.names, weights)
 
-    def _example_option(self):
-        return "weights={'acc': 0.5, 'energy_mj': 0.5}"
+    def _weight_params(self) -> dict:
+        return {"objectives": list(self.names), "weights": dict(zip(self.names, self.weights.tolist()))}
 
 
 class WeightedSum(_Weighted):
     """Weighted sum of normalized minimized objectives, ``R = -sum_i w_i n_i``.
 
     Direction-aware: maximized objectives are negated before normalization.
-    Weights default to ``1/k``.  Floor: ``-sum(w)``.
+    Floor: ``-sum(w)``.
+
+    Args:
+        objectives: Objective names (default: the names in ``weights``).
+        weights: ``{name: w >= 0}``, not all zero; names left out weigh 0.
+            Default: ``1/k`` each.
+        bounds: Optional fixed normalization bounds per objective.
+        failure: Reward of failed children.
+        directions: ``{name: "min"/"max"}`` when not bound to a problem.
 
     Example:
         >>> r = WeightedSum(weights={"acc": 1.0, "e": 1.0}, directions={"acc": "max", "e": "min"},
@@ -53,7 +78,9 @@ class WeightedSum(_Weighted):
 
     kind = "weighted_sum"
 
-    def __init__(self, objectives=None, *, weights=None, bounds=None, failure="min", directions=None):
+    def __init__(self, objectives: Objectives = None, *, weights: Optional[Mapping[str, float]] = None,
+                 bounds: Bounds = None, failure: Failure = "min",
+                 directions: Optional[Mapping[str, str]] = None):
         super().__init__(objectives, weights=weights, bounds=bounds, failure=failure, directions=directions)
 
     @property
@@ -64,18 +91,27 @@ class WeightedSum(_Weighted):
         return -(self.normalized(F, signs) @ self.weights)
 
     def _params(self):
-        return {"objectives": list(self.names), "weights": dict(zip(self.names, self.weights.tolist()))}
+        return self._weight_params()
 
 
 class Chebyshev(_Weighted):
-    """(Augmented) Chebyshev scalarization with a reference point.
+    """(Augmented) Chebyshev ``R = -(max_i w_i (n_i - z_i) + rho * sum_i w_i (n_i - z_i))``.
 
-    ``R = -(max_i w_i (n_i - z_i) + rho * sum_i w_i (n_i - z_i))`` on the
-    normalized minimized values ``n``; ``z`` is the reference (ideal) point
-    given in the objectives' own units and normalized the same way, or 0 (the
-    best values seen, or the best bounds) when not given.  ``rho > 0`` gives
-    the augmented form, which breaks ties towards Pareto-optimal points.
+    ``n`` are the normalized minimized values; ``z`` is the reference (ideal)
+    point given in the objectives' own units and normalized the same way, or 0
+    (the best values seen, or the best bounds) when not given.  ``rho > 0``
+    gives the augmented form, which breaks ties towards Pareto-optimal points.
     Floor: ``-(1 + rho) * sum(w)``.
+
+    Args:
+        objectives: Objective names (default: the names in ``weights``).
+        weights: ``{name: w >= 0}``, not all zero; default ``1/k`` each.
+        ref: Optional ideal point ``{name: value}`` in own units, one value
+            per objective.
+        rho: Augmentation weight, ``>= 0`` (0 = plain Chebyshev).
+        bounds: Optional fixed normalization bounds per objective.
+        failure: Reward of failed children.
+        directions: ``{name: "min"/"max"}`` when not bound to a problem.
 
     Example:
         >>> r = Chebyshev(weights={"acc": 0.5, "e": 0.5}, directions={"acc": "max", "e": "min"},
@@ -86,21 +122,12 @@ class Chebyshev(_Weighted):
 
     kind = "chebyshev"
 
-    def __init__(self, objectives=None, *, weights=None, ref=None, rho: float = 0.0,
-                 bounds=None, failure="min", directions=None):
+    def __init__(self, objectives: Objectives = None, *, weights: Optional[Mapping[str, float]] = None,
+                 ref: Optional[Mapping[str, float]] = None, rho: float = 0.0, bounds: Bounds = None,
+                 failure: Failure = "min", directions: Optional[Mapping[str, str]] = None):
         super().__init__(objectives, weights=weights, bounds=bounds, failure=failure, directions=directions)
-        self.rho = _finite("rho", rho)
-        if self.rho < 0:
-            raise ValueError(f"rho must be >= 0 (0 = plain Chebyshev), got {self.rho}.")
-        self.ref = None
-        if ref is not None:
-            unknown = [n for n in ref if n not in self.names]
-            missing = [n for n in self.names if n not in ref]
-            if unknown or missing:
-                raise ValueError(
-                    f"ref must give a value for each objective {self.names}; unknown {unknown}, missing {missing}."
-                )
-            self.ref = {n: _finite(f"ref[{n!r}]", ref[n]) for n in self.names}
+        self.rho = number("rho", rho, low=0.0, hint="0 = plain Chebyshev")
+        self.ref = None if ref is None else reference_point(ref, self.names)
 
     @property
     def floor(self) -> float:
@@ -116,8 +143,7 @@ class Chebyshev(_Weighted):
         return -(D.max(axis=1) + self.rho * D.sum(axis=1))
 
     def _params(self):
-        return {"objectives": list(self.names), "weights": dict(zip(self.names, self.weights.tolist())),
-                "ref": self.ref, "rho": self.rho}
+        return {**self._weight_params(), "ref": self.ref, "rho": self.rho}
 
 
 class SoftConstraint(Reward):
@@ -125,6 +151,16 @@ class SoftConstraint(Reward):
 
     ``w = alpha`` when ``latency <= target`` and ``w = beta`` otherwise
     (MnasNet: ``alpha = beta = -0.07`` soft; ``alpha = 0, beta = -1`` hard).
+    Latency is used raw (not normalized) and must be ``> 0``.  Floor: 0.
+
+    Args:
+        target: Latency target (``> 0``), in the latency objective's unit.
+        accuracy: Name of the (maximized) accuracy objective.
+        latency: Name of the (minimized) latency objective.
+        alpha: Exponent at or under the target.
+        beta: Exponent over the target.
+        failure: Reward of failed children.
+        directions: Optional ``{name: "min"/"max"}`` (normally taken by ``bind``).
 
     Example:
         >>> r = SoftConstraint(10.0, accuracy="acc", latency="latency_ms", alpha=0.0, beta=-1.0)
@@ -134,23 +170,18 @@ class SoftConstraint(Reward):
 
     kind = "mnas"
     required = {"accuracy": "max", "latency": "min"}
+    naming_example = "accuracy='acc', latency='latency_ms'"
     has_constraint = True
 
     def __init__(self, target: float, *, accuracy: str = "accuracy", latency: str = "latency_ms",
-                 alpha: float = -0.07, beta: float = -0.07, failure: Failure = "min", directions=None):
-        self.target = _finite("target", target)
-        if self.target <= 0:
-            raise ValueError(f"target must be > 0 (a latency target in the objective's unit), got {self.target}.")
-        self.alpha = _finite("alpha", alpha)
-        self.beta = _finite("beta", beta)
+                 alpha: float = -0.07, beta: float = -0.07, failure: Failure = "min",
+                 directions: Optional[Mapping[str, str]] = None):
+        self.target = number("target", target, low=0.0, low_open=True,
+                             hint="a latency target in the objective's unit")
+        self.alpha = finite("alpha", alpha)
+        self.beta = finite("beta", beta)
         self.accuracy, self.latency = accuracy, latency
         super().__init__([accuracy, latency], failure=failure, directions=directions)
-
-    def _roles(self):
-        return {"accuracy": self.accuracy, "latency": self.latency}
-
-    def _example_option(self):
-        return "accuracy='acc', latency='latency_ms'"
 
     def _compute(self, F, signs):
         lat = F[:, 1]

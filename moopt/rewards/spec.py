@@ -1,4 +1,9 @@
-"""Reward specs: :func:`reward_from_config`, :func:`parse_reward`, :func:`available_rewards`."""
+"""Build rewards by name: :func:`reward_from_config`, :func:`parse_reward`, :func:`available_rewards`.
+
+A config is the JSON dict of :meth:`moopt.rewards.Reward.config`
+(``{"type": kind, **options}``); a spec is the CLI form
+``"kind:key=value,key=value"`` of the same options (``mixed:alpha=0.5,energy=energy_mj``).
+"""
 
 from __future__ import annotations
 
