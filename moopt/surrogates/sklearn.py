@@ -138,7 +138,7 @@ class GPSurrogate(_SklearnSurrogate):
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
-        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(2.0, (1e-2, 1e2)) + WhiteKernel(1e-2, (1e-9, 1e1))
+        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(2.0, (0.5, 1e2)) + WhiteKernel(1e-2, (1e-9, 1e1))
         self._model = GaussianProcessRegressor(kernel, normalize_y=True, random_state=fit_seed,
                                                n_restarts_optimizer=self.options["n_restarts"])
         with warnings.catch_warnings():  # hyper-parameters at a bound are routine in a refit loop
