@@ -64,10 +64,18 @@ def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, 
              retries, say) -> object:
     """Shared by ``run`` and ``demo``: open/resume the store, run, return the RunResult."""
     from ..engine import build_search, optimize
+    from ..errors import ConfigError
+    from ..registry import get_algorithm
     from ..store import RunStore
 
     problem = _get_problem(problem_spec)
-    _, identity = build_search(problem, algorithm, seed=seed, options=options)
+    get_algorithm(algorithm)  # an unknown name is its own error, listing the known ones
+    try:
+        _, identity = build_search(problem, algorithm, seed=seed, options=options)
+    except (ConfigError, ValueError, TypeError) as exc:
+        # a search that does not support this kind of problem, or a bad option: the search's
+        # own message may name only one of the two, so say which pair it was
+        raise ConfigError(f"cannot set up algorithm {algorithm!r} for problem {problem_spec!r}: {exc}") from exc
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     try:
         store = RunStore(out, lock=True)
