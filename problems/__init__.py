@@ -49,7 +49,9 @@ _PROBLEMS = {
     "synthetic-nas": "progressive:SyntheticNAS",
 }
 
-_ALIASES = {"m": "n_obj", "c1-dtlz1": "c1dtlz1", "synthetic_nas": "synthetic-nas"}
+# other spellings of problem names, and of option names
+_NAME_ALIASES = {"c1-dtlz1": "c1dtlz1", "synthetic_nas": "synthetic-nas"}
+_OPTION_ALIASES = {"m": "n_obj"}
 
 
 def available_problems() -> list[str]:
@@ -79,7 +81,7 @@ def parse_spec(spec: str) -> tuple[str, dict]:
         raise ConfigError(f"a problem spec must be a non-empty string like 'dtlz2:m=3', got {spec!r}.")
     name, _, rest = spec.strip().partition(":")
     name = name.strip().lower()
-    name = _ALIASES.get(name, name)
+    name = _NAME_ALIASES.get(name, name)
     options: dict[str, Any] = {}
     if rest.strip():
         for item in rest.split(","):
@@ -90,7 +92,7 @@ def parse_spec(spec: str) -> tuple[str, dict]:
                     f"bad option {item!r} in problem spec {spec!r}; write options as "
                     f"'name:key=value,key=value', e.g. 'dtlz2:m=3,n_var=12'."
                 )
-            options[_ALIASES.get(key, key)] = _parse_value(value.strip())
+            options[_OPTION_ALIASES.get(key, key)] = _parse_value(value.strip())
     return name, options
 
 
@@ -113,7 +115,7 @@ def get_problem(spec: str, **overrides):
         12
     """
     name, options = parse_spec(spec)
-    options.update({_ALIASES.get(k, k): v for k, v in overrides.items()})
+    options.update({_OPTION_ALIASES.get(k, k): v for k, v in overrides.items()})
     target = _PROBLEMS.get(name)
     if target is None:
         close = difflib.get_close_matches(name, available_problems(), n=1)

@@ -70,3 +70,13 @@ def test_unknown_option_names_the_accepted_ones():
 def test_bad_sizes_raise_value_error(spec):
     with pytest.raises(ValueError):
         get_problem(spec)
+
+
+def test_every_name_alias_names_a_registered_problem():
+    from moopt.problems import _NAME_ALIASES
+
+    assert _NAME_ALIASES
+    for alias, target in _NAME_ALIASES.items():
+        assert target in available_problems(), (alias, target)
+        assert alias not in available_problems(), f"{alias!r} is both an alias and a registered name"
+        assert get_problem(alias).to_config() == get_problem(target).to_config()
