@@ -1,4 +1,4 @@
-"""Rewards: formulas against hand computation, validation, state, specs, HVI against moocore."""
+"""Rewards: formulas against hand computation, validation, state, specs, HVI against moocore, package layout."""
 
 import math
 
@@ -233,3 +233,107 @@ def test_parse_reward_specs():
         parse_reward("mixed:alpha")
     with pytest.raises(ValueError, match="bad options for the mixed reward"):
         parse_reward("mixed:alpha=0.5,gamma=2")
+
+
+# ---------------------------------------------------------------- package layout and saved formats
+def test_public_names_are_the_same_objects_from_moopt_and_their_formula_modules():
+    from moopt.rewards import hvi, monas, scalarizations, spec
+
+    homes = {monas: ["MixedReward", "PowerConstraintReward", "AccuracyConstraintReward"],
+             scalarizations: ["WeightedSum", "Chebyshev", "SoftConstraint"],
+             hvi: ["HypervolumeImprovement"],
+             spec: ["reward_from_config", "parse_reward", "available_rewards"]}
+    for module, names in homes.items():
+        for name in names:
+            assert getattr(moopt.rewards, name) is getattr(module, name)
+            assert getattr(module, name).__module__ == module.__name__
+    exported = [n for n in moopt.rewards.__all__ if n != "available_rewards"]
+    assert all(getattr(moopt, n) is getattr(moopt.rewards, n) for n in exported)
+    assert sorted(available_rewards()) == ["accuracy", "chebyshev", "hvi", "mixed", "mnas", "power",
+                                           "weighted_sum"]
+
+
+def test_a_checkpoint_in_the_saved_state_format_resumes():
+    # running bounds as saved by a search: acc (max) minimized in [-0.9, -0.5], energy in [2, 6]
+    r = MixedReward(0.5, accuracy="acc", energy="energy_mj")
+    r.load_state_dict({"norm": {"lo": [-0.9, 2.0], "hi": [-0.5, 6.0]}, "min_seen": -0.05, "n_seen": 2})
+    assert r.failure_reward() == -0.05
+    assert r({"acc": 0.7, "energy_mj": 4.0}) == pytest.approx(0.35 - 0.5 * 0.5)
+    assert set(r.state_dict()) == {"norm", "min_seen", "n_seen"} and r.state_dict()["n_seen"] == 3
+
+    h = reward_from_config({"type": "hvi", "objectives": None, "ref": None, "margin": 0.0, "failure": "min",
+                            "bounds": {"acc": [0.0, 1.0], "energy_mj": [0.0, 1.0]}})
+    h.load_state_dict({
+        "norm": {"lo": [-0.5, 0.5], "hi": [-0.5, 0.5]}, "min_seen": 0.25, "n_seen": 1,
+        "archive": {"format": "moopt.ParetoArchive", "version": 1, "directions": ["min", "min"],
+                    "n_obj": 2, "points": [[-0.5, 0.5]], "payloads": [None]},
+        "objectives": ["acc", "energy_mj"]})
+    h.bind(ACC_ENERGY)
+    # archive (0.5, 0.5), probe (0.3, 0.2) normalized, ref (1, 1): 0.7 * 0.8 - 0.25 covered already
+    assert h({"acc": 0.7, "energy_mj": 0.2}) == pytest.approx(0.31)
+    assert set(h.state_dict()) == {"norm", "min_seen", "n_seen", "archive", "objectives"}
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: MixedReward(1.5), "alpha must be in [0, 1] (1 = accuracy only), got 1.5."),
+    (lambda: PowerConstraintReward(-2), "budget must be > 0 (a power budget in the objective's unit), got -2.0."),
+    (lambda: SoftConstraint(0), "target must be > 0 (a latency target in the objective's unit), got 0.0."),
+    (lambda: Chebyshev(["a"], rho=-0.5), "rho must be >= 0 (0 = plain Chebyshev), got -0.5."),
+    (lambda: HypervolumeImprovement(margin=-0.1), "margin must be >= 0, got -0.1."),
+    (lambda: HypervolumeImprovement(["a", "b"], ref={"a": 1, "c": 2}),
+     "ref must give a value for each objective ['a', 'b']; unknown ['c'], missing ['b']."),
+    (lambda: MixedReward(0.5, directions={"energy": "low"}),
+     "direction of objective 'energy' is 'low'; use 'min' or 'max'."),
+])
+def test_option_errors_name_the_option_the_rule_and_the_value(make, message):
+    with pytest.raises(ValueError) as info:
+        make()
+    assert str(info.value) == message
+
+
+def test_option_must_be_a_number():
+    with pytest.raises(TypeError, match="threshold must be a number, got 'high'"):
+        AccuracyConstraintReward("high")
+    with pytest.raises(ValueError, match=r"ref\['e'\] must be finite, got nan"):
+        Chebyshev(weights={"e": 1.0}, ref={"e": math.nan})
+
+
+def test_hvi_empty_batch_changes_nothing():
+    r = HypervolumeImprovement(["f1", "f2"], directions={"f1": "min", "f2": "min"}, margin=0.0,
+                               bounds={"f1": (0, 1), "f2": (0, 1)})
+    r({"f1": 0.5, "f2": 0.5})
+    before = _serial.dumps(r.state_dict())
+    assert r.batch([]).shape == (0,)
+    assert _serial.dumps(r.state_dict()) == before
+    assert r({"f1": 0.25, "f2": 0.25}) == pytest.approx(0.75 * 0.75 - 0.25)
+
+
+class _Speed(moopt.Reward):
+    """A reward written against the documented subclass contract: ``R = 1 - latency_n``."""
+
+    kind = "speed"
+    required = {"latency": "min"}
+
+    def __init__(self, *, latency="latency_ms", bounds=None):
+        self.latency = latency
+        super().__init__([latency], bounds=bounds)
+
+    def _compute(self, F, signs):
+        return 1.0 - self.normalized(F, signs)[:, 0]
+
+    def _params(self):
+        return {"latency": self.latency}
+
+
+def test_a_user_reward_gets_roles_directions_and_failures_from_the_base_class():
+    r = _Speed(bounds={"latency_ms": (0, 20)})
+    # unbound: the role's direction ('min') is used
+    np.testing.assert_allclose(r.batch([{"latency_ms": 5.0}, {"latency_ms": 15.0}]), [0.75, 0.25])
+    assert r.failure_reward() == 0.25
+    assert r.config() == {"type": "speed", "latency": "latency_ms", "failure": "min",
+                          "bounds": {"latency_ms": [0.0, 20.0]}}
+    fast = _problem([moopt.Objective("latency_ms", "max")])
+    with pytest.raises(ValueError, match="'latency_ms' \\(used as latency\\) is 'max'imized"):
+        _Speed().bind(fast)
+    with pytest.raises(ValueError, match="unknown objective 'latency_ms'.*e.g. accuracy='acc'"):
+        _Speed().bind(ACC_ENERGY)
