@@ -223,8 +223,11 @@ class ProgressiveSearch(Search):
         if self._data_seqs:
             X = [self.space.encode(s) for s in self._data_seqs]
             Y = np.asarray(self._data_y, dtype=float)
-            for j, s in enumerate(self.surrogates):
-                s.fit(X, Y[:, j])
+            # the surrogates learn minimized values (value * sign): the search then depends on the
+            # objectives' directions only through the problem's signs, so "max accuracy" and
+            # "min -accuracy" give the same run (a network fitted to -y is not the negated fit to y)
+            for j, (o, s) in enumerate(zip(self.expensive, self.surrogates)):
+                s.fit(X, Y[:, j] * o.sign)
         if self.ref is None and self._archive:
             self.ref = infer_reference_point(np.asarray(self._archive))
         log = {
@@ -289,7 +292,7 @@ class ProgressiveSearch(Search):
             for o, s in zip(self.expensive, self.surrogates):
                 mean, std = s.predict(X)
                 for e, m, d in zip(entries, mean, std):
-                    e.setdefault("pred", {})[o.name] = float(m)
+                    e.setdefault("pred", {})[o.name] = float(m) * o.sign  # back to the objective's direction
                     e.setdefault("pred_std", {})[o.name] = float(d)
         return entries
 
