@@ -1,6 +1,7 @@
-"""Latency lookup tables: coverage, prediction = sum of entries, JSON round trip, rank sanity."""
+"""Latency lookup tables: coverage, hand-built predictions, JSON round trip, rank correlation."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -23,8 +24,44 @@ def test_lut_covers_every_architecture(lut):
         cell = space.sample(rng)
         keys = dpp_keys(cell, (1, 8, 8), 10, CFG)
         assert all(k in lut.entries for k in keys)
-        assert lut.predict(cell) == pytest.approx(sum(lut.entries[k]["ms"] for k in keys))
     assert all(v["ms"] > 0 for v in lut.entries.values())
+
+
+# A table written by hand for CFG at 1x8x8, 10 classes (stem 8; block 0: two cells of growth 4 at
+# 8x8, cin 8 and 12; pool; block 1: one cell of growth 8 at 4x4, cin 16; head on 24 channels).
+# Keys are "op|cin|cout|HxW"; a cell's last conv outputs the growth, earlier convs 4 x growth.
+HAND = {
+    "stem|1|8|8x8|s1": 100.0, "pool|16|8x8": 200.0, "head|24|4x4|10": 300.0,
+    "cat|8|4|8x8": 1.0, "cat|12|4|8x8": 2.0, "cat|16|8|4x4": 3.0,
+    # cell ("bnrelu", "conv3x3"): one conv, straight to the growth
+    "bnrelu|8|8|8x8": 10.0, "conv3x3|8|4|8x8": 20.0, "bnrelu|12|12|8x8": 30.0, "conv3x3|12|4|8x8": 40.0,
+    "bnrelu|16|16|4x4": 50.0, "conv3x3|16|8|4x4": 60.0,
+    # cell ("bnrelu", "conv1x1", "bnrelu", "conv3x3"): bottleneck 4 x growth, then the growth
+    "conv1x1|8|16|8x8": 0.5, "bnrelu|16|16|8x8": 0.25, "conv3x3|16|4|8x8": 0.125, "conv1x1|12|16|8x8": 4.0,
+    "conv1x1|16|32|4x4": 5.0, "bnrelu|32|32|4x4": 6.0, "conv3x3|32|8|4x4": 7.0,
+    # decoys no network of these cells contains
+    "bn|8|8|8x8": 1e6, "conv1x1|8|4|8x8": 1e6, "conv3x3|8|16|8x8": 1e6, "pool|24|4x4": 1e6,
+}
+
+
+def test_predict_sums_a_hand_built_table():
+    lut = LatencyTable({k: {"ms": v, "iqr_ms": 0.0, "min_ms": v / 4} for k, v in HAND.items()},
+                       input_shape=(1, 8, 8), num_classes=10, config=CFG)
+    fixed = 100 + 200 + 300 + 1 + 2 + 3  # stem, pool, head, three concatenations
+    # three cells of bnrelu + conv3x3
+    assert lut.predict(("bnrelu", "conv3x3")) == fixed + (10 + 20) + (30 + 40) + (50 + 60) == 816
+    # the two 8x8 cells share "bnrelu|16|16|8x8" and "conv3x3|16|4|8x8": each layer counts once per use
+    two_conv = ("bnrelu", "conv1x1", "bnrelu", "conv3x3")
+    assert lut.predict(two_conv) == fixed + (10 + 0.5 + 0.25 + 0.125) + (30 + 4 + 0.25 + 0.125) + (50 + 5 + 6 + 7)
+    assert lut.predict(two_conv) == 719.25
+    assert lut.predict(two_conv, stat="min_ms") == 719.25 / 4
+    # an entry written without min_ms falls back to its median
+    only_ms = LatencyTable({k: {"ms": v} for k, v in HAND.items()}, input_shape=(1, 8, 8), num_classes=10,
+                           config=CFG)
+    assert only_ms.predict(("bnrelu", "conv3x3"), stat="min_ms") == 816
+    with pytest.raises(ValueError, match=re.escape("no entry 'conv1x1|8|16|8x8'")):
+        LatencyTable({k: v for k, v in lut.entries.items() if k != "conv1x1|8|16|8x8"}, input_shape=(1, 8, 8),
+                     num_classes=10, config=CFG).predict(two_conv)
 
 
 def test_keys_follow_the_network():
@@ -77,8 +114,48 @@ def test_lut_ranks_cheap_and_expensive_cells(lut):
 
 def test_min_statistic(lut):
     cell = ("bnrelu", "conv3x3")
-    keys = dpp_keys(cell, (1, 8, 8), 10, CFG)
-    assert lut.predict(cell, stat="min_ms") == pytest.approx(sum(lut.entries[k]["min_ms"] for k in keys))
-    assert lut.predict(cell, stat="min_ms") <= lut.predict(cell)
+    assert 0 < lut.predict(cell, stat="min_ms") <= lut.predict(cell)  # every layer's minimum <= its median
     with pytest.raises(ValueError, match="stat="):
         lut.predict(cell, stat="mean")
+
+
+def test_lut_ranks_random_cells_like_measured_latency(tmp_path):
+    """The documented claim: LUT-predicted and measured latency of random DPP-Net cells rank alike.
+
+    The table comes from ``moopt nas profile-device`` (default skeleton, 3x32x32, 1 thread) with the
+    single-thread CPU clock, which leaves out waits for a core; minima are the least load-sensitive
+    statistic.  Calibration on the shared 2-core machine with this exact test (12 runs, half of them
+    beside 6 busy processes, load average 5-8): Spearman rho of the minima 0.974-0.998, of the
+    medians 0.936-0.998, mean measured/predicted 1.01-1.12; a predictor counting layers reaches
+    0.58-0.86, one by MACs 0.74-0.89.  The thresholds leave a margin below those ranges.
+    """
+    from scipy.stats import spearmanr
+
+    from moopt.adapters.nas.objectives import measure_latency
+    from moopt.cli import main
+
+    path = tmp_path / "host.json"
+    assert main(["nas", "profile-device", "--out", str(path), "--repeats", "10", "--clock", "cpu"]) == 0
+    lut = LatencyTable.load(path)
+    assert lut.device["clock"] == "cpu" and lut.input_shape == (3, 32, 32) and lut.config == DPPConfig()
+    space = DPPCellSpace(max_length=6)
+    rng = np.random.default_rng(0)
+    cells = []
+    while len(cells) < 30:
+        cell = space.sample(rng)
+        if cell not in cells:
+            cells.append(cell)
+    pred_min, pred_med, meas_min, meas_med = [], [], [], []
+    for cell in cells:
+        net = build_dpp(cell, input_shape=(3, 32, 32), num_classes=10, config=DPPConfig())
+        r = measure_latency(net, (3, 32, 32), repeats=10, warmup=2, threads=1, clock="cpu")
+        pred_min.append(lut.predict(cell, stat="min_ms"))
+        pred_med.append(lut.predict(cell))
+        meas_min.append(r["latency_min_ms"])
+        meas_med.append(r["latency_ms"])
+    rho_min = spearmanr(pred_min, meas_min).statistic
+    rho_med = spearmanr(pred_med, meas_med).statistic
+    ratio = float(np.mean(np.divide(meas_min, pred_min)))
+    assert rho_min >= 0.9, f"Spearman rho of minima {rho_min:.3f}"
+    assert rho_med >= 0.85, f"Spearman rho of medians {rho_med:.3f}"
+    assert 0.5 <= ratio <= 3.0, f"mean measured/predicted {ratio:.2f}"
