@@ -16,13 +16,26 @@ search through ask/tell rounds on small problems and assert:
                     (so every RNG state must be in the state dict)
 ``failures``        failed and pruned results (some rounds all failed) and results
                     told in shuffled order are accepted; the search goes on
-``directions``      on the problem with its last objective flipped to ``max`` the
-                    search runs and never modifies the values it is told (they are
-                    in the user's directions)
+``directions``      told values are never modified (they are in the user's
+                    directions); *mirror*: on :func:`flip_last_objective` (last
+                    objective negated and declared in the other direction) the same
+                    seed proposes exactly the same candidates in every round, since
+                    the minimized values (``value * sign``) are bit for bit those of
+                    the original; *progress*: a search whose proposals depend on
+                    values proposes lower scores when every objective (the last
+                    declared ``max``) minimizes a score than when they maximize it
 ``budget``          through :func:`moopt.optimize`: never more results than the
                     budget, ``ask(n)`` never returns more than ``n``, and two runs
                     with the same seed give the same history
 ==================  ==============================================================
+
+A search passes ``directions`` by reading told values only through their
+minimized form (``value * problem.signs``, e.g.
+:func:`moopt.search.minimized_values`).  Models
+fitted to values (surrogates, rewards) must be fitted to minimized values too: a
+neural network fitted to ``-y`` is not the negated fit to ``y``, so a search that
+fits user-direction values runs differently on a ``max`` objective and on its
+negation declared ``min``.
 
 Problems are given by kind (``"real"``: 4 reals, 2 objectives min/min;
 ``"categorical"``: categorical and integer variables, objectives min/max;
@@ -133,26 +146,121 @@ def _as_problem(problem: ProblemLike) -> Problem:
     raise TypeError(f"a contract problem must be a kind name or a moopt.Problem, got {type(problem).__name__}.")
 
 
+# ------------------------------------------------------- derived problems
+def _derived_problem(problem: Problem, *, objectives: Sequence[Objective], transform: Callable[[dict], dict],
+                     name: str, pointwise: bool, ref: Optional[Callable[[np.ndarray], np.ndarray]] = None
+                     ) -> Problem:
+    """A copy of ``problem`` with other objectives whose values are ``transform(values)``.
+
+    The copy is an instance of a subclass of ``type(problem)`` that keeps every
+    attribute of the original (e.g. a progressive space), so the same search can
+    run on it; ``evaluate``, ``evaluate_cheap`` and ``evaluate_batch`` all go
+    through ``transform``.
+
+    Args:
+        problem: The original problem.
+        objectives: The copy's objectives (same names as the original's).
+        transform: ``values -> values`` on an evaluation's output dict (objectives,
+            constraints, metrics); returns a new dict.
+        name: The copy's name.
+        pointwise: True when ``transform`` maps each objective on its own (then
+            ``evaluate_cheap`` transforms the original's cheap values); otherwise the
+            cheap values come from a full evaluation.
+        ref: Maps the original's ``ref_point`` to the copy's; ``None``: the copy has none.
+    """
+    base = problem
+    objectives = tuple(objectives)
+    cheap = [o.name for o in objectives if o.cheap]
+
+    def ref_point(self):
+        value = getattr(base, "ref_point", None)
+        if ref is None or value is None:
+            raise AttributeError("ref_point")
+        return ref(np.asarray(value, dtype=float))
+
+    def evaluate(self, params):
+        return transform(dict(base.evaluate(params)))
+
+    def evaluate_cheap(self, params):
+        if pointwise:
+            return transform(dict(base.evaluate_cheap(params)))
+        out = self.evaluate(params)
+        return {n: out[n] for n in cheap}
+
+    def evaluate_batch(self, X):
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        if pointwise:  # keep the original's (vectorized) values, transformed row by row
+            F0, G = base.evaluate_batch(X)
+            rows = [transform(dict(zip(base.objective_names, f))) for f in np.asarray(F0, dtype=float)]
+        else:
+            rows = [self.evaluate(base.space.from_vector(x)) for x in X]
+        F = np.array([[r[n] for n in base.objective_names] for r in rows], dtype=float).reshape(len(X), -1)
+        if not pointwise:
+            G = (np.array([[r[n] for n in base.constraint_names] for r in rows], dtype=float)
+                 if base.constraints else None)
+        return F, G
+
+    cls = type(problem)
+    derived_cls = type(f"Contract{cls.__name__}", (cls,), {
+        "evaluate": evaluate, "evaluate_cheap": evaluate_cheap, "evaluate_batch": evaluate_batch,
+        "ref_point": property(ref_point), "__module__": __name__,
+    })
+    out = copy.copy(problem)
+    out.__class__ = derived_cls
+    out.objectives = objectives
+    out.name = name
+    return out
+
+
 def flip_last_objective(problem: Problem) -> Problem:
     """A copy of ``problem`` whose last objective has the other direction (values negated).
 
     The copy keeps every other attribute (e.g. a progressive space), so the
-    same search can run on it.
+    same search can run on it.  Its minimized values (``value * sign``) are
+    exactly those of the original (negation is exact in floating point), so a
+    search that converts told values with the objectives' directions behaves
+    identically on both; ``evaluate``, ``evaluate_cheap``, ``evaluate_batch``
+    and a ``ref_point`` attribute are all mirrored.
     """
-    flipped = copy.copy(problem)
     last = problem.objectives[-1]
     new_dir = "max" if last.direction == "min" else "min"
-    flipped.objectives = problem.objectives[:-1] + (Objective(last.name, new_dir, last.unit, last.cheap),)
-    base_evaluate = problem.evaluate
 
-    def evaluate(params):
-        out = dict(base_evaluate(params))
-        out[last.name] = -out[last.name]
+    def negate_last(out: dict) -> dict:
+        if last.name in out:
+            out[last.name] = -out[last.name]
         return out
 
-    flipped.evaluate = evaluate
-    flipped.name = f"{problem.name}-flipped"
-    return flipped
+    def ref(r: np.ndarray) -> np.ndarray:
+        r = r.copy()
+        r[-1] = -r[-1]
+        return r
+
+    return _derived_problem(
+        problem, objectives=problem.objectives[:-1] + (Objective(last.name, new_dir, last.unit, last.cheap),),
+        transform=negate_last, name=f"{problem.name}-flipped", pointwise=True, ref=ref)
+
+
+def agreeing_problem(problem: Problem, sense: int = 1) -> Problem:
+    """A copy of ``problem`` whose objectives all agree: each one minimizes ``sense * s``.
+
+    ``s`` is the original's last objective, minimized (``value * sign``).  The
+    copy keeps the names and the first objectives' directions and declares the
+    last one ``max``; objective ``o`` has the value ``sense * s * o.sign``, so
+    its minimized value is ``sense * s`` whatever its direction.  With
+    ``sense=1`` a search should propose low ``s``, with ``sense=-1`` high ``s``.
+    """
+    if sense not in (1, -1):
+        raise ValueError(f"sense must be 1 (minimize s) or -1 (maximize s), got {sense!r}.")
+    last = problem.objectives[-1]
+    objectives = problem.objectives[:-1] + (Objective(last.name, "max", last.unit, last.cheap),)
+
+    def agree(out: dict) -> dict:
+        s = float(out[last.name]) * last.sign
+        out.update({o.name: sense * s * o.sign for o in objectives})
+        return out
+
+    return _derived_problem(problem, objectives=objectives, transform=agree,
+                            name=f"{problem.name}-agree{'+' if sense > 0 else '-'}", pointwise=False)
 
 
 def _build(factory: Factory, problem: Problem, seed: int) -> Search:
@@ -341,6 +449,10 @@ def check_resume(factory: Factory, problem: ProblemLike = "real", *, seed: int =
         assert sa == sb, f"{name}: the resumed search's final state_dict differs from the original's ({split})"
 
 
+def _first_difference(a: Sequence, b: Sequence) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
 def check_failures(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 6,
                    batch: int = 4, **_) -> None:
     """Failed and pruned results (whole failed rounds too), told in any order, are accepted."""
@@ -367,24 +479,86 @@ def check_failures(factory: Factory, problem: ProblemLike = "real", *, seed: int
 
 
 def check_directions(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 5,
-                     batch: int = 4, **_) -> None:
-    """With a ``max`` objective the search runs and leaves the told values (user directions) untouched."""
+                     batch: int = 4, progress_rounds: int = 24, **_) -> None:
+    """The search reads every objective in its own direction and leaves told values untouched.
+
+    Three parts:
+
+    1. *Told values are not modified* (they are in the user's directions).
+    2. *Mirror*: the same seed runs on the problem and on
+       :func:`flip_last_objective` (last objective negated and declared in the
+       other direction).  The minimized values (``value * sign``) the two runs
+       see are bit for bit the same (negation is exact), so a search that
+       converts with the directions proposes exactly the same candidates in every
+       round; one that reads told values as minimized (or maximized) whatever the
+       direction does not.
+    3. *Progress* (searches whose proposals depend on values): on
+       :func:`agreeing_problem` every objective (the last declared ``max``)
+       minimizes one score ``s``; the same seed runs once to minimize ``s`` and
+       once to maximize it, and in the second half of ``progress_rounds`` rounds
+       the first run's proposals must have the lower mean ``s``.  This catches a
+       search that inverts every direction, which the mirror cannot see.
+
+    Args:
+        progress_rounds: Rounds of the progress runs.
+    """
     base = _as_problem(problem)
-    flipped = flip_last_objective(base)
-    for prob in (base, flipped):
-        s = _build(factory, prob, seed)
-        d = _Driver(s, prob, batch=batch)
+    mirrored = flip_last_objective(base)
+    a, b = _build(factory, base, seed), _build(factory, mirrored, seed)
+    name = type(a).__name__
+    da, db = _Driver(a, base, batch=batch), _Driver(b, mirrored, batch=batch)
+    last = base.objectives[-1].name
+    for r in range(rounds):
+        ca, cb = da.ask(), db.ask()
+        ka, kb = [_key(c) for c in ca], [_key(c) for c in cb]
+        if ka != kb:
+            i = _first_difference(ka, kb)
+            raise AssertionError(
+                f"{name} proposed other candidates on {mirrored.name!r} (objective {last!r} negated and declared "
+                f"{mirrored.directions[-1]!r}) than on {base.name!r} with the same seed: round {r}, candidate {i}: "
+                f"{kb[i] if i < len(kb) else None} instead of {ka[i] if i < len(ka) else None}. The values "
+                "minimized with the directions are identical, so the search reads told values without their "
+                "direction (multiply by problem.signs, or use moopt.search.minimized_values)")
+        if not ca:
+            break
+        for d, cands in ((da, ca), (db, cb)):
+            results = d.results(cands)
+            before = [(dict(res.values) if res.values else None) for res in results]
+            d.tell(results)
+            after = [(dict(res.values) if res.values else None) for res in results]
+            assert before == after, (f"{name}.tell modified the values it was told; values are in "
+                                     "the user's directions and must be copied, not changed in place")
+    for d in (da, db):
+        assert d.proposed, f"{name} proposed nothing on {d.problem.name} (directions {d.problem.directions})"
+    _check_progress(factory, base, seed=seed, rounds=progress_rounds, batch=batch)
+
+
+def _check_progress(factory: Factory, problem: Problem, *, seed: int, rounds: int, batch: int) -> None:
+    runs = {}
+    last = problem.objectives[-1].name
+    for sense in (1, -1):
+        agree = agreeing_problem(problem, sense)
+        d = _Driver(_build(factory, agree, seed), agree, batch=batch)
+        scores: list[list[float]] = []
         for _ in range(rounds):
             cands = d.ask()
             if not cands:
                 break
             results = d.results(cands)
-            before = [(dict(r.values) if r.values else None) for r in results]
             d.tell(results)
-            after = [(dict(r.values) if r.values else None) for r in results]
-            assert before == after, (f"{type(s).__name__}.tell modified the values it was told; values are in "
-                                     "the user's directions and must be copied, not changed in place")
-        assert d.proposed, f"{type(s).__name__} proposed nothing on {prob.name} (directions {prob.directions})"
+            # s of each proposal (minimized value = sense * s); None where the evaluation failed
+            scores.append([float(res.values[last]) * agree.objectives[-1].sign * sense if res.ok else None
+                           for res in results])
+        late = [v for row in scores[len(scores) // 2:] for v in row if v is not None]
+        runs[sense] = (d.proposed, float(np.mean(late)) if late else math.nan, type(d.search).__name__)
+    (down_keys, down, name), (up_keys, up, _) = runs[1], runs[-1]
+    if down_keys == up_keys or math.isnan(down) or math.isnan(up):
+        return  # the search's proposals do not depend on values (e.g. random search): nothing to compare
+    assert down < up, (
+        f"{name} does not move towards the optimum: on {problem.name!r} with every objective minimizing one score "
+        f"s (the last objective declared 'max'), its proposals in the second half of {rounds} rounds have mean "
+        f"s = {down:.4g} when s is minimized and {up:.4g} when s is maximized; the first must be lower. Does "
+        "it read 'min' objectives as 'max' (signs inverted)?")
 
 
 def check_budget(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, budget: int = 17,
@@ -450,7 +624,8 @@ def check_search(factory: Factory, *, problems: Iterable[ProblemLike] = DEFAULT_
         factory: ``factory(problem, seed) -> Search`` or a registered algorithm name.
         problems: Problem kinds (:data:`PROBLEM_KINDS`) or Problem instances.
         checks: Subset of :data:`CHECKS` names (default: all).
-        **options: ``seed``, ``rounds``, ``batch``, ``budget`` passed to the checks.
+        **options: ``seed``, ``rounds``, ``batch``, ``budget``, ``progress_rounds``
+            (``directions``) passed to the checks.
 
     Raises:
         AssertionError: naming the check and problem that failed.
@@ -469,7 +644,8 @@ class SearchContract:
 
     Attributes:
         problems: Problem kinds or instances to run every check on.
-        options: Options for the checks (``rounds``, ``batch``, ``budget``, ``seed``).
+        options: Options for the checks (``rounds``, ``batch``, ``budget``, ``seed``,
+            ``progress_rounds``).
     """
 
     problems: Sequence[ProblemLike] = DEFAULT_PROBLEMS

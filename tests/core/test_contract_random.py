@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import moopt
-from moopt.search.base import Candidate
+from moopt.search.base import Candidate, Search, minimized_values
 from moopt.testing import (
     CHECKS,
     PROBLEM_KINDS,
@@ -15,6 +15,7 @@ from moopt.testing import (
     flip_last_objective,
     run_contract_check,
 )
+from moopt.testing.search_contract import agreeing_problem
 
 
 def random_factory(problem, seed):
@@ -52,6 +53,38 @@ def test_contract_problems_and_flip():
         contract_problem("graph")
     with pytest.raises(ValueError, match="unknown contract check"):
         run_contract_check("speed", random_factory)
+
+
+def test_flip_mirrors_cheap_batch_values_and_the_reference_point():
+    from moopt.problems.progressive import SyntheticNAS
+
+    p = SyntheticNAS(max_length=2)
+    f = flip_last_objective(p)
+    assert f.directions == ["min", "min", "max"] and p.directions == ["min"] * 3
+    assert isinstance(f, SyntheticNAS) and f.progressive_space is p.progressive_space
+    x = {"sequence": p.progressive_space.initial()[0]}
+    assert f.evaluate_cheap(x)["latency_ms"] == -p.evaluate_cheap(x)["latency_ms"]
+    assert f.evaluate_cheap(x)["params"] == p.evaluate_cheap(x)["params"]
+    assert f.ref_point.tolist() == [*p.ref_point[:2].tolist(), -p.ref_point[2]]
+    real = contract_problem("real")
+    X = np.random.default_rng(2).random((5, 4))
+    F0, _ = real.evaluate_batch(X)
+    F1, _ = flip_last_objective(real).evaluate_batch(X)
+    assert np.array_equal(F1[:, 0], F0[:, 0]) and np.array_equal(F1[:, 1], -F0[:, 1])
+    assert getattr(flip_last_objective(real), "ref_point", None) is None  # none to mirror
+
+
+@pytest.mark.parametrize("kind", ["real", "categorical"])
+def test_agreeing_problem_minimizes_one_score_in_every_objective(kind):
+    p = contract_problem(kind)
+    down, up = agreeing_problem(p, 1), agreeing_problem(p, -1)
+    assert down.directions[-1] == "max" and down.directions[:-1] == p.directions[:-1]
+    x = p.space.sample(np.random.default_rng(4))
+    s = p.evaluate(x)[p.objective_names[-1]] * p.signs[-1]
+    assert np.allclose(np.array([down.evaluate(x)[n] for n in p.objective_names]) * down.signs, s)
+    assert np.allclose(np.array([up.evaluate(x)[n] for n in p.objective_names]) * up.signs, -s)
+    with pytest.raises(ValueError, match="sense must be 1"):
+        agreeing_problem(p, 0)
 
 
 # ---- broken searches: each must fail its check (the suite can fail) ----
@@ -118,6 +151,75 @@ class IgnoresBudget(moopt.RandomSearch):
         return super().ask(n + 2)
 
 
+# ---- a small search that learns from values, and its broken variants ----
+class GreedyMutation(Search):
+    """Mutates a member of the front of its minimized results 3 times in 4, else samples uniformly.
+
+    A well-formed value-using search: it reads told values only through
+    ``minimized_values`` (directions applied, failed and pruned results left
+    out), so it passes every contract check; each subclass below breaks one rule.
+    """
+
+    def __init__(self, problem, *, seed=None):
+        super().__init__(problem, seed=seed)
+        self._X: list[list[float]] = []  # vector encodings of the results it learns from
+        self._F: list[list[float]] = []  # their minimized objective values
+
+    def ask(self, n=1):
+        space = self.problem.space
+        lo, hi = space.bounds()
+        out = []
+        for _ in range(n):
+            if self._F and self.rng.random() < 0.75:
+                front = np.flatnonzero(moopt.is_nondominated(np.array(self._F)))
+                x = np.array(self._X[int(self.rng.choice(front))])
+                params = space.from_vector(np.clip(x + self.rng.normal(0.0, 0.05, size=x.shape) * (hi - lo), lo, hi))
+            else:
+                params = space.sample(self.rng)
+            out.append(self._new_candidate(params))
+        return out
+
+    def learn_from(self, results):
+        """``(results, minimized F)`` of the results to learn from."""
+        F, kept = minimized_values(self.problem, results)
+        return kept, F
+
+    def tell(self, results):
+        kept, F = self.learn_from(list(results))
+        for r, f in zip(kept, F):
+            self._X.append(self.problem.space.to_vector(r.candidate.params).tolist())
+            self._F.append([float(v) for v in f])
+
+    def state_dict(self):
+        return {**super().state_dict(), "X": self._X, "F": self._F}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self._X = [list(map(float, x)) for x in state["X"]]
+        self._F = [list(map(float, f)) for f in state["F"]]
+
+
+class IgnoresDirections(GreedyMutation):
+    """Reads told values as if every objective were minimized."""
+
+    def learn_from(self, results):
+        kept = [r for r in results if r.ok]
+        return kept, np.array([[r.values[n] for n in self.problem.objective_names] for r in kept])
+
+
+class InvertsDirections(GreedyMutation):
+    """Multiplies by the negated signs: maximizes 'min' objectives and minimizes 'max' ones."""
+
+    def learn_from(self, results):
+        kept, F = super().learn_from(results)
+        return kept, -F
+
+
+@pytest.mark.parametrize("problem", ["real", "categorical", "constrained"])
+def test_the_value_using_reference_search_passes_every_check(problem):
+    check_search(lambda p, seed: GreedyMutation(p, seed=seed), problems=[problem])
+
+
 @pytest.mark.parametrize("cls, check, match", [
     (ForgetfulState, "resume", "resumed search proposed"),
     (GlobalRandom, "determinism", "same seed, different candidates"),
@@ -129,6 +231,8 @@ class IgnoresBudget(moopt.RandomSearch):
     (NegatesInPlace, "directions", "modified the values"),
     (NonJsonState, "state_json", "not JSON"),
     (IgnoresBudget, "budget", "at most n"),
+    (IgnoresDirections, "directions", "reads told values without their direction"),
+    (InvertsDirections, "directions", "does not move towards the optimum"),
 ])
 def test_broken_searches_fail_their_check(cls, check, match):
     factory = lambda problem, seed: cls(problem, seed=seed)  # noqa: E731
