@@ -14,8 +14,15 @@ search through ask/tell rounds on small problems and assert:
                     (with candidates outstanding and after a tell), loaded into a
                     fresh instance built with *another* seed, continues identically
                     (so every RNG state must be in the state dict)
-``failures``        failed and pruned results (some rounds all failed) and results
-                    told in shuffled order are accepted; the search goes on
+``failures``        failed and pruned results (whole rounds failed, the first one
+                    too) and results told in shuffled order or split over two tells
+                    are accepted; after a round in which everything failed ``ask``
+                    still proposes (an empty list would mean "finished"); failures
+                    never count as good results: on :func:`bait_problem` (every real
+                    value worse than 0) a region that fails must not be proposed
+                    exactly as when it reads as all-zero values, nor more often
+                    (beyond ``slack``) than when it is told ok values worse than any
+                    other
 ``directions``      told values are never modified (they are in the user's
                     directions); *mirror*: on :func:`flip_last_objective` (last
                     objective negated and declared in the other direction) the same
@@ -29,13 +36,15 @@ search through ask/tell rounds on small problems and assert:
                     with the same seed give the same history
 ==================  ==============================================================
 
-A search passes ``directions`` by reading told values only through their
-minimized form (``value * problem.signs``, e.g.
-:func:`moopt.search.minimized_values`).  Models
+A search passes ``directions`` and ``failures`` by reading told values only
+through their minimized form (``value * problem.signs``, e.g.
+:func:`moopt.search.minimized_values`) and by leaving failed and pruned results
+out of what it learns from (or ranking them behind every ok result).  Models
 fitted to values (surrogates, rewards) must be fitted to minimized values too: a
 neural network fitted to ``-y`` is not the negated fit to ``y``, so a search that
 fits user-direction values runs differently on a ``max`` objective and on its
-negation declared ``min``.
+negation declared ``min``.  ``failures`` needs a problem that leaves the search
+something to propose for four rounds.
 
 Problems are given by kind (``"real"``: 4 reals, 2 objectives min/min;
 ``"categorical"``: categorical and integer variables, objectives min/max;
@@ -238,6 +247,57 @@ def flip_last_objective(problem: Problem) -> Problem:
     return _derived_problem(
         problem, objectives=problem.objectives[:-1] + (Objective(last.name, new_dir, last.unit, last.cheap),),
         transform=negate_last, name=f"{problem.name}-flipped", pointwise=True, ref=ref)
+
+
+def in_bait_region(space, params: Mapping, anchor: Mapping) -> bool:
+    """Whether a candidate lies in the region the ``failures`` check makes fail.
+
+    The region is chosen by the first variable, around its value in ``anchor``
+    (the first candidate a search proposes, so that the region is visited from
+    the start): the same first token of a token sequence, the same choice of a
+    categorical, or, for reals and integers, a window of a quarter of the range
+    (on the log scale where the variable has one) that holds the anchor's value.
+    """
+    var = space.variables[0]
+    value, ref = params[var.name], anchor[var.name]
+    if isinstance(var, TokenSequence):
+        return len(value) > 0 and len(ref) > 0 and value[0] == ref[0]
+    if isinstance(var, Categorical):
+        return var.index(value) == var.index(ref)
+    lo, hi = float(var.low), float(var.high)
+    if hi == lo:
+        return True
+    scale = math.log if var.log else float
+
+    def position(v) -> float:
+        return (scale(float(v)) - scale(lo)) / (scale(hi) - scale(lo))
+
+    start = min(max(position(ref) - 0.125, 0.0), 0.75)
+    return start <= position(value) <= start + 0.25
+
+
+def bait_problem(problem: Problem) -> Problem:
+    """A copy of ``problem`` whose values are all worse than ``0`` in every objective.
+
+    Each value goes through an increasing map into ``(0.43, 3.57)`` (``min``
+    objectives: ``2 + atan(v)``) or ``(-3.57, -0.43)`` (``max``: ``atan(v) - 2``),
+    so the problem keeps its order of candidates but a result read as "all zero"
+    would dominate every real one: the ``failures`` check tells failures in a
+    region of this problem and checks they do not attract the search.
+    """
+    directions = {o.name: o.direction for o in problem.objectives}
+
+    def squash(out: dict) -> dict:
+        for n, d in directions.items():
+            if n in out:
+                out[n] = (2.0 + math.atan(out[n])) if d == "min" else (math.atan(out[n]) - 2.0)
+        return out
+
+    def ref(r: np.ndarray) -> np.ndarray:
+        return np.array(list(squash({o.name: float(v) for o, v in zip(problem.objectives, r)}).values()))
+
+    return _derived_problem(problem, objectives=problem.objectives, transform=squash,
+                            name=f"{problem.name}-bait", pointwise=True, ref=ref)
 
 
 def agreeing_problem(problem: Problem, sense: int = 1) -> Problem:
@@ -454,28 +514,114 @@ def _first_difference(a: Sequence, b: Sequence) -> int:
 
 
 def check_failures(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 6,
-                   batch: int = 4, **_) -> None:
-    """Failed and pruned results (whole failed rounds too), told in any order, are accepted."""
+                   batch: int = 4, bait_rounds: int = 10, slack: float = 0.25, **_) -> None:
+    """Failed and pruned results are accepted, never stop the search, and never count as good.
+
+    Three parts:
+
+    1. *Accepted, and the search goes on*: failed and pruned results, rounds in
+       which every result failed (the first round and the third), results told
+       in shuffled order and split over two tells are accepted; after a round in
+       which everything failed (nothing outstanding), ``ask`` must return new
+       candidates -- an empty list would mean "finished" after a transient outage.
+    2. *Not read as zero*: on :func:`bait_problem` (every real value worse than
+       ``0`` in every objective) the candidates of a region
+       (:func:`in_bait_region`) fail or are pruned, for ``bait_rounds`` rounds.
+       The same seed runs again with that region told as ok results whose values
+       are all ``0`` (better than any real one), and as ok results worse than any
+       real one.  A search whose proposals depend on values (those two runs
+       differ) must not propose exactly what it proposes when failures read as 0.
+    3. *Not preferred*: in the second half of the rounds the share of proposals
+       inside the failing region may exceed the share in the run where the region
+       is told the worst values by at most ``slack``; a search that ranks failures
+       as good (0, the best seen, ``-inf`` minimized) closes in on them.  Searches
+       that treat failures as the worst result (or leave them out) differed by at
+       most 0.05 over ten seeds; the broken ones in the tests by 0.45 or more.
+
+    Args:
+        bait_rounds: Rounds of each run of parts 2 and 3.
+        slack: Allowed excess of the failing region's share of proposals (part 3).
+    """
     problem = _as_problem(problem)
     s = _build(factory, problem, seed)
+    name = type(s).__name__
     d = _Driver(s, problem, batch=batch)
     rng = np.random.default_rng(seed)
+    all_failed_before = None
     for r in range(rounds):
         cands = d.ask()
+        if all_failed_before is not None:
+            assert cands, (f"{name}.ask({batch}) returned [] with nothing outstanding right after round "
+                           f"{all_failed_before}, in which every result failed: the search declared itself "
+                           "finished after one bad round; failures (a transient outage, a bad region) must not "
+                           "end a search -- propose from the prior or from the failed candidates instead")
+            all_failed_before = None
         if not cands:
             break
-        if r == 1:
+        if r in (0, 2):
             results = [Evaluation.failure(c, "contract: everything failed") for c in cands]
+            all_failed_before = r
         else:
             results = d.results(cands, fail_every=3, prune_every=5)
         order = rng.permutation(len(results))
         shuffled = [results[i] for i in order]
-        if r % 2 == 0 and len(shuffled) > 1:  # results split over two tells
+        if r % 2 == 1 and len(shuffled) > 1:  # results split over two tells
             d.tell(shuffled[:1])
             d.tell(shuffled[1:])
         else:
             d.tell(shuffled)
-    assert d.proposed, f"{type(s).__name__} proposed nothing"
+    assert d.proposed, f"{name} proposed nothing"
+
+    bait = bait_problem(problem)
+    runs = {mode: _bait_run(factory, bait, seed, bait_rounds, batch, mode) for mode in ("failed", "zero", "worst")}
+    (failed, f_share), (zero, _), (worst, w_share) = runs["failed"], runs["zero"], runs["worst"]
+    if zero != worst and failed == zero:
+        raise AssertionError(
+            f"{name} proposed exactly the same candidates when the results in a region failed (or were pruned) "
+            f"as when they were ok with every objective 0 (better than any real value of {bait.name}): it "
+            "reads failed/pruned results as successes with value 0; leave them out of the values it learns "
+            "from, or rank them behind every ok result (see moopt.search.minimized_values(failed=...))")
+    assert f_share <= w_share + slack, (
+        f"{name} is drawn to failures: in the second half of the rounds {f_share:.0%} of its proposals lie in the "
+        f"region whose evaluations fail, against {w_share:.0%} when that region is told ok values worse than any "
+        "other; a search must rank failed and pruned results no better than its worst ok result, never as good ones")
+
+
+def _bait_run(factory: Factory, bait: Problem, seed: int, rounds: int, batch: int, mode: str
+              ) -> tuple[list[tuple], float]:
+    """Drive a search on ``bait``, the region told as ``mode``: ``"failed"`` (failed or pruned), ``"zero"``
+    (ok, every value 0) or ``"worst"`` (ok, worse than any real value).
+
+    Returns:
+        The proposals and the share of the second half of the rounds' proposals in the region.
+    """
+    d = _Driver(_build(factory, bait, seed), bait, batch=batch)
+    flags: list[list[bool]] = []
+    anchor = None
+    n_inside = 0
+    for _ in range(rounds):
+        cands = d.ask()
+        if not cands:
+            break
+        anchor = anchor or dict(cands[0].params)
+        results, round_flags = [], []
+        for c in cands:
+            inside = in_bait_region(bait.space, c.params, anchor)
+            round_flags.append(inside)
+            n_inside += inside
+            if inside and mode == "failed":  # alternately failed and pruned
+                results.append(Evaluation.failure(c, "contract: this region fails") if n_inside % 2
+                               else Evaluation(c, STATUS_PRUNED, error="contract: this region is pruned"))
+                continue
+            res = _evaluate(bait, c)
+            if inside and res.ok:  # zero: better than any real value (in (0.43, 3.57)); worst: worse
+                res = Evaluation(c, STATUS_OK, {o.name: 0.0 if mode == "zero" else 4.0 * o.sign
+                                                for o in bait.objectives}, res.constraints)
+            results.append(res)
+        flags.append(round_flags)
+        d.tell(results)
+    late = [f for fl in flags[len(flags) // 2:] for f in fl]
+    return d.proposed, (sum(late) / len(late) if late else 0.0)
 
 
 def check_directions(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 5,
@@ -625,7 +771,7 @@ def check_search(factory: Factory, *, problems: Iterable[ProblemLike] = DEFAULT_
         problems: Problem kinds (:data:`PROBLEM_KINDS`) or Problem instances.
         checks: Subset of :data:`CHECKS` names (default: all).
         **options: ``seed``, ``rounds``, ``batch``, ``budget``, ``progress_rounds``
-            (``directions``) passed to the checks.
+            (``directions``), ``bait_rounds`` and ``slack`` (``failures``) passed to the checks.
 
     Raises:
         AssertionError: naming the check and problem that failed.
@@ -645,7 +791,7 @@ class SearchContract:
     Attributes:
         problems: Problem kinds or instances to run every check on.
         options: Options for the checks (``rounds``, ``batch``, ``budget``, ``seed``,
-            ``progress_rounds``).
+            ``progress_rounds``, ``bait_rounds``, ``slack``).
     """
 
     problems: Sequence[ProblemLike] = DEFAULT_PROBLEMS

@@ -15,7 +15,7 @@ from moopt.testing import (
     flip_last_objective,
     run_contract_check,
 )
-from moopt.testing.search_contract import agreeing_problem
+from moopt.testing.search_contract import agreeing_problem, bait_problem, in_bait_region
 
 
 def random_factory(problem, seed):
@@ -74,6 +74,20 @@ def test_flip_mirrors_cheap_batch_values_and_the_reference_point():
     assert getattr(flip_last_objective(real), "ref_point", None) is None  # none to mirror
 
 
+@pytest.mark.parametrize("kind", ["real", "categorical", "growable"])
+def test_bait_problem_keeps_the_order_and_puts_zero_ahead_of_every_value(kind):
+    p = contract_problem(kind)
+    b = bait_problem(p)
+    rng = np.random.default_rng(3)
+    xs = [p.space.sample(rng) for _ in range(30)]
+    V = np.array([[p.evaluate(x)[n] for n in p.objective_names] for x in xs]) * p.signs
+    B = np.array([[b.evaluate(x)[n] for n in b.objective_names] for x in xs]) * b.signs
+    assert b.directions == p.directions
+    assert (B > 0).all() and (B < 4.0).all()  # minimized: 0 is better, "worst" (4.0) is worse
+    for j in range(p.n_obj):  # same order of candidates in every objective
+        assert np.array_equal(np.argsort(V[:, j], kind="stable"), np.argsort(B[:, j], kind="stable"))
+
+
 @pytest.mark.parametrize("kind", ["real", "categorical"])
 def test_agreeing_problem_minimizes_one_score_in_every_objective(kind):
     p = contract_problem(kind)
@@ -85,6 +99,16 @@ def test_agreeing_problem_minimizes_one_score_in_every_objective(kind):
     assert np.allclose(np.array([up.evaluate(x)[n] for n in p.objective_names]) * up.signs, -s)
     with pytest.raises(ValueError, match="sense must be 1"):
         agreeing_problem(p, 0)
+
+
+def test_bait_region_is_a_quarter_around_the_anchor():
+    p = contract_problem("real")
+    anchor = {"x0": 0.9, "x1": 0.5, "x2": 0.5, "x3": 0.5}
+    inside = [in_bait_region(p.space, {**anchor, "x0": v}, anchor) for v in (0.74, 0.76, 0.9, 1.0)]
+    assert inside == [False, True, True, True]
+    g = contract_problem("growable")
+    assert in_bait_region(g.space, {"seq": ("b", "a")}, {"seq": ("b",)})
+    assert not in_bait_region(g.space, {"seq": ("a", "b")}, {"seq": ("b",)})
 
 
 # ---- broken searches: each must fail its check (the suite can fail) ----
@@ -215,6 +239,51 @@ class InvertsDirections(GreedyMutation):
         return kept, -F
 
 
+class FailedAsZero(GreedyMutation):
+    """Reads a failed or pruned result as a success whose values are all 0."""
+
+    def learn_from(self, results):
+        names = self.problem.objective_names
+        return results, np.array([[(r.values[n] if r.ok else 0.0) for n in names] for r in results]
+                                 ).reshape(-1, len(names)) * self.problem.signs
+
+
+class FailedAsBest(GreedyMutation):
+    """Ranks a failed or pruned result as the best seen so far (one below the ideal point)."""
+
+    def learn_from(self, results):
+        kept, F = super().learn_from(results)
+        bad = [r for r in results if not r.ok]
+        if not bad:
+            return kept, F
+        seen = np.array(self._F + F.tolist()).reshape(-1, self.problem.n_obj)
+        best = (seen.min(axis=0) if len(seen) else np.zeros(self.problem.n_obj)) - 1.0
+        return kept + bad, np.vstack([F, np.tile(best, (len(bad), 1))])
+
+
+class StopsAfterFailures(GreedyMutation):
+    """Declares itself finished after a tell in which every result failed."""
+
+    def __init__(self, problem, *, seed=None):
+        super().__init__(problem, seed=seed)
+        self._stopped = False
+
+    def ask(self, n=1):
+        return [] if self._stopped else super().ask(n)
+
+    def tell(self, results):
+        results = list(results)
+        self._stopped = self._stopped or (bool(results) and not any(r.ok for r in results))
+        super().tell(results)
+
+    def state_dict(self):
+        return {**super().state_dict(), "stopped": self._stopped}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self._stopped = bool(state["stopped"])
+
+
 @pytest.mark.parametrize("problem", ["real", "categorical", "constrained"])
 def test_the_value_using_reference_search_passes_every_check(problem):
     check_search(lambda p, seed: GreedyMutation(p, seed=seed), problems=[problem])
@@ -233,6 +302,9 @@ def test_the_value_using_reference_search_passes_every_check(problem):
     (IgnoresBudget, "budget", "at most n"),
     (IgnoresDirections, "directions", "reads told values without their direction"),
     (InvertsDirections, "directions", "does not move towards the optimum"),
+    (FailedAsZero, "failures", "reads failed/pruned results as successes with value 0"),
+    (FailedAsBest, "failures", "drawn to failures"),
+    (StopsAfterFailures, "failures", "declared itself finished after one bad round"),
 ])
 def test_broken_searches_fail_their_check(cls, check, match):
     factory = lambda problem, seed: cls(problem, seed=seed)  # noqa: E731
