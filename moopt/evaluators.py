@@ -204,6 +204,10 @@ class InProcessEvaluator(Evaluator):
         return [evaluate_params(self.problem, params, timeout=self.timeout, worker="main",
                                 task_id=task_id, use_alarm=True)]
 
+    def close(self) -> None:
+        """Drop the tasks not yet evaluated, so a later ``start`` begins empty (idempotent)."""
+        self._queue = []
+
 
 # ---------------------------------------------------------------- processes
 def _process_worker(conn, problem, timeout, name, parent_pid):  # runs in the child
