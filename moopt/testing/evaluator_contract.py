@@ -35,7 +35,8 @@ and assert:
 ``close``         ``close()`` is idempotent, harmless before ``start``, returns
                   promptly with evaluations in flight, and a ``with`` block calls it
 ``reuse``         ``start`` after ``close`` works again (one evaluator object passed
-                  to two :func:`moopt.optimize` calls)
+                  to two :func:`moopt.optimize` calls), and tasks still outstanding
+                  at ``close`` never come back in the next session
 ``engine``        through :func:`moopt.optimize`: ok, failed and repeated candidates
                   are stored with the values, constraints, metrics and errors above
 ``worker_death``  (evaluators that survive it) a worker killed mid-evaluation
@@ -533,8 +534,8 @@ def check_close(factory: EvaluatorFactory, *, close_limit: float = 10.0, **_) ->
     assert calls, f"leaving a with block did not call {name}.close()"
 
 
-def check_reuse(factory: EvaluatorFactory, **_) -> None:
-    """start() after close() works again (one evaluator object for two optimize calls)."""
+def check_reuse(factory: EvaluatorFactory, *, wait_limit: float = 15.0, **_) -> None:
+    """start() after close() works again, without tasks left over from before the close."""
     problem = evaluator_contract_problem()
     ev = _build(factory)
     name = type(ev).__name__
@@ -545,7 +546,17 @@ def check_reuse(factory: EvaluatorFactory, **_) -> None:
             got = _run_tasks(ev, tasks)
             _assert_values(name, 0, got[0], problem, tasks[0])
             _assert_failed(name, 1, got[1], "ValueError")
+            if round_ == 0:  # closed with work outstanding, as when a run is interrupted
+                for i in range(ev.capacity + 1):
+                    ev.submit(50 + i, contract_params("sleep", x=0.2))
             ev.close()
+        ev.start(problem)
+        how, what = _wait_in_thread(ev, wait_limit)
+        assert how == "raised" and isinstance(what, RuntimeError), (
+            f"{name}: after close() and start(), wait() with nothing submitted {how} "
+            f"{what!r:.200}; tasks submitted before close() must be dropped, not run in the next session")
+        got = _run_tasks(ev, {7: contract_params(x=2.0)})
+        _assert_values(name, 7, got[7], problem, contract_params(x=2.0))
     finally:
         ev.close()
 
@@ -576,8 +587,12 @@ def _engine_records(problem: Problem, params_list: Sequence[Mapping], evaluator:
                     **kw) -> dict[int, Any]:
     from ..engine import optimize
 
-    res = optimize(problem, _ListSearch(problem, params_list, seed=0), budget=len(params_list),
-                   evaluator=evaluator, progress=False, **kw)
+    try:
+        res = optimize(problem, _ListSearch(problem, params_list, seed=0), budget=len(params_list),
+                       evaluator=evaluator, progress=False, **kw)
+    except Exception as exc:
+        raise AssertionError(f"moopt.optimize with {type(evaluator).__name__} raised {type(exc).__name__}: "
+                             f"{exc} (an outcome the engine cannot use?)") from exc
     assert res.n_results == len(params_list), f"{res.n_results} results for {len(params_list)} candidates"
     return {r.candidate_id: r for r in res.records}
 
