@@ -213,9 +213,17 @@ def _canon(obj: Any) -> str:
 
 
 def _same(name: str, what: str, got: Any, want: Any) -> None:
-    if _canon(got) != _canon(want):
-        raise AssertionError(f"{name}: {what} did not round-trip exactly: stored {_canon(want)[:300]}, "
-                             f"read back {_canon(got)[:300]}")
+    g, w = _canon(got), _canon(want)
+    if g == w:
+        return
+    gd, wd = json.loads(g), json.loads(w)
+    if isinstance(gd, dict) and isinstance(wd, dict):
+        keys = [k for k in sorted(set(gd) | set(wd)) if gd.get(k, "<missing>") != wd.get(k, "<missing>")]
+        detail = "; ".join(f"{k}: stored {json.dumps(wd.get(k, '<missing>'))[:160]}, read back "
+                           f"{json.dumps(gd.get(k, '<missing>'))[:160]}" for k in keys[:3])
+    else:
+        detail = f"stored {w[:300]}, read back {g[:300]}"
+    raise AssertionError(f"{name}: {what} did not round-trip exactly: {detail}")
 
 
 def _snapshot(store) -> dict:
@@ -234,7 +242,9 @@ class _Session:
         if directory is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="moopt-store-contract-")
             directory = self._tmp.name
-        self.location = str(Path(directory) / f"{check}.db")
+        # a fresh folder per check, so running the suite twice in one directory starts clean
+        folder = tempfile.mkdtemp(prefix=f"{check}-", dir=str(directory))
+        self.location = str(Path(folder) / f"{check}.db")
         self._open: list = []
 
     def open(self, **kw):
@@ -394,7 +404,8 @@ def check_checkpoint(factory: FactoryLike, directory=None, **_) -> None:
         st.record_evaluation(0, _key(_PARAMS[0]), "ok", objectives={"error": 0.5})
         st.record_tell([0], second, n_told=1)
         got = st.checkpoint()
-        assert got is not None and got[1] == 1, f"{s.name}: checkpoint() after record_tell is {got!r:.200}"
+        assert got is not None and got[1] == 1, (f"{s.name}: checkpoint() after record_tell has n_told="
+                                                 f"{None if got is None else got[1]}, not 1: not the latest checkpoint")
         for k, a in arrays.items():
             b = got[0]["arrays"][k]
             assert isinstance(b, np.ndarray) and b.dtype == a.dtype and b.shape == a.shape and \
@@ -634,20 +645,20 @@ def check_lock(factory: FactoryLike, directory=None, **_) -> None:
 
 
 def _write_bad(kind: str, path: Path, s: _Session) -> None:
-    if kind == "not SQLite":
+    if kind == "non-SQLite":
         path.write_text("id,error\n1,0.5\n" * 50)
     elif kind == "foreign SQLite":
         con = sqlite3.connect(path)
         con.execute("CREATE TABLE experiments (id INTEGER, loss REAL)")
         con.commit()
         con.close()
-    elif kind == "other format":
+    elif kind == "other-format":
         con = sqlite3.connect(path)
         con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         con.execute("INSERT INTO meta VALUES ('format', 'optuna-storage')")
         con.commit()
         con.close()
-    elif kind in ("newer schema", "corrupt", "truncated"):
+    elif kind in ("newer-schema", "corrupt", "truncated"):
         st = s.factory.open(str(path), lock=True)
         try:
             st.configure(IDENTITY)
@@ -658,7 +669,7 @@ def _write_bad(kind: str, path: Path, s: _Session) -> None:
             st.record_ask(entries, {"s": 250}, n_told=0)
         finally:
             st.close()
-        if kind == "newer schema":
+        if kind == "newer-schema":
             s.factory.make_newer(str(path))
         elif kind == "corrupt":
             data = bytearray(path.read_bytes())
@@ -675,11 +686,11 @@ def check_bad_files(factory: FactoryLike, directory=None, **_) -> None:
     with _Session(factory, directory, "bad_files") as s:
         _need_persistent(s, "bad_files")
         base = Path(s.location).parent
-        kinds = ["not SQLite", "foreign SQLite", "other format", "corrupt", "truncated"]
+        kinds = ["non-SQLite", "foreign SQLite", "other-format", "corrupt", "truncated"]
         if s.factory.make_newer is not None:
-            kinds.insert(3, "newer schema")
+            kinds.insert(3, "newer-schema")
         for kind in kinds:
-            path = base / f"bad-{kind.replace(' ', '-')}.db"
+            path = base / f"bad-{kind.replace(' ', '-').lower()}.db"
             _write_bad(kind, path, s)
             for mode in ({"lock": True}, {"readonly": True}):
                 try:
