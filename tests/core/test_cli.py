@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import moocore
 import numpy as np
@@ -20,11 +21,46 @@ def _run(capsys, *argv):
     return code, out.out, out.err
 
 
+def _front(res):
+    """Brute-force non-dominated set of the stored ok evaluations (both objectives minimized)."""
+    F = np.array([[r.objectives["f1"], r.objectives["f2"]] for r in res.records if r.status == "ok"])
+    dominated = [bool(np.any(np.all(F <= f, axis=1) & np.any(F < f, axis=1))) for f in F]
+    return F[~np.array(dominated)]
+
+
+def _hv2d(front, ref):
+    """Area dominated by a 2-D front (minimization) and bounded by ref: a sweep over f1."""
+    pts = sorted((float(a), float(b)) for a, b in front if a < ref[0] and b < ref[1])
+    area, best_f2 = 0.0, ref[1]
+    for i, (f1, f2) in enumerate(pts):
+        if f2 < best_f2:
+            nxt = next((a for a, b in pts[i + 1:] if b < f2), ref[0])
+            area += (nxt - f1) * (ref[1] - f2)
+            best_f2 = f2
+    return area
+
+
+def test_hv2d_oracle():
+    assert _hv2d([[0, 2], [1, 1], [2, 0]], [3, 3]) == 1 * 1 + 1 * 2 + 1 * 3  # a staircase of columns
+    assert _hv2d([[0.5, 0.5], [1, 1], [4, 0]], [2, 2]) == 2.25
+
+
 def test_run_resume_and_complete(tmp_path, capsys):
     db = str(tmp_path / "run.db")
     code, out, err = _run(capsys, "run", "--problem", "zdt1", "--budget", "30", "--seed", "3", "--out", db)
     assert code == 0, err
     assert "evaluations: ok 30" in out and "Resuming" not in err
+    # the printed front size, reference point and hypervolume are those of the stored evaluations
+    front = _front(moopt.RunResult.load(db))
+    ideal, nadir = front.min(axis=0), front.max(axis=0)
+    ref = nadir + 0.1 * (nadir - ideal)
+    m = re.search(r"Pareto front: (\d+) candidates\nhypervolume: (\S+) \(reference point \[(\S+), (\S+)\], inferred\)",
+                  out)
+    assert m, out
+    assert int(m.group(1)) == len(front) > 1
+    assert [float(m.group(3)), float(m.group(4))] == pytest.approx(ref, rel=1e-5)
+    assert float(m.group(2)) == pytest.approx(_hv2d(front, ref), rel=1e-5)
+    assert float(m.group(2)) == pytest.approx(moopt.hypervolume(front, ref=ref), rel=1e-5)
     code, out, err = _run(capsys, "run", "--problem", "zdt1", "--budget", "45", "--seed", "3", "--out", db)
     assert code == 0 and "Resuming the run in" in err and "30/45" in err
     code, out, err = _run(capsys, "run", "--problem", "zdt1", "--budget", "45", "--seed", "3", "--out", db)
@@ -76,7 +112,11 @@ def test_show_formats_and_bad_files(tmp_path, capsys):
     code, out, _ = _run(capsys, "show", db, "--format", "json")
     data = json.loads(out)
     assert data["counts"]["ok"] == 40 and len(data["front"]) == len(res.front)
-    assert data["hypervolume"] == pytest.approx(res.hypervolume())
+    front = _front(res)
+    assert sorted(map(tuple, front)) == sorted((r["f1"], r["f2"]) for r in data["front"])
+    ref = data["reference_point"]
+    assert ref == pytest.approx(moopt.infer_reference_point(front), rel=1e-12)
+    assert data["hypervolume"] == pytest.approx(_hv2d(front, ref), rel=1e-9) and data["hypervolume"] > 0
     code, out, _ = _run(capsys, "show", db, "--history", "--format", "csv")
     assert len(list(csv.DictReader(io.StringIO(out)))) == 40
     junk = tmp_path / "junk.db"
@@ -120,11 +160,25 @@ def test_help_for_every_command(capsys):
 
 
 def test_demo(tmp_path, capsys):
-    code, out, err = _run(capsys, "demo", "--out", str(tmp_path / "demo"), "--budget", "300")
+    """NSGA-II on ZDT1, 4000 evaluations: the printed HV is the stored front's, and a good share of HV*.
+
+    Calibration (pop 40, seeds 0-7): HV/HV* = 0.762-0.907 (seed 0: 0.822); random search with the
+    same budget: 0.0, and NSGA-II at 300 evaluations: 0.0 (nothing dominates [1.1, 1.1] yet).
+    """
+    code, out, err = _run(capsys, "demo", "--out", str(tmp_path / "demo"), "--budget", "4000")
     assert code == 0, err
-    assert "hypervolume w.r.t." in out and "Pareto front" in out
+    assert "Pareto front" in out and "using 'random' instead" not in err
     assert (tmp_path / "demo" / "front.png").exists() and (tmp_path / "demo" / "front.csv").exists()
-    hv = float(out.split("hypervolume w.r.t.")[1].split(":")[1].split()[0])
-    assert 0.0 <= hv < 0.8767  # at most the true front's 1.21 - 1/3
-    res = moopt.RunResult.load(str(next((tmp_path / "demo").glob("*.db"))))
-    assert res.n_results == 300 and hv == pytest.approx(res.hypervolume([1.1, 1.1]), abs=1e-6)
+    m = re.search(r"hypervolume w.r.t. \[1.1, 1.1\]: (\S+) \(true front: (\S+), (\S+)%\)", out)
+    assert m, out
+    hv, best, pct = float(m.group(1)), float(m.group(2)), float(m.group(3))
+    assert best == pytest.approx(1.21 - 1 / 3, abs=1e-6)  # 1.1^2 less the area under f2 = 1 - sqrt(f1), f1 in [0, 1]
+    res = moopt.RunResult.load(str(tmp_path / "demo" / "zdt1-nsga2-seed0.db"))
+    assert res.n_results == 4000 and res.config["algorithm"] == "nsga2"
+    front = _front(res)
+    assert hv == pytest.approx(_hv2d(front, [1.1, 1.1]), abs=1e-6)
+    assert hv == pytest.approx(moopt.hypervolume(front, ref=[1.1, 1.1], outside="ignore"), abs=1e-6)
+    assert pct == pytest.approx(100 * hv / best, abs=0.05)
+    assert hv / best >= 0.65, f"NSGA-II reached only {hv / best:.3f} of HV* on ZDT1 in 4000 evaluations"
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "demo" / "front.csv").read_text())))
+    assert sorted((float(r["f1"]), float(r["f2"])) for r in rows) == sorted(map(tuple, front))
