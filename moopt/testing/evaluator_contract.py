@@ -88,7 +88,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from .. import _serial
-from ..evaluators import DaskEvaluator, Evaluator, InProcessEvaluator, Outcome, ProcessEvaluator, make_evaluator
+from ..evaluators import DaskEvaluator, Evaluator, InProcessEvaluator, ProcessEvaluator, make_evaluator
 from ..problem import Objective, Problem
 from ..search.base import Search
 from ..space import Categorical, Integer, Real, TokenSequence
@@ -116,7 +116,7 @@ class _ContractEvaluate:
         self.main_pid = main_pid
 
     def __call__(self, p: Mapping) -> dict:
-        mode, x, k, seq = p["mode"], float(p["x"]), int(p["k"]), tuple(p["seq"])
+        mode, x = p["mode"], float(p["x"])
         if mode == "sleep":
             time.sleep(x)
         elif mode == "raise":
@@ -243,8 +243,10 @@ def _check_outcome(o: Any, name: str) -> None:
         assert isinstance(o.error, str) and o.error.strip(), \
             f"{name}: failed task {o.task_id} has no error text ({o.error!r}); say what went wrong"
     if o.started is not None and o.finished is not None:
-        assert o.started <= o.finished, f"{name}: task {o.task_id} finished ({o.finished}) before it started ({o.started})"
-    assert o.worker is None or isinstance(o.worker, str), f"{name}: task {o.task_id}: worker {o.worker!r} is not a string"
+        assert o.started <= o.finished, \
+            f"{name}: task {o.task_id} finished ({o.finished}) before it started ({o.started})"
+    assert o.worker is None or isinstance(o.worker, str), \
+        f"{name}: task {o.task_id}: worker {o.worker!r} is not a string"
 
 
 def _wait(ev: Evaluator, outstanding: Iterable[int]) -> list:
@@ -449,7 +451,7 @@ def check_resubmit(factory: EvaluatorFactory, **_) -> None:
     with _started(factory, problem) as ev:
         name = type(ev).__name__
         p = contract_params("ok", x=0.75, k=3, seq=("b", "b"))
-        for _ in range(3):
+        for _attempt in range(3):
             got = _run_tasks(ev, {7: p})
             _assert_values(name, 7, got[7], problem, p)
         big = 2 ** 40 + 3
@@ -574,7 +576,7 @@ class _ListSearch(Search):
         return {"params": [_serial.loads(_serial.canonical(p)) for p in self.params_list]}
 
     def ask(self, n: int = 1) -> list:
-        out = []
+        out: list = []
         while len(out) < n and self._next_id < len(self.params_list):
             out.append(self._new_candidate(self.params_list[self._next_id]))
         return out
@@ -603,9 +605,12 @@ def _assert_record_ok(name: str, rec: Any, problem: Problem, params: Mapping) ->
     objectives = {n: want[n] for n in problem.objective_names}
     constraints = {n: want[n] for n in problem.constraint_names}
     metrics = {k: v for k, v in want.items() if k not in objectives and k not in constraints}
-    assert rec.objectives == objectives, f"{name}: candidate {rec.candidate_id} stored objectives {rec.objectives}, want {objectives}"
-    assert rec.constraints == constraints, f"{name}: candidate {rec.candidate_id} stored constraints {rec.constraints}, want {constraints}"
-    assert rec.metrics == metrics, f"{name}: candidate {rec.candidate_id} stored metrics {rec.metrics}, want {metrics}"
+    cid = rec.candidate_id
+    assert rec.objectives == objectives, \
+        f"{name}: candidate {cid} stored objectives {rec.objectives}, want {objectives}"
+    assert rec.constraints == constraints, \
+        f"{name}: candidate {cid} stored constraints {rec.constraints}, want {constraints}"
+    assert rec.metrics == metrics, f"{name}: candidate {cid} stored metrics {rec.metrics}, want {metrics}"
 
 
 def check_engine(factory: EvaluatorFactory, **_) -> None:

@@ -163,7 +163,7 @@ def _factory(factory: FactoryLike) -> StoreFactory:
 
 
 # ------------------------------------------------------------------- data
-IDENTITY = {"problem": {"name": "store-contract", "variables": [], "objectives": [{"name": "error"}]},
+IDENTITY: dict[str, Any] = {"problem": {"name": "store-contract", "variables": [], "objectives": [{"name": "error"}]},
             "algorithm": "random", "options": {"batch": 4, "sigma": 0.25}, "seed": 7}
 
 SPACE = Space([
@@ -171,7 +171,7 @@ SPACE = Space([
     TokenSequence("cell", ("conv", "pool", "skip"), 3, 3), TokenSequence("path", ("x", "y"), 1, 5),
 ])
 
-_PARAMS = [
+_PARAMS: list[dict[str, Any]] = [
     {"lr": 0.1 + 0.2, "depth": 3, "op": "conv3", "cell": ("conv", "pool", "skip"), "path": ("x",)},
     {"lr": 1e-5, "depth": 8, "op": 7, "cell": ("skip", "skip", "conv"), "path": ("x", "y", "y", "x", "y")},
     {"lr": 1 / 3, "depth": 1, "op": 0.5, "cell": ("pool", "conv", "pool"), "path": ("y", "y")},
@@ -183,7 +183,7 @@ _ERROR = ("RuntimeError: CUDA out of memory — tried to allocate 2.00 GiB (\u00
           "  File \"train.py\", line 42, in step\n    loss = model(x)\n"
           "'single' \"double\" back\\slash \t tab\n" + "x" * 1500 + " [end]")
 
-_METRICS = {"epochs": 3, "train_s": 12.000000000000002, "note": "unicode \u2713 \"quoted\"\nnew line",
+_METRICS: dict[str, Any] = {"epochs": 3, "train_s": 12.000000000000002, "note": "unicode \u2713 \"quoted\"\nnew line",
             "curve": [0.1, 0.2, 1e-300, -0.0], "nested": {"a": [1, "b", None, True, False]}, "big": 2 ** 62,
             "tiny": 5e-324}
 
@@ -271,17 +271,18 @@ def _need_persistent(session: _Session, check: str) -> None:
                          "(use store_cases(factory) to list the checks that apply).")
 
 
-def _fill(store) -> dict:
+def _fill(store) -> dict[str, Any]:
     """Write the round-trip data set; returns what was written, per candidate id."""
     store.configure(IDENTITY, {"budget": 10})
-    infos = [{}, {"step": 2, "parent": 0}, {"why": "mutation \u2713", "scores": [0.5, 1e-12]}, {}, {"pending": True}]
+    infos: list[dict[str, Any]] = [{}, {"step": 2, "parent": 0}, {"why": "mutation \u2713", "scores": [0.5, 1e-12]},
+                                   {}, {"pending": True}]
     store.record_ask([_entry(i, _PARAMS[i], infos[i]) for i in range(3)], {"next_id": 3}, n_told=0)
     store.record_ask([_entry(3, _PARAMS[3], infos[3]), _entry(4, _PARAMS[4], infos[4])], {"next_id": 5}, n_told=0)
     bad = {"lr": 5.0, "depth": 3, "op": "conv3", "cell": ("conv",), "path": ("x",)}
     bad_key = _serial.canonical(bad)
     store.record_ask([(5, bad_key, _serial.dumps(bad), "{}")], {"next_id": 6}, n_told=0,
                      immediate=[(5, bad_key, "failed", "invalid candidate: lr=5.0 is outside [1e-05, 1.0].")])
-    written = {
+    written: dict[int, dict[str, Any]] = {
         2: dict(status="ok", objectives={"error": 1 / 3, "latency_ms": 5e-324}, constraints={"g": -0.0},
                 metrics=_METRICS, error=None, started=1.5, finished=2.25, worker="proc-1", seed=3, attempts=1),
         0: dict(status="failed", objectives=None, constraints={"g": 0.5}, metrics={}, error=_ERROR,
@@ -293,7 +294,7 @@ def _fill(store) -> dict:
                 constraints=None, metrics={}, error=None, started=3.0, finished=3.0, worker="main",
                 seed=2 ** 31 - 1, attempts=1),
     }
-    seqs = {}
+    seqs: dict[int, int] = {}
     for cid in (2, 0, 1, 3):  # completion order differs from id order
         w = written[cid]
         seqs[cid] = store.record_evaluation(cid, _key(_PARAMS[cid]), w["status"], objectives=w["objectives"],
@@ -317,7 +318,7 @@ def check_configure(factory: FactoryLike, directory=None, **_) -> None:
         for k, v in IDENTITY.items():
             _same(s.name, f"config()[{k!r}]", cfg.get(k), v)
         _same(s.name, "config()['extra'] (merged)", cfg.get("extra"), {"budget": 20, "evaluator": "serial"})
-        changes = {"seed": {"seed": 8}, "algorithm": {"algorithm": "nsga2"},
+        changes: dict[str, dict[str, Any]] = {"seed": {"seed": 8}, "algorithm": {"algorithm": "nsga2"},
                    "options": {"options": {"batch": 4, "sigma": 0.5}},
                    "problem": {"problem": {**IDENTITY["problem"], "objectives": [{"name": "loss"}]}}}
         for word, change in changes.items():
@@ -354,7 +355,8 @@ def _assert_records(s: _Session, store, data: dict, told: frozenset = frozenset(
         want = dict(w, metrics=w["metrics"] or {})
         _same(s.name, f"evaluation of candidate {cid}", got, want)
         assert rec.key == _key(_PARAMS[cid]), f"{s.name}: candidate {cid}'s key changed: {rec.key!r}"
-        assert rec.seq == seqs[cid], f"{s.name}: candidate {cid}'s seq {rec.seq} is not {seqs[cid]} (returned when recorded)"
+        assert rec.seq == seqs[cid], \
+            f"{s.name}: candidate {cid}'s seq {rec.seq} is not {seqs[cid]} (returned when recorded)"
         assert rec.cached_from is None, f"{s.name}: candidate {cid} has cached_from={rec.cached_from}, not None"
         assert rec.told is (cid in told), f"{s.name}: candidate {cid} has told={rec.told}, not {cid in told}"
         try:
@@ -384,7 +386,7 @@ def check_roundtrip(factory: FactoryLike, directory=None, **_) -> None:
 def _rng_state() -> dict:
     rng = np.random.default_rng(12345)
     rng.random(7)
-    return rng.bit_generator.state
+    return dict(rng.bit_generator.state)
 
 
 def check_checkpoint(factory: FactoryLike, directory=None, **_) -> None:
@@ -431,7 +433,7 @@ def check_logs(factory: FactoryLike, directory=None, **_) -> None:
         st.record_tell([0], {"s": 1}, n_told=1, logs=[{"kind": "policy", "reward": 2 ** 53 + 1, "_n_told": 1},
                                                       {"epoch": 3}])
         logs = st.logs()
-        want = [("policy", 0, {"reward": 0.1 + 0.2, "entropy": [1.5, 1e-300]}),
+        want: list[tuple[str, int, dict[str, Any]]] = [("policy", 0, {"reward": 0.1 + 0.2, "entropy": [1.5, 1e-300]}),
                 ("surrogate", 0, {"tau": -0.0, "note": "\u2713 \"q\""}),
                 ("policy", 1, {"reward": 2 ** 53 + 1}), ("log", 1, {"epoch": 3})]
         assert len(logs) == len(want), f"{s.name}: {len(want)} logs written, {len(logs)} read back"
@@ -581,8 +583,8 @@ def check_engine(factory: FactoryLike, directory=None, **_) -> None:
             st.close()
             st = s.open(lock=True)
         second = optimize(problem, _ListSearch(problem, plist, seed=0), budget=6, store=st, progress=False)
-        assert second.n_results == 6 and second.resumed, \
-            f"{s.name}: the second optimize() did not resume to 6 results ({second.n_results}, resumed={second.resumed})"
+        assert second.n_results == 6 and second.resumed, (f"{s.name}: the second optimize() did not resume to 6 "
+                                                          f"results ({second.n_results}, resumed={second.resumed})")
         _same(s.name, "the first run's records after the resume", second.records[:4], first.records)
         recs = {r.candidate_id: r for r in second.records}
         assert recs[4].cached_from == recs[1].seq, f"{s.name}: candidate 4 repeats 1 but was evaluated again"
@@ -637,7 +639,8 @@ def check_lock(factory: FactoryLike, directory=None, **_) -> None:
             raise AssertionError(f"{s.name}: a second writer (lock=True) opened the store while the first "
                                  "held it; two runs would write the same file")
         reader = s.open(readonly=True)
-        assert reader.n_results() == 1, f"{s.name}: a reader sees {reader.n_results()} results while a writer runs, not 1"
+        assert reader.n_results() == 1, \
+            f"{s.name}: a reader sees {reader.n_results()} results while a writer runs, not 1"
         reader.close()
         st.close()
         again = s.open(lock=True)
@@ -670,6 +673,7 @@ def _write_bad(kind: str, path: Path, s: _Session) -> None:
         finally:
             st.close()
         if kind == "newer-schema":
+            assert s.factory.make_newer is not None
             s.factory.make_newer(str(path))
         elif kind == "corrupt":
             data = bytearray(path.read_bytes())
@@ -677,8 +681,8 @@ def _write_bad(kind: str, path: Path, s: _Session) -> None:
                 data[off:off + 64] = b"\xff" * 64
             path.write_bytes(bytes(data))
         else:
-            data = path.read_bytes()
-            path.write_bytes(data[: len(data) // 2 + 100])
+            whole = path.read_bytes()
+            path.write_bytes(whole[: len(whole) // 2 + 100])
 
 
 def check_bad_files(factory: FactoryLike, directory=None, **_) -> None:
