@@ -456,8 +456,9 @@ class DaskEvaluator(Evaluator):
             else:
                 with dask.config.set({"distributed.scheduler.allowed-failures": 0,
                                       "distributed.scheduler.worker-saturation": 1.0}):
+                    # dashboard on a free port: a second local cluster must not warn "Port 8787 is in use"
                     self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
-                                                 processes=True, dashboard_address=None)
+                                                 processes=True, dashboard_address=":0")
                 self._client = Client(self._cluster)
         nthreads = self._client.nthreads()
         slots = max(1, sum(nthreads.values())) if nthreads else self.n_workers
