@@ -106,5 +106,5 @@ def knapsack(n_layers: int = 10, n_choices: int = 4, *, cost: str = "energy_mj",
         [moopt.Objective("accuracy", "max"), moopt.Objective(cost, "min", unit=cost.split("_")[1])],
         evaluate,
         evaluate_batch=evaluate_batch,
-        name=f"knapsack-{cost.split('_')[0]}",
+        name=f"knapsack:n_layers={L},n_choices={n_choices},cost={cost},seed={seed}",
     )

@@ -80,3 +80,11 @@ def test_every_name_alias_names_a_registered_problem():
         assert target in available_problems(), (alias, target)
         assert alias not in available_problems(), f"{alias!r} is both an alias and a registered name"
         assert get_problem(alias).to_config() == get_problem(target).to_config()
+
+
+def test_every_problem_name_is_a_spec_that_rebuilds_it():
+    """A run's stored problem name can be passed back to get_problem (e.g. to `moopt run --problem`)."""
+    for name in available_problems():
+        p = get_problem(name)
+        again = get_problem(p.name)
+        assert again.name == p.name and again.to_config() == p.to_config(), name
