@@ -74,7 +74,11 @@ def compare_to_best(samples: Mapping[str, Sequence[float]], *, higher_is_better:
 
 
 def _quartiles(v) -> tuple[float, float, float]:
-    q1, med, q3 = np.percentile(np.asarray(v, dtype=float), [25, 50, 75])
+    """Median, Q1, Q3; ``inf`` where the quantile falls between two ``inf`` (runs with no feasible point)."""
+    with np.errstate(invalid="ignore"):  # inf - inf while interpolating between two infinite values
+        q = np.percentile(np.asarray(v, dtype=float), [25, 50, 75])
+    q[np.isnan(q)] = np.inf
+    q1, med, q3 = q
     return float(med), float(q1), float(q3)
 
 

@@ -201,3 +201,12 @@ def test_cli_bench(tmp_path):
     assert len(list(out.rglob("*.db"))) == 4
     assert main(["bench", "--problems", "zdt1", "--out", str(tmp_path / "y"), "-o", "nsga2pop=3"]) == 2
     assert main(["bench", "--problems", "zdt9", "--out", str(tmp_path / "y")]) == 2
+
+
+def test_quartiles_of_runs_without_a_feasible_point_are_inf_not_nan():
+    from moopt.bench.stats import _quartiles
+
+    inf = float("inf")
+    assert _quartiles([inf, inf, inf]) == (inf, inf, inf)
+    assert _quartiles([1.0, 2.0, inf, inf]) == (inf, 1.75, inf)
+    assert _quartiles([1.0, 2.0, 3.0]) == (2.0, 1.5, 2.5)
