@@ -242,8 +242,9 @@ def estimate_energy(model: nn.Module, input_shape: Sequence[int], *, batch_size:
                     latency_ms: Optional[float] = None) -> dict:
     """Energy of one inference estimated from MACs and memory traffic (45 nm, Horowitz ISSCC 2014).
 
-    ``E = MACs * 4.6 pJ`` (FP32 multiply 3.7 pJ + add 0.9 pJ) ``+ params * 640 pJ`` (every
-    weight read once from DRAM, 32-bit) ``+ (input + 2 * activations) * 5 pJ`` (every
+    ``E = MACs * 4.6 pJ`` (FP32 multiply 3.7 pJ + add 0.9 pJ) ``+ weight_words * 640 pJ`` (every
+    parameter and floating-point buffer, e.g. BatchNorm running statistics, read once from
+    DRAM, 32-bit; integer counters such as ``num_batches_tracked`` are not read at inference) ``+ (input + 2 * activations) * 5 pJ`` (every
     activation written and read once in on-chip SRAM).  Multiply by ``batch_size`` for the
     MAC and activation terms; weights are read once per batch.  With ``latency_ms`` the
     power estimate is ``E / latency`` (the average power of one inference, the only
@@ -254,7 +255,7 @@ def estimate_energy(model: nn.Module, input_shape: Sequence[int], *, batch_size:
     """
     m = inference_form(model)
     macs = count_macs(m, input_shape, condense=False)
-    params = sum(p.numel() for p in m.parameters()) + sum(b.numel() for b in m.buffers())
+    params = sum(p.numel() for p in m.parameters()) + sum(b.numel() for b in m.buffers() if b.is_floating_point())
     acts = activation_elements(m, input_shape, prepared=True)
     inp = math.prod(int(v) for v in input_shape)
     c = HOROWITZ_45NM

@@ -189,3 +189,13 @@ def test_cpu_clock_option():
         measure_latency(_small(), (1, 8, 8), repeats=5, clock="cpu", threads=2)
     with pytest.raises(ValueError, match="clock="):
         measure_latency(_small(), (1, 8, 8), clock="sundial")
+
+
+def test_energy_weight_words_count_float_buffers_but_not_the_batch_counter():
+    from torch import nn
+
+    from moopt.adapters.nas.objectives import estimate_energy
+
+    m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).eval()
+    # conv 4*1*3*3 + 4 bias, BN weight + bias 8, running mean + var 8; num_batches_tracked is not read
+    assert estimate_energy(m, (1, 8, 8))["weight_words"] == 40 + 8 + 8
