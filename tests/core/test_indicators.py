@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 import moopt
 from moopt import _kernels
 
-from _kernel_oracles import bf_hv, directions_for, points, real_points
+from _kernel_oracles import (
+    bf_hv,
+    bf_nd_mask,
+    directions_for,
+    forbid_moocore,
+    own_kernels_only,
+    points,
+    real_points,
+    sphere,
+)
 
 
 def _ref(F, margin=1.0):
@@ -42,15 +51,48 @@ def test_hypervolume_continuous_inclusion_exclusion(F):
     assert moopt.hypervolume(F, ref) == pytest.approx(bf_hv(F, ref), rel=1e-9, abs=1e-12)
 
 
-@pytest.mark.parametrize("m,n", [(2, 5000), (3, 2000), (4, 500), (5, 200), (6, 300), (7, 120)])
-def test_hypervolume_vs_moocore_large(m, n):
+def _hv_sets(m, n, rng):
+    """A front (all non-dominated), a cube (mostly dominated) and a grid (ties, duplicates)."""
+    return {"front": sphere(n, m, rng), "cube": rng.random((n, m)),
+            "grid": rng.integers(0, 6, size=(n, m)) / 5.0}
+
+
+@pytest.mark.parametrize("m,n", [(2, 5000), (2, 200), (3, 2000), (3, 150)])
+def test_hypervolume_own_kernels_vs_moocore(m, n, kernel_path, monkeypatch):
+    """m = 2 (sweeps) and m = 3 (compiled sweep): moopt's own kernels, moocore the oracle."""
+    if m == 3 and kernel_path == "numpy":
+        pytest.skip("without numba the 3-D hypervolume is moocore's; its pruning is tested below")
     rng = np.random.default_rng(m * n)
-    F = np.abs(rng.normal(size=(n, m)))
-    F /= np.linalg.norm(F, axis=1, keepdims=True)  # all points non-dominated
     ref = np.full(m, 1.1)
-    assert moopt.hypervolume(F, ref) == pytest.approx(moocore.hypervolume(F, ref=ref), rel=1e-10)
-    C = rng.random((n, m))  # mostly dominated points
-    assert moopt.hypervolume(C, ref) == pytest.approx(moocore.hypervolume(C, ref=ref), rel=1e-10)
+    sets = _hv_sets(m, n, rng)
+    expected = {k: moocore.hypervolume(X, ref=ref) for k, X in sets.items()}
+    # points outside the reference point are dropped before any kernel runs
+    outside = np.vstack([sets["cube"], rng.random((50, m)) + 1.0])
+    own_kernels_only(monkeypatch)  # any call into moocore now fails the test
+    for k, X in sets.items():
+        assert moopt.hypervolume(X, ref) == pytest.approx(expected[k], rel=1e-10), k
+    assert moopt.hypervolume(outside, ref, outside="ignore") == pytest.approx(expected["cube"], rel=1e-10)
+
+
+@pytest.mark.parametrize("m", [4, 5, 6, 7])
+def test_hypervolume_pruning_vs_moocore(m, kernel_path, monkeypatch):
+    """m >= 4: moopt prunes, moocore computes what is left; the pruning must keep every front point.
+
+    moopt has no exact kernel of its own for m >= 4 (hvwfg is disabled here), so
+    the code under test is the pruning: the set it hands on must be smaller
+    than the input (or the test would compare moocore with itself) and hold the
+    whole front, which moocore computes on the full set as the oracle.
+    """
+    rng = np.random.default_rng(m)
+    F = np.vstack([sphere(150 if m <= 5 else 80, m, rng), rng.random((300, m)) + 0.05])
+    ref = np.full(m, 1.1)
+    expected = moocore.hypervolume(F, ref=ref)
+    front = {tuple(p) for p in F[moocore.is_nondominated(F, keep_weakly=True)]}
+    handed_on = own_kernels_only(monkeypatch, allow_hv=True)
+    assert moopt.hypervolume(F, ref) == pytest.approx(expected, rel=1e-10)
+    [P] = handed_on
+    assert len(P) < len(F), "nothing was pruned: the test would compare moocore with itself"
+    assert front <= {tuple(p) for p in P}, "the pruning dropped a front point"
 
 
 def test_hypervolume_wfg_path_matches_moocore():
@@ -107,7 +149,7 @@ def test_reference_point_outside_policy():
 def _bf_contrib(F, ref):
     """HV(F) - HV(F minus p) over the non-dominated points only (dominated -> 0)."""
     F = np.asarray(F, dtype=float)
-    nd = moopt.is_nondominated(F)
+    nd = bf_nd_mask(F)
     out = np.zeros(len(F))
     idx = np.flatnonzero(nd)
     base = bf_hv(F[idx], ref)
@@ -131,22 +173,42 @@ def test_contributions_sum_at_most_hv(F):
     assert c.sum() <= moopt.hypervolume(F, ref) + 1e-9
 
 
-@pytest.mark.parametrize("m", [2, 3, 4])
-def test_contributions_vs_moocore(m):
-    rng = np.random.default_rng(m)
-    F = np.abs(rng.normal(size=(400, m)))
-    F /= np.linalg.norm(F, axis=1, keepdims=True)
-    F = np.vstack([F, rng.random((100, m)) + 0.5, F[:5]])  # dominated points and duplicates
-    ref = np.full(m, 2.0)
-    np.testing.assert_allclose(moopt.hv_contributions(F, ref), moocore.hv_contributions(F, ref=ref), rtol=1e-9, atol=1e-12)
-    signs = np.array([-1.0] + [1.0] * (m - 1))
-    dirs = ["max"] + ["min"] * (m - 1)
+def _contribution_set(m, rng, n=400):
+    F = sphere(n, m, rng)
+    return np.vstack([F, rng.random((100, m)) + 0.5, F[:5]])  # dominated points and duplicates
+
+
+def test_contributions_2d_own_kernels_vs_moocore(kernel_path, monkeypatch):
+    rng = np.random.default_rng(2)
+    F, ref = _contribution_set(2, rng), np.full(2, 2.0)
+    small = F[::5]  # few enough rows for the compiled kernel's own sort
+    expected, expected_small = moocore.hv_contributions(F, ref=ref), moocore.hv_contributions(small, ref=ref)
+    own_kernels_only(monkeypatch)
+    np.testing.assert_allclose(moopt.hv_contributions(F, ref), expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(moopt.hv_contributions(small, ref), expected_small, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(
-        moopt.hv_contributions(F * signs, ref * signs, directions=dirs),
-        moocore.hv_contributions(F, ref=ref),
-        rtol=1e-9,
-        atol=1e-12,
+        moopt.hv_contributions(F * [-1.0, 1.0], ref * [-1.0, 1.0], directions=["max", "min"]),
+        expected, rtol=1e-9, atol=1e-12,
     )
+
+
+@pytest.mark.parametrize("m", [3, 4])
+def test_contributions_limit_sets_vs_moocore(m, kernel_path, monkeypatch):
+    """moopt's own contributions kernel (box minus the limit set's hypervolume) against moocore's.
+
+    For m = 3 ``moopt.hv_contributions`` calls moocore, so the limit-set kernel
+    is called directly; with numba its hypervolumes are moopt's 3-D sweep.  For
+    m >= 4 the dispatch is forced to it; the hypervolumes inside are moocore's.
+    """
+    rng = np.random.default_rng(m)
+    F, ref = _contribution_set(m, rng, n=200), np.full(m, 2.0)
+    expected = moocore.hv_contributions(F, ref=ref)
+    own_kernels_only(monkeypatch, allow_hv=(m >= 4 or kernel_path == "numpy"))
+    got = _kernels._hvc_limit_sets(F, np.arange(len(F)), ref)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    if m >= 4:
+        monkeypatch.setattr(_kernels, "_LIMIT_SETS_MIN", 0)
+        np.testing.assert_allclose(moopt.hv_contributions(F, ref), expected, rtol=1e-9, atol=1e-12)
 
 
 def test_contributions_outside_points_get_zero():
@@ -263,21 +325,22 @@ def test_indicators_never_mutate_inputs():
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("pygmo_available", [True, False])
-def test_contributions_m4_kernels_agree(monkeypatch, pygmo_available):
-    """m >= 4: pygmo's algorithm, or (without pygmo) limit sets / moocore, all agree."""
-    if not pygmo_available:
-        monkeypatch.setitem(_kernels._OPTIONAL, "pygmo", False)
-    elif not _kernels._pygmo():
-        pytest.skip("pygmo not installed")
+@pytest.mark.parametrize("backend", ["pygmo", "limit-sets"])
+def test_contributions_m4_kernels_agree(monkeypatch, backend):
+    """m >= 4: pygmo's algorithm, or (without pygmo) moopt's limit sets, agree with moocore."""
     rng = np.random.default_rng(4)
-    F = np.abs(rng.normal(size=(520, 4)))
-    F /= np.linalg.norm(F, axis=1, keepdims=True)
+    F = sphere(520, 4, rng)
     F = np.vstack([F, F[:3], rng.random((20, 4)) + 0.6])  # duplicates and dominated points
     ref = np.full(4, 1.7)
-    expected = moocore.hv_contributions(F, ref=ref)
-    np.testing.assert_allclose(moopt.hv_contributions(F, ref), expected, rtol=1e-8, atol=1e-13)
     small = F[:60]
-    np.testing.assert_allclose(
-        moopt.hv_contributions(small, ref), moocore.hv_contributions(small, ref=ref), rtol=1e-8, atol=1e-13
-    )
+    expected, expected_small = moocore.hv_contributions(F, ref=ref), moocore.hv_contributions(small, ref=ref)
+    if backend == "pygmo":
+        if not _kernels._pygmo():
+            pytest.skip("pygmo not installed")
+        monkeypatch.setattr(_kernels, "_PYGMO_HVC_MIN", 1)  # the small set too
+        monkeypatch.setattr(_kernels, "_moocore_hvc", forbid_moocore("hv_contributions"))
+    else:
+        own_kernels_only(monkeypatch, allow_hv=True)  # pygmo disabled: 523 rows -> limit sets
+        monkeypatch.setattr(_kernels, "_LIMIT_SETS_MIN", 1)  # the small set too
+    np.testing.assert_allclose(moopt.hv_contributions(F, ref), expected, rtol=1e-8, atol=1e-13)
+    np.testing.assert_allclose(moopt.hv_contributions(small, ref), expected_small, rtol=1e-8, atol=1e-13)
