@@ -15,8 +15,10 @@ from _kernel_oracles import (
     bf_nd_mask_first,
     bf_ranks,
     directions_for,
+    own_kernels_only,
     points,
     real_points,
+    sphere,
 )
 
 
@@ -142,23 +144,64 @@ def test_is_nondominated_directions(F, data):
 
 @pytest.mark.parametrize("m", [2, 3, 4, 6])
 @pytest.mark.parametrize("kind", ["cube", "sphere", "dups"])
-def test_filter_kernels_vs_moocore_large(m, kind):
+def test_filter_kernels_vs_moocore_large(m, kind, kernel_path, monkeypatch):
+    """moopt's own filtering (pruning, 2-D sweeps) on large sets, moocore the oracle.
+
+    For m >= 3 moopt hands what its pruning leaves undecided to moocore's filter;
+    here that tail is brute force (:func:`own_kernels_only`), so moocore is never
+    compared with itself.
+    """
     import moocore
 
     rng = np.random.default_rng(m)
     if kind == "cube":
         F = rng.random((3000, m))
     elif kind == "sphere":  # every point non-dominated: exercises the fallback
-        F = np.abs(rng.normal(size=(3000, m)))
-        F /= np.linalg.norm(F, axis=1, keepdims=True)
+        F = sphere(3000, m, rng)
     else:
         F = rng.integers(0, 8, size=(3000, m)).astype(float)
-    np.testing.assert_array_equal(moopt.is_nondominated(F), moocore.is_nondominated(F, keep_weakly=True))
-    np.testing.assert_array_equal(
-        moopt.is_nondominated(F, keep_duplicates=False), moocore.is_nondominated(F, keep_weakly=False)
-    )
+    weak, strict = moocore.is_nondominated(F, keep_weakly=True), moocore.is_nondominated(F, keep_weakly=False)
+    own_kernels_only(monkeypatch)
+    np.testing.assert_array_equal(moopt.is_nondominated(F), weak)
+    np.testing.assert_array_equal(moopt.is_nondominated(F, keep_duplicates=False), strict)
     # the generic pruning kernel agrees with the 2-D sweep too
-    np.testing.assert_array_equal(_kernels.nd_mask_nd(F, True), moocore.is_nondominated(F, keep_weakly=True))
+    np.testing.assert_array_equal(_kernels.nd_mask_nd(F, True), weak)
+
+
+def _staircase_with_ties(kind, k=600, seed=0):
+    """A large 2-D front (so the pruning stalls and the sweeps decide) with ties on it.
+
+    ``"y"``: every front point has a dominated twin with the same second
+    objective (all first objectives distinct); ``"x"``: the same first
+    objective; ``"both"``: both twins and exact duplicates of front points.
+    """
+    i = np.arange(k, dtype=float)
+    front = np.column_stack([i, k - i])
+    parts = [front]
+    if kind in ("y", "both"):
+        parts.append(front + [0.5, 0.0])
+    if kind in ("x", "both"):
+        parts.append(front + [0.0, 0.5])
+    if kind == "both":
+        parts.append(front[::7])
+    F = np.vstack(parts)
+    return F[np.random.default_rng(seed).permutation(len(F))]
+
+
+@pytest.mark.parametrize("kind", ["y", "x", "both"])
+def test_2d_sweeps_with_ties_on_a_large_front(kind, kernel_path, monkeypatch):
+    """Ties on a front too large to prune reach the 2-D sweeps (small random sets never do)."""
+    import moocore
+
+    F = _staircase_with_ties(kind)
+    ref = F.max(axis=0) + 1.0
+    weak, strict = moocore.is_nondominated(F, keep_weakly=True), moocore.is_nondominated(F, keep_weakly=False)
+    hv, hvc = moocore.hypervolume(F, ref=ref), moocore.hv_contributions(F, ref=ref)
+    own_kernels_only(monkeypatch)
+    np.testing.assert_array_equal(moopt.is_nondominated(F), weak)
+    np.testing.assert_array_equal(moopt.is_nondominated(F, keep_duplicates=False), strict)
+    assert moopt.hypervolume(F, ref) == pytest.approx(hv, rel=1e-12)
+    np.testing.assert_allclose(moopt.hv_contributions(F, ref), hvc, rtol=1e-12, atol=0)
 
 
 def test_pruning_kernel_rounding_ties():
@@ -234,14 +277,21 @@ def test_numpy_fallback_matches_brute_force(F):
 
 
 @pytest.mark.parametrize("m", [2, 3, 4])
-def test_numpy_fallback_large_matches_compiled(m, no_numba):
+def test_numpy_fallback_large_matches_moocore(m, no_numba, monkeypatch):
+    """Without numba: moopt's numpy kernels (moocore's hypervolume only behind the pruning, m >= 3)."""
     import moocore
 
     rng = np.random.default_rng(10 + m)
     F = np.vstack([rng.random((2000, m)), rng.integers(0, 5, (500, m)) / 5.0])
     ref = np.full(m, 1.5)
-    np.testing.assert_array_equal(moopt.is_nondominated(F), moocore.is_nondominated(F, keep_weakly=True))
-    assert moopt.hypervolume(F, ref) == pytest.approx(moocore.hypervolume(F, ref=ref), rel=1e-10)
-    np.testing.assert_allclose(
-        moopt.hv_contributions(F, ref), moocore.hv_contributions(F, ref=ref), rtol=1e-9, atol=1e-13
-    )
+    nd, hv, hvc = (moocore.is_nondominated(F, keep_weakly=True), moocore.hypervolume(F, ref=ref),
+                   moocore.hv_contributions(F, ref=ref))
+    handed_on = own_kernels_only(monkeypatch, allow_hv=True)
+    np.testing.assert_array_equal(moopt.is_nondominated(F), nd)
+    assert moopt.hypervolume(F, ref) == pytest.approx(hv, rel=1e-10)
+    if m == 2:  # the numpy sweeps
+        assert not handed_on
+        np.testing.assert_allclose(moopt.hv_contributions(F, ref), hvc, rtol=1e-9, atol=1e-13)
+    else:  # the pruning, then moocore; contributions by the limit sets (moocore's own for m <= 3)
+        assert 0 < len(handed_on[0]) < len(F)
+        np.testing.assert_allclose(_kernels._hvc_limit_sets(F, np.arange(len(F)), ref), hvc, rtol=1e-9, atol=1e-13)
