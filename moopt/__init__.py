@@ -88,7 +88,7 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
-        if name in ("search", "testing", "errors", "space", "problem"):
+        if name in ("search", "testing", "errors", "space", "problem", "serial"):
             return importlib.import_module(f"moopt.{name}")
         raise AttributeError(f"module 'moopt' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

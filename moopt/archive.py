@@ -236,7 +236,7 @@ class ParetoArchive:
 
     # ----------------------------------------------------------------- state
     def to_dict(self) -> dict:
-        """State as JSON types and numpy arrays (see :mod:`moopt._serial`).
+        """State as JSON types and numpy arrays (see :mod:`moopt.serial`).
 
         Returns:
             ``{"format", "version", "directions", "n_obj", "points", "payloads"}``.

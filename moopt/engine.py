@@ -35,7 +35,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from . import _serial
+from . import serial
 from .errors import ConfigError, RunStoreError
 from .evaluators import Evaluator, Outcome, make_evaluator
 from .problem import Problem
@@ -78,7 +78,7 @@ def build_search(problem, algorithm, *, seed=None, options: Optional[Mapping] = 
     if search.problem is not problem:
         raise ValueError("the Search instance was built for another problem object; build it with this problem.")
     try:
-        opts = _serial.loads(_serial.dumps(options))
+        opts = serial.loads(serial.dumps(options))
     except TypeError as exc:
         raise TypeError(f"search options must be JSON values to be stored with the run: {exc}") from None
     identity = {"problem": problem.to_config(), "algorithm": name, "options": opts,
@@ -188,7 +188,7 @@ class _Engine:
         resumed_results = []
         for cid, params, info in st.pending():  # asked but without a result: run again
             p = self._normalize(params)
-            cand, key = Candidate(cid, p, info), _serial.canonical(p)
+            cand, key = Candidate(cid, p, info), serial.canonical(p)
             orig = st.lookup_ok(key)
             if orig is not None:  # a duplicate whose original finished before the interruption
                 st.record_cached(cid, orig)
@@ -240,18 +240,18 @@ class _Engine:
         for c in cands:
             try:
                 params = self.problem.space.validate(c.params)
-                key = _serial.canonical(params)
+                key = serial.canonical(params)
                 error = None
             except (ValueError, TypeError, KeyError) as exc:
                 params, error = c.params, f"invalid candidate: {exc}"
                 try:
-                    key = _serial.canonical(dict(params))
+                    key = serial.canonical(dict(params))
                 except TypeError:
                     key = repr(sorted(dict(params).items(), key=str))
             try:
                 # the canonical text doubles as the stored params (key order is the space's on reload)
-                params_text = key if error is None else _serial.dumps(dict(params))
-                info_text = _serial.dumps(dict(c.info)) if c.info else "{}"
+                params_text = key if error is None else serial.dumps(dict(params))
+                info_text = serial.dumps(dict(c.info)) if c.info else "{}"
             except TypeError as exc:
                 raise TypeError(f"candidate {c.id} holds values that cannot be stored (JSON and numpy "
                                 f"only): {exc}") from None

@@ -279,10 +279,10 @@ def _check_settings(settings: Optional[Mapping[str, Any]]) -> dict:
         return {}
     if not isinstance(settings, Mapping):
         raise TypeError(f"settings must be a dict of JSON values, got {type(settings).__name__}.")
-    from . import _serial
+    from . import serial
 
     try:
-        return _serial.loads(_serial.dumps(dict(settings)))
+        return serial.loads(serial.dumps(dict(settings)))
     except (TypeError, ValueError) as exc:
         raise TypeError(
             f"settings must hold JSON values only (numbers, strings, lists, dicts): {exc}; convert "

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence
 
-from . import _serial
+from . import serial
 from .errors import RunStoreError
 
 SCHEMA_VERSION = 1
@@ -136,9 +136,9 @@ def _record(row) -> EvaluationRecord:
         candidate_id=row[1],
         key=row[2],
         status=row[3],
-        objectives=None if row[4] is None else _serial.loads(row[4]),
-        constraints=None if row[5] is None else _serial.loads(row[5]),
-        metrics={} if row[6] is None else _serial.loads(row[6]),
+        objectives=None if row[4] is None else serial.loads(row[4]),
+        constraints=None if row[5] is None else serial.loads(row[5]),
+        metrics={} if row[6] is None else serial.loads(row[6]),
         error=row[7],
         started=row[8],
         finished=row[9],
@@ -147,13 +147,13 @@ def _record(row) -> EvaluationRecord:
         attempts=row[12],
         cached_from=row[13],
         told=bool(row[14]),
-        params=_serial.loads(row[15]),
-        info=_serial.loads(row[16]),
+        params=serial.loads(row[15]),
+        info=serial.loads(row[16]),
     )
 
 
 def _dumps_or_none(obj) -> Optional[str]:
-    return None if obj is None else _serial.dumps(obj)
+    return None if obj is None else serial.dumps(obj)
 
 
 def _guard(method):
@@ -390,16 +390,16 @@ class RunStore:
         Raises:
             RunStoreError: the store holds a run with another identity.
         """
-        ident = _serial.loads(_serial.dumps(dict(identity)))
+        ident = serial.loads(serial.dumps(dict(identity)))
         row = self.conn.execute("SELECT identity, extra FROM config WHERE id = 1").fetchone()
         if row is None:
             with self._write() as c:
                 c.execute(
                     "INSERT INTO config(id, identity, extra, created) VALUES (1, ?, ?, ?)",
-                    (_serial.dumps(ident), _serial.dumps(dict(extra or {})), time.time()),
+                    (serial.dumps(ident), serial.dumps(dict(extra or {})), time.time()),
                 )
             return False
-        stored = _serial.loads(row[0])
+        stored = serial.loads(row[0])
         if stored != ident:
             diff = _diff(stored, ident)
             raise RunStoreError(
@@ -407,9 +407,9 @@ class RunStore:
                 "store path for a new run, or the stored configuration to resume it."
             )
         if extra:
-            merged = {**_serial.loads(row[1]), **dict(extra)}
+            merged = {**serial.loads(row[1]), **dict(extra)}
             with self._write() as c:
-                c.execute("UPDATE config SET extra = ? WHERE id = 1", (_serial.dumps(merged),))
+                c.execute("UPDATE config SET extra = ? WHERE id = 1", (serial.dumps(merged),))
         return True
 
     @_guard
@@ -418,7 +418,7 @@ class RunStore:
         row = self.conn.execute("SELECT identity, extra, created FROM config WHERE id = 1").fetchone()
         if row is None:
             return {}
-        return {**_serial.loads(row[0]), "extra": _serial.loads(row[1]), "created": row[2]}
+        return {**serial.loads(row[0]), "extra": serial.loads(row[1]), "created": row[2]}
 
     @_guard
     def meta(self) -> dict:
@@ -434,7 +434,7 @@ class RunStore:
         Args:
             entries: ``(candidate_id, key, params_json, info_json)`` of each asked
                 candidate, ``key`` being its canonical encoding and the others
-                JSON text from :func:`moopt._serial.dumps`.
+                JSON text from :func:`moopt.serial.dumps`.
             state: The search's ``state_dict()`` after ``ask``.
             n_told: Number of results the search has been told so far.
             cached: ``(candidate_id, original_seq)`` pairs answered from the
@@ -472,7 +472,7 @@ class RunStore:
                 entry = dict(entry)
                 kind = str(entry.pop("kind", "log"))
                 at = int(entry.pop("_n_told", n_told))
-                rows.append((at, kind, _serial.dumps(entry), now))
+                rows.append((at, kind, serial.dumps(entry), now))
             c.executemany("INSERT INTO logs(n_told, kind, data, time) VALUES (?, ?, ?, ?)", rows)
 
     @staticmethod
@@ -542,7 +542,7 @@ class RunStore:
     @staticmethod
     def _put_checkpoint(c, state: Mapping, n_told: int, now: float) -> None:
         try:
-            text = _serial.dumps(state)
+            text = serial.dumps(state)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"the search's state_dict() cannot be stored: {exc}") from None
         c.execute(
@@ -556,7 +556,7 @@ class RunStore:
     def checkpoint(self) -> Optional[tuple[dict, int]]:
         """The latest ``(state, n_told)``, or ``None`` before the first checkpoint."""
         row = self.conn.execute("SELECT state, n_told FROM checkpoint WHERE id = 1").fetchone()
-        return None if row is None else (_serial.loads(row[0]), int(row[1]))
+        return None if row is None else (serial.loads(row[0]), int(row[1]))
 
     @_guard
     def pending(self) -> list[tuple[int, dict, dict]]:
@@ -565,7 +565,7 @@ class RunStore:
             "SELECT c.id, c.params, c.info FROM candidates c LEFT JOIN evaluations e "
             "ON e.candidate_id = c.id WHERE e.seq IS NULL ORDER BY c.id"
         ).fetchall()
-        return [(r[0], _serial.loads(r[1]), _serial.loads(r[2])) for r in rows]
+        return [(r[0], serial.loads(r[1]), serial.loads(r[2])) for r in rows]
 
     @_guard
     def untold(self) -> list[EvaluationRecord]:
@@ -624,7 +624,7 @@ class RunStore:
         if kind is not None:
             sql += " WHERE kind = ?"
             args = (kind,)
-        return [{"kind": k, "n_told": n, "time": t, **_serial.loads(d)}
+        return [{"kind": k, "n_told": n, "time": t, **serial.loads(d)}
                 for k, n, t, d in self.conn.execute(sql + " ORDER BY seq", args)]
 
 

@@ -78,7 +78,7 @@ def make_space(kind: str, **options):
 
 
 def _candidate_seed(seed: int, params: Mapping) -> int:
-    from moopt._serial import canonical
+    from moopt.serial import canonical
 
     h = hashlib.sha256(f"{int(seed)}|{canonical(dict(params))}".encode()).digest()
     return int.from_bytes(h[:8], "little") % (2 ** 62)

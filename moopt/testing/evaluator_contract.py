@@ -87,7 +87,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-from .. import _serial
+from .. import serial
 from ..evaluators import DaskEvaluator, Evaluator, InProcessEvaluator, ProcessEvaluator, make_evaluator
 from ..problem import Objective, Problem
 from ..search.base import Search
@@ -143,7 +143,7 @@ class _ContractEvaluate:
             g1 = math.nan
         return {"f1": f1, "f2": f2, "g1": g1, "epochs": 2 * k, "note": f"{mode}:{''.join(seq)}",
                 "shape": [k, len(seq)], "detail": {"x": x, "seq": list(seq)},
-                "params": _serial.canonical(dict(p))}
+                "params": serial.canonical(dict(p))}
 
 
 def evaluator_contract_problem() -> Problem:
@@ -330,7 +330,7 @@ def check_interface(factory: EvaluatorFactory, **_) -> None:
     ev = _build(factory)
     name = type(ev).__name__
     assert isinstance(ev.spec, str) and ev.spec.strip(), f"{name}.spec must be a non-empty string, got {ev.spec!r}"
-    _serial.dumps({"evaluator": ev.spec})
+    serial.dumps({"evaluator": ev.spec})
     ev.close()  # before start: harmless
     with _started(factory, problem) as ev:
         cap = ev.capacity
@@ -573,7 +573,7 @@ class _ListSearch(Search):
         self.params_list = [dict(p) for p in params_list]
 
     def config(self) -> dict:
-        return {"params": [_serial.loads(_serial.canonical(p)) for p in self.params_list]}
+        return {"params": [serial.loads(serial.canonical(p)) for p in self.params_list]}
 
     def ask(self, n: int = 1) -> list:
         out: list = []

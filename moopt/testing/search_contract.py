@@ -83,7 +83,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .. import _serial
+from .. import serial
 from ..problem import Objective, Problem
 from ..search.base import STATUS_OK, STATUS_PRUNED, Candidate, Evaluation, Search
 from ..space import Categorical, Integer, Real, TokenSequence
@@ -346,7 +346,7 @@ def _evaluate(problem: Problem, cand: Candidate) -> Evaluation:
 
 
 def _key(c: Candidate) -> tuple:
-    return (c.id, _serial.canonical(dict(c.params)))
+    return (c.id, serial.canonical(dict(c.params)))
 
 
 class _Driver:
@@ -376,7 +376,7 @@ class _Driver:
             except (ValueError, TypeError, KeyError) as exc:
                 raise AssertionError(f"{name}: candidate {c.id} is not valid in the space: {exc}") from None
             try:
-                _serial.dumps(dict(c.info))
+                serial.dumps(dict(c.info))
             except TypeError as exc:
                 raise AssertionError(f"{name}: candidate {c.id} info is not JSON: {exc}") from None
             self.proposed.append(_key(c))
@@ -400,7 +400,7 @@ class _Driver:
         self.search.tell(results)
         logs = self.search.drain_logs()
         try:
-            _serial.dumps(logs)
+            serial.dumps(logs)
         except TypeError as exc:
             raise AssertionError(f"{type(self.search).__name__}: logs are not JSON: {exc}") from None
 
@@ -458,18 +458,18 @@ def check_state_json(factory: Factory, problem: ProblemLike = "real", *, seed: i
     for stage in range(rounds):
         state = s.state_dict()
         try:
-            text = _serial.dumps(state)
+            text = serial.dumps(state)
         except TypeError as exc:
             raise AssertionError(f"{type(s).__name__}.state_dict() after {stage} rounds is not JSON + "
                                  f"numpy: {exc}") from None
-        again = _serial.dumps(_serial.loads(text))
+        again = serial.dumps(serial.loads(text))
         assert again == text, f"{type(s).__name__}.state_dict() does not survive a JSON round trip unchanged"
         d.rounds(1)
 
 
 def _roundtrip(factory: Factory, problem: Problem, state, seed: int) -> Search:
     clone = _build(factory, problem, seed + 1000)  # another seed: the state must carry every RNG
-    clone.load_state_dict(_serial.loads(_serial.dumps(state)))
+    clone.load_state_dict(serial.loads(serial.dumps(state)))
     return clone
 
 
@@ -505,7 +505,7 @@ def check_resume(factory: Factory, problem: ProblemLike = "real", *, seed: int =
             da.tell(ra)
             db.tell(list(ra))
         assert len(da.proposed) > mark or da.finished, f"{name}: nothing proposed after the resume point"
-        sa, sb = _serial.dumps(a.state_dict()), _serial.dumps(b.state_dict())
+        sa, sb = serial.dumps(a.state_dict()), serial.dumps(b.state_dict())
         assert sa == sb, f"{name}: the resumed search's final state_dict differs from the original's ({split})"
 
 

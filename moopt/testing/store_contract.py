@@ -82,7 +82,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 import numpy as np
 
-from .. import _serial
+from .. import serial
 from ..errors import RunStoreError
 from ..space import Categorical, Integer, Real, Space, TokenSequence
 from ..store import SCHEMA_VERSION, RunStore
@@ -189,13 +189,13 @@ _METRICS: dict[str, Any] = {"epochs": 3, "train_s": 12.000000000000002, "note": 
 
 
 def _key(params: Mapping) -> str:
-    return _serial.canonical(SPACE.validate(params))
+    return serial.canonical(SPACE.validate(params))
 
 
 def _entry(cid: int, params: Mapping, info: Optional[Mapping] = None) -> tuple:
     """``(id, key, params_json, info_json)`` as the engine writes them."""
     key = _key(params)
-    return (cid, key, key, _serial.dumps(dict(info or {})))
+    return (cid, key, key, serial.dumps(dict(info or {})))
 
 
 def _canon(obj: Any) -> str:
@@ -279,8 +279,8 @@ def _fill(store) -> dict[str, Any]:
     store.record_ask([_entry(i, _PARAMS[i], infos[i]) for i in range(3)], {"next_id": 3}, n_told=0)
     store.record_ask([_entry(3, _PARAMS[3], infos[3]), _entry(4, _PARAMS[4], infos[4])], {"next_id": 5}, n_told=0)
     bad = {"lr": 5.0, "depth": 3, "op": "conv3", "cell": ("conv",), "path": ("x",)}
-    bad_key = _serial.canonical(bad)
-    store.record_ask([(5, bad_key, _serial.dumps(bad), "{}")], {"next_id": 6}, n_told=0,
+    bad_key = serial.canonical(bad)
+    store.record_ask([(5, bad_key, serial.dumps(bad), "{}")], {"next_id": 6}, n_told=0,
                      immediate=[(5, bad_key, "failed", "invalid candidate: lr=5.0 is outside [1e-05, 1.0].")])
     written: dict[int, dict[str, Any]] = {
         2: dict(status="ok", objectives={"error": 1 / 3, "latency_ms": 5e-324}, constraints={"g": -0.0},
@@ -364,7 +364,7 @@ def _assert_records(s: _Session, store, data: dict, told: frozenset = frozenset(
         except (ValueError, TypeError, KeyError) as exc:
             raise AssertionError(f"{s.name}: candidate {cid}'s params no longer fit the space: {exc}") from None
         _same(s.name, f"params of candidate {cid}", params, SPACE.validate(_PARAMS[cid]))
-        assert _serial.canonical(rec.params) == rec.key, \
+        assert serial.canonical(rec.params) == rec.key, \
             f"{s.name}: candidate {cid}'s params do not encode to its key (a repeat would not be found)"
         _same(s.name, f"info of candidate {cid}", rec.info, infos[cid])
         _same(s.name, f"record({rec.seq})", store.record(rec.seq), rec)
@@ -372,7 +372,7 @@ def _assert_records(s: _Session, store, data: dict, told: frozenset = frozenset(
     rec = by_id[5]
     assert (rec.status, rec.key) == ("failed", bad_key) and "outside" in (rec.error or ""), \
         f"{s.name}: the invalid candidate recorded at ask time came back as {rec.status!r} {rec.error!r}"
-    _same(s.name, "params of the invalid candidate", rec.params, _serial.loads(_serial.dumps(bad)))
+    _same(s.name, "params of the invalid candidate", rec.params, serial.loads(serial.dumps(bad)))
 
 
 def check_roundtrip(factory: FactoryLike, directory=None, **_) -> None:
@@ -565,7 +565,7 @@ def check_engine(factory: FactoryLike, directory=None, **_) -> None:
     calls: list = []
 
     def evaluate(p):
-        calls.append(_serial.canonical(p))
+        calls.append(serial.canonical(p))
         return {"f1": p["x"] * 0.1 + len(p["seq"]), "f2": 1.0 / (1.0 + p["x"]), "note": "".join(p["seq"])}
 
     problem = Problem([Real("x", 0.0, 1.0), TokenSequence("seq", ("a", "b"), 1, 3)], ["f1", "f2"], evaluate,
@@ -667,7 +667,7 @@ def _write_bad(kind: str, path: Path, s: _Session) -> None:
             st.configure(IDENTITY)
             entries = []
             for i in range(250):
-                key = _serial.canonical({"i": i, "pad": "y" * 200, **SPACE.validate(_PARAMS[i % 5])})
+                key = serial.canonical({"i": i, "pad": "y" * 200, **SPACE.validate(_PARAMS[i % 5])})
                 entries.append((i, key, key, "{}"))
             st.record_ask(entries, {"s": 250}, n_told=0)
         finally:

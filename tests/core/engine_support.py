@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 import moopt
-from moopt import _serial
+from moopt import serial
 from moopt.search.base import Evaluation, Search
 
 
@@ -31,7 +31,7 @@ class SlowZDT1:
     def __call__(self, params) -> dict:
         if self.calls_path:
             with open(self.calls_path, "a") as fh:
-                fh.write(_serial.canonical(dict(params)) + "\n")
+                fh.write(serial.canonical(dict(params)) + "\n")
         if self.delay:
             time.sleep(self.delay)
         return zdt1(params)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import moopt
-from moopt import _serial
+from moopt import serial
 
 from _kernel_oracles import bf_nd_mask_first, directions_for, points
 
@@ -81,9 +81,9 @@ def test_archive_state_round_trip(m):
     for i, row in enumerate(rng.random((200, m))):
         archive.add(row, {"id": i, "arch": [1, 2, i % 3]})
     state = archive.to_dict()
-    text = _serial.dumps(state)
+    text = serial.dumps(state)
     json.loads(text)  # valid JSON
-    back = moopt.ParetoArchive.from_dict(_serial.loads(text))
+    back = moopt.ParetoArchive.from_dict(serial.loads(text))
     np.testing.assert_array_equal(back.points, archive.points)
     assert back.payloads == archive.payloads and back.directions == dirs
     # the restored archive keeps working

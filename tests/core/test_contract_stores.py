@@ -81,10 +81,10 @@ class IdOrder(RunStore):
 class FirstCheckpointOnly(RunStore):
     @staticmethod
     def _put_checkpoint(c, state, n_told, now):
-        from moopt import _serial
+        from moopt import serial
 
         c.execute("INSERT OR IGNORE INTO checkpoint(id, state, n_told, saved) VALUES (1, ?, ?, ?)",
-                  (_serial.dumps(state), int(n_told), now))
+                  (serial.dumps(state), int(n_told), now))
 
 
 class AcceptsAnyConfig(RunStore):

@@ -78,7 +78,7 @@ def test_resume_mid_generation_is_exact():
     fail = lambda c: c.id % 7 == 3  # noqa: E731
     s = deap_nsga2(p, seed=5, pop_size=12)
     drive(s, p, 41, fail=fail)
-    state = moopt._serial.loads(moopt._serial.dumps(s.state_dict()))
+    state = moopt.serial.loads(moopt.serial.dumps(s.state_dict()))
     s2 = deap_nsga2(p, seed=99, pop_size=12)
     s2.load_state_dict(state)
     np.testing.assert_array_equal(drive(s, p, 120, fail=fail), drive(s2, p, 120, fail=fail))

@@ -107,7 +107,7 @@ def test_failures_never_survive_and_resume_replays_them():
     fail = lambda c: c.id % 5 == 0  # noqa: E731
     s = mp.nsga2(p, seed=4, pop_size=10)
     drive(s, p, 95, fail=fail)  # mid-generation
-    state = moopt._serial.loads(moopt._serial.dumps(s.state_dict()))
+    state = moopt.serial.loads(moopt.serial.dumps(s.state_dict()))
     s2 = mp.nsga2(p, seed=77, pop_size=10)
     s2.load_state_dict(state)
     a, b = drive(s, p, 200, fail=fail), drive(s2, p, 200, fail=fail)

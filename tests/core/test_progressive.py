@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import moopt
-from moopt import _serial
+from moopt import serial
 from moopt.problems.progressive import OPS, SyntheticNAS
 from moopt.search.progressive import FreeSequenceSpace, ProgressiveSpace, space_for
 from moopt.search.progressive.search import ProgressiveSearch
@@ -214,7 +214,7 @@ def test_search_grows_one_token_per_step_and_finishes():
     assert set(q) == {"kendall_tau", "spearman", "mae", "n"} and q["n"] == 7
     hv = [log["hypervolume"] for log in logs]
     assert all(b >= a for a, b in zip(hv, hv[1:])) and hv[-1] == pytest.approx(s.hypervolume())
-    _serial.dumps(logs)
+    serial.dumps(logs)
 
 
 def test_ask_smaller_than_k_waits_for_the_step():
@@ -311,7 +311,7 @@ def test_exact_resume_mid_step(options):
         logs += a.drain_logs()
         pending = batch[2:]
         a.tell([moopt.Evaluation.success(c, p.evaluate(c.params)) for c in pending[:0]])
-        state = _serial.loads(_serial.dumps(a.state_dict()))
+        state = serial.loads(serial.dumps(a.state_dict()))
         b = ProgressiveSearch(p, seed=99, k=5, **options)
         b.load_state_dict(state)
         a = b
@@ -320,7 +320,7 @@ def test_exact_resume_mid_step(options):
     more, more_logs = drive(a, p, batch=4)
     got = asked + more
     assert [(c.id, c.params, c.info) for c in got] == [(c.id, c.params, c.info) for c in ref_asked]
-    assert _serial.dumps(logs + more_logs) == _serial.dumps(ref_logs)
+    assert serial.dumps(logs + more_logs) == serial.dumps(ref_logs)
 
 
 def test_same_seed_same_candidates_other_seed_differs():

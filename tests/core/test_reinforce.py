@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import moopt
-from moopt import _serial
+from moopt import serial
 from moopt.problems.categorical import knapsack
 from moopt.rewards import AccuracyConstraintReward, MixedReward, PowerConstraintReward
 from moopt.search.reinforce.policy import LSTMPolicy
@@ -87,7 +87,7 @@ def test_conditional_decisions_through_the_search_and_resume():
     s = ReinforceSearch(problem, **kw)
     first, _ = _drive(s, problem, 3)
     s2 = ReinforceSearch(problem, **kw)
-    s2.load_state_dict(_serial.loads(_serial.dumps(s.state_dict())))
+    s2.load_state_dict(serial.loads(serial.dumps(s.state_dict())))
     rest, _ = _drive(s2, problem, 3)
     assert first + rest == expected
 
@@ -125,7 +125,7 @@ def test_exact_resume_through_the_run_store_codec(split):
     if split == "mid_batch":  # hand out 3 children, tell 1, checkpoint
         part = s.ask(3)
         s.tell([moopt.Evaluation.success(part[1], problem.evaluate(part[1].params))])
-    state = _serial.loads(_serial.dumps(s.state_dict()))
+    state = serial.loads(serial.dumps(s.state_dict()))
     s2 = ReinforceSearch(problem, **kw)
     s2.load_state_dict(state)
     if split == "mid_batch":
@@ -145,7 +145,7 @@ def test_config_rebuilds_the_same_search():
     problem = _toy()
     s = ReinforceSearch(problem, seed=2, children_per_update=4, hidden=16, lr=0.02, entropy_weight=0.0,
                         reward="mixed:alpha=0.25,energy=energy_mj")
-    cfg = _serial.loads(_serial.dumps(s.config()))
+    cfg = serial.loads(serial.dumps(s.config()))
     clone = ReinforceSearch(problem, seed=2, **cfg)
     assert _drive(s, problem, 3) == _drive(clone, problem, 3)
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import moopt
-from moopt import _serial
+from moopt import serial
 from moopt.rewards import (
     AccuracyConstraintReward,
     Chebyshev,
@@ -54,7 +54,7 @@ def test_mixed_running_normalization_sees_the_whole_batch_and_persists():
     np.testing.assert_allclose(out, [0.25, 0.25 - 0.5, 0.25 - 0.125])
     # state round trip through the run-store codec keeps the bounds
     r2 = MixedReward(0.5, accuracy="acc", energy="energy_mj")
-    r2.load_state_dict(_serial.loads(_serial.dumps(r.state_dict())))
+    r2.load_state_dict(serial.loads(serial.dumps(r.state_dict())))
     v = {"acc": 0.7, "energy_mj": 4.0}
     assert r2(v) == pytest.approx(r(v)) == pytest.approx(0.35 - 0.5 * 0.5)
     # a new extreme widens the bounds
@@ -188,7 +188,7 @@ def test_hvi_directions_batch_semantics_and_state():
     assert r({"acc": 0.9, "energy_mj": 0.9}) == pytest.approx(0.4 * 0.1)
     np.testing.assert_allclose(sorted(map(tuple, r.archive)), [(0.5, 0.5), (0.9, 0.9)])
     r2 = reward_from_config(r.config()).bind(ACC_ENERGY)
-    r2.load_state_dict(_serial.loads(_serial.dumps(r.state_dict())))
+    r2.load_state_dict(serial.loads(serial.dumps(r.state_dict())))
     probe = {"acc": 0.7, "energy_mj": 0.2}
     assert r2(probe) == pytest.approx(r(probe)) == pytest.approx(0.29)
 
@@ -209,7 +209,7 @@ def _all_rewards():
 @pytest.mark.parametrize("reward", _all_rewards(), ids=lambda r: r.kind)
 def test_config_round_trip_gives_the_same_rewards(reward):
     reward.bind(ACC_ENERGY)
-    cfg = _serial.loads(_serial.dumps(reward.config()))
+    cfg = serial.loads(serial.dumps(reward.config()))
     clone = reward_from_config(cfg).bind(ACC_ENERGY)
     rng = np.random.default_rng(0)
     vals = [{"acc": float(a), "energy_mj": float(e)} for a, e in zip(rng.random(7), 1 + 5 * rng.random(7))]
@@ -302,9 +302,9 @@ def test_hvi_empty_batch_changes_nothing():
     r = HypervolumeImprovement(["f1", "f2"], directions={"f1": "min", "f2": "min"}, margin=0.0,
                                bounds={"f1": (0, 1), "f2": (0, 1)})
     r({"f1": 0.5, "f2": 0.5})
-    before = _serial.dumps(r.state_dict())
+    before = serial.dumps(r.state_dict())
     assert r.batch([]).shape == (0,)
-    assert _serial.dumps(r.state_dict()) == before
+    assert serial.dumps(r.state_dict()) == before
     assert r({"f1": 0.25, "f2": 0.25}) == pytest.approx(0.75 * 0.75 - 0.25)
 
 

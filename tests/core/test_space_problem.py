@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import moopt
-from moopt import _serial
+from moopt import serial
 from moopt.search.base import minimized_values
 
 
@@ -62,7 +62,7 @@ def test_categorical_distinguishes_bool_and_int():
 
 def test_space_config_roundtrip():
     space = moopt.Space(list(_space()) + [moopt.TokenSequence("cell", ["a", "b"], 1, 4)])
-    again = moopt.Space.from_config(_serial.loads(_serial.dumps(space.to_config())))
+    again = moopt.Space.from_config(serial.loads(serial.dumps(space.to_config())))
     assert again.to_config() == space.to_config()
     assert not again.is_vector
 
@@ -157,7 +157,7 @@ def test_random_search_state_roundtrip():
     p = _problem(lambda q: {})
     s = moopt.RandomSearch(p, seed=7)
     s.ask(3)
-    state = _serial.loads(_serial.dumps(s.state_dict()))
+    state = serial.loads(serial.dumps(s.state_dict()))
     t = moopt.RandomSearch(p, seed=123)
     t.load_state_dict(state)
     a, b = s.ask(4), t.ask(4)
@@ -167,12 +167,12 @@ def test_random_search_state_roundtrip():
 
 def test_serial_codec_arrays_and_rejects_objects():
     obj = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": (1, 2), "c": np.int64(4)}
-    back = _serial.loads(_serial.dumps(obj))
+    back = serial.loads(serial.dumps(obj))
     assert back["a"].dtype == np.float32 and back["a"].shape == (2, 3)
     assert np.array_equal(back["a"], obj["a"]) and back["b"] == [1, 2] and back["c"] == 4
     with pytest.raises(TypeError, match="cannot store"):
-        _serial.dumps({"f": object()})
-    assert _serial.canonical({"b": 1, "a": (1, 2)}) == '{"a":[1,2],"b":1}'
+        serial.dumps({"f": object()})
+    assert serial.canonical({"b": 1, "a": (1, 2)}) == '{"a":[1,2],"b":1}'
 
 
 def test_import_moopt_is_light():

@@ -5,13 +5,13 @@ import sqlite3
 import pytest
 
 import moopt
-from moopt import _serial
+from moopt import serial
 from moopt.errors import RunStoreError
 from moopt.search.base import Candidate
 from moopt.store import SCHEMA_VERSION, RunStore
 
 def E(i, key, params, info=None):
-    return (i, key, _serial.dumps(params), _serial.dumps(info or {}))
+    return (i, key, serial.dumps(params), serial.dumps(info or {}))
 
 
 IDENT = {"problem": {"name": "p", "objectives": [{"name": "f"}]}, "algorithm": "random", "options": {}, "seed": 1}

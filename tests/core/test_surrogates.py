@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from moopt import _serial
+from moopt import serial
 from moopt.surrogates import MeanSurrogate, make_surrogate
 from moopt.surrogates.base import one_hot, pad
 from moopt.surrogates.metrics import kendall_tau, mae, rank_quality, spearman
@@ -135,7 +135,7 @@ def test_lstm_is_deterministic_under_a_seed(split):
 
 def test_lstm_state_roundtrips_through_json_exactly(split, lstm):
     Xtr, ytr, Xte, _ = split
-    state = _serial.loads(_serial.dumps(lstm.state_dict()))
+    state = serial.loads(serial.dumps(lstm.state_dict()))
     assert all(isinstance(v, np.ndarray) for m in state["members"] for v in m.values())
     fresh = make_surrogate("lstm", 5, 6, seed=99, **SMALL_LSTM)
     fresh.load_state_dict(state)
@@ -169,7 +169,7 @@ def test_sklearn_surrogates_rank_and_roundtrip(split, name, options, margin):
     assert kendall_tau(yte, mean) > margin
     assert np.all(std >= 0)
     fresh = make_surrogate(name, 5, 6, seed=7, **options)
-    fresh.load_state_dict(_serial.loads(_serial.dumps(s.state_dict())))
+    fresh.load_state_dict(serial.loads(serial.dumps(s.state_dict())))
     m2, s2 = fresh.predict(Xte)
     assert np.array_equal(m2, mean) and np.array_equal(s2, std)
 

@@ -34,7 +34,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ... import _serial
+from ... import serial
 from ...indicators import hypervolume
 from ...reference import infer_reference_point
 from ..base import Candidate, Evaluation, Search
@@ -332,7 +332,7 @@ class ProgressiveSearch(Search):
             queue=[entry(e) for e in self._queue],
             outstanding=[[int(i), entry(e)] for i, e in self._outstanding.items()],
             told=[entry(e) for e in self._told],
-            seen=sorted((list(s) for s in self._seen), key=_serial.dumps),
+            seen=sorted((list(s) for s in self._seen), key=serial.dumps),
             data_seqs=[list(s) for s in self._data_seqs],
             data_y=np.asarray(self._data_y, dtype=float).reshape(len(self._data_y), len(self.expensive)),
             archive=np.asarray(self._archive, dtype=float).reshape(len(self._archive), self.problem.n_obj),

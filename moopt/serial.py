@@ -3,6 +3,18 @@
 Run stores hold data, never code: states are encoded as JSON in which numpy
 arrays become ``{"__ndarray__": <base64>, "dtype": ..., "shape": ...}``.
 Tuples become lists; everything else must be a JSON type.  No pickle.
+
+Public because adapters and users need the same encoding: :func:`canonical`
+is the key under which a run store recognizes a repeated candidate (and the
+NAS adapters derive each candidate's training seed from it).
+
+Example:
+    >>> from moopt.serial import canonical, dumps, loads
+    >>> canonical({"b": (1, 2), "a": "x"}) == canonical({"a": "x", "b": [1, 2]})
+    True
+    >>> import numpy as np
+    >>> loads(dumps({"w": np.arange(3)}))["w"].tolist()
+    [0, 1, 2]
 """
 
 from __future__ import annotations
