@@ -224,16 +224,17 @@ def hv(points_csv, ref, directions):
     """Hypervolume of the points in a CSV file (one point per row, optional header)."""
     import numpy as np
 
-    import moopt
+    from ..indicators import hypervolume
+    from ..reference import infer_reference_point
 
     F, _ = _read_points(points_csv)
     dirs = [d.strip() for d in directions.split(",")] if directions else None
     if ref is None:
-        ref_v = np.asarray(moopt.infer_reference_point(F, directions=dirs), dtype=float)
+        ref_v = np.asarray(infer_reference_point(F, directions=dirs), dtype=float)
         click.echo(f"reference point (inferred): {','.join(f'{x:.12g}' for x in ref_v)}")
     else:
         ref_v = np.array(_floats(ref, "--ref"))
-    value = moopt.hypervolume(F, ref_v, directions=dirs, outside="ignore")
+    value = hypervolume(F, ref_v, directions=dirs, outside="ignore")
     signs = np.array([1.0 if d == "min" else -1.0 for d in (dirs or ["min"] * F.shape[1])])
     outside = int(np.sum(~np.all(F * signs < ref_v * signs, axis=1)))
     click.echo(f"hypervolume: {float(value):.12g}")
