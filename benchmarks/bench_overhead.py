@@ -40,7 +40,6 @@ import tempfile
 import time
 
 
-
 def trivial(params):
     x, y = params["x"], params["y"]
     return {"f1": x, "f2": 1.0 - math.sqrt(x) + y}
@@ -178,8 +177,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-throughput", action="store_true", help="skip the parallel throughput table")
     args = ap.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 3)
-    import moopt
     import optuna
+
+    import moopt
 
     head = (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
             f"moopt {moopt.__version__}, optuna {optuna.__version__}, load average "

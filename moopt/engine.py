@@ -38,10 +38,10 @@ import numpy as np
 from . import serial
 from .errors import ConfigError, RunStoreError
 from .evaluators import Evaluator, Outcome, make_evaluator
-from .problem import Problem
-from .progress import Progress
 from .indicators import hypervolume
 from .pareto import is_nondominated
+from .problem import Problem
+from .progress import Progress
 from .reference import infer_reference_point
 from .result import RunResult
 from .search.base import STATUS_FAILED, STATUS_OK, Candidate, Evaluation, Search

@@ -113,8 +113,14 @@ def nas_problem(space: str, *, objectives: Sequence[str] = ("error_pct", "params
 
     from .data import Dataset, load_dataset
     from .devices import LatencyTable
-    from .objectives import (count_macs, count_params, device_objective, measure_energy, measure_latency,
-                             measure_peak_memory)
+    from .objectives import (
+        count_macs,
+        count_params,
+        device_objective,
+        measure_energy,
+        measure_latency,
+        measure_peak_memory,
+    )
     from .train import TrainConfig, train_model
 
     unknown = [o for o in objectives if o not in TRAINED_OBJECTIVES + DEVICE_OBJECTIVES]

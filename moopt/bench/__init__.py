@@ -29,9 +29,20 @@ Example:
     >>> write_report(records, "bench-out")                        # doctest: +SKIP
 """
 
-from .grid import (CURVE_POINTS, DEFAULT_ALGORITHMS, DEFAULT_BUDGET, DEFAULT_PROBLEMS, DEFAULT_SEEDS,
-                   REFERENCE_FRONT_SIZE, RunSpec, hypervolume_curve, parse_seeds, run_grid, run_one,
-                   split_problems)
+from .grid import (
+                   CURVE_POINTS,
+                   DEFAULT_ALGORITHMS,
+                   DEFAULT_BUDGET,
+                   DEFAULT_PROBLEMS,
+                   DEFAULT_SEEDS,
+                   REFERENCE_FRONT_SIZE,
+                   RunSpec,
+                   hypervolume_curve,
+                   parse_seeds,
+                   run_grid,
+                   run_one,
+                   split_problems,
+)
 from .report import markdown_table, plot_curves, write_report
 from .stats import compare_to_best, holm, summarize
 

@@ -11,7 +11,6 @@ import numpy as np
 from .grid import REFERENCE_FRONT_SIZE, _safe
 from .stats import summarize
 
-
 _CSV_COLUMNS = ["problem", "algorithm", "runs", "failed_runs", "hv_ratio_median", "hv_ratio_q1", "hv_ratio_q3",
                 "hv_median", "hv_mark", "hv_p_holm", "igd_plus_median", "igd_plus_q1", "igd_plus_q3",
                 "igd_plus_mark", "igd_plus_p_holm", "seconds_median"]

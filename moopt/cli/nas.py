@@ -19,8 +19,9 @@ import click
 
 def _require_nas():
     try:
-        import moopt.adapters.nas  # noqa: F401
         import torch  # noqa: F401
+
+        import moopt.adapters.nas  # noqa: F401
     except ImportError as exc:  # pragma: no cover - install without torch
         raise click.UsageError(
             f"the NAS commands need torch and moopt.adapters ({exc}); install with `pip install -e .[torch]`."

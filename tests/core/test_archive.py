@@ -4,13 +4,12 @@ import json
 
 import numpy as np
 import pytest
+from _kernel_oracles import bf_nd_mask_first, directions_for, points
 from hypothesis import given
 from hypothesis import strategies as st
 
 import moopt
 from moopt import serial
-
-from _kernel_oracles import bf_nd_mask_first, directions_for, points
 
 
 def _as_set(P):

@@ -5,12 +5,6 @@ import warnings
 import moocore
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-import moopt
-from moopt import _kernels
-
 from _kernel_oracles import (
     bf_hv,
     bf_nd_mask,
@@ -21,6 +15,11 @@ from _kernel_oracles import (
     real_points,
     sphere,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
+import moopt
+from moopt import _kernels
 
 
 def _ref(F, margin=1.0):

@@ -2,12 +2,6 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-import moopt
-from moopt import _kernels
-
 from _kernel_oracles import (
     bf_crowding,
     bf_dominates,
@@ -20,6 +14,11 @@ from _kernel_oracles import (
     real_points,
     sphere,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
+import moopt
+from moopt import _kernels
 
 
 # ----------------------------------------------------------------- dominates

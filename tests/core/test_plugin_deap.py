@@ -12,8 +12,8 @@ from moopt.search.base import Evaluation
 from moopt.testing import contract_cases, run_contract_check
 
 deap_creator = pytest.importorskip("deap.creator")
-from moopt.search.plugins.deap import DeapNSGA2, deap_nsga2  # noqa: E402
 from moopt.problems import get_problem  # noqa: E402
+from moopt.search.plugins.deap import DeapNSGA2, deap_nsga2  # noqa: E402
 
 
 def factory(problem, seed):

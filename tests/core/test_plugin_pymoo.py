@@ -11,9 +11,9 @@ from moopt.search.base import Evaluation
 from moopt.testing import contract_cases, run_contract_check
 
 pytest.importorskip("pymoo")
-from moopt.search.plugins import pymoo as mp  # noqa: E402
 from moopt.interop import from_pymoo  # noqa: E402
 from moopt.problems import get_problem  # noqa: E402
+from moopt.search.plugins import pymoo as mp  # noqa: E402
 
 FACTORIES = {
     "nsga2": lambda p, s: mp.nsga2(p, seed=s, pop_size=8),

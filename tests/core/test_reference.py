@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
+from _kernel_oracles import bf_nd_mask, directions_for, points
 from hypothesis import given
 from hypothesis import strategies as st
 
 import moopt
 from moopt.reference import ideal_nadir
-
-from _kernel_oracles import bf_nd_mask, directions_for, points
 
 
 def test_infer_reference_point_examples():

@@ -10,8 +10,8 @@ import moopt
 from moopt import serial
 from moopt.problems.categorical import knapsack
 from moopt.rewards import AccuracyConstraintReward, MixedReward, PowerConstraintReward
-from moopt.search.reinforce.policy import LSTMPolicy
 from moopt.search.reinforce import ReinforceSearch
+from moopt.search.reinforce.policy import LSTMPolicy
 from moopt.testing import check_search, contract_cases, run_contract_check
 
 torch.set_num_threads(1)

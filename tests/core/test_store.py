@@ -10,6 +10,7 @@ from moopt.errors import RunStoreError
 from moopt.search.base import Candidate
 from moopt.store import SCHEMA_VERSION, RunStore
 
+
 def E(i, key, params, info=None):
     return (i, key, serial.dumps(params), serial.dumps(info or {}))
 

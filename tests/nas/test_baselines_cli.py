@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from moopt.cli import main
 from moopt.adapters.nas.baselines import BASELINES, build_baseline
+from moopt.cli import main
 
 
 @pytest.mark.parametrize("name", BASELINES)

@@ -3,13 +3,20 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from moopt.adapters.nas.ops import CONV_OPS, NORM_OPS, LearnedGroupConv, channel_shuffle, condense_model, make_conv
+from moopt.adapters.nas.spaces.dpp import (
+    CONDENSENET_CELL,
+    DPPCellSpace,
+    DPPConfig,
+    build_dpp,
+    cell_layers,
+    check_cell,
+    is_valid_cell,
+)
 from moopt.search.progressive.space import ProgressiveSpace
-from moopt.adapters.nas.ops import (CONV_OPS, NORM_OPS, LearnedGroupConv, channel_shuffle, condense_model,
-                                    make_conv)
-from moopt.adapters.nas.spaces.dpp import (CONDENSENET_CELL, DPPCellSpace, DPPConfig, build_dpp, cell_layers,
-                                           check_cell, is_valid_cell)
 
 TINY = DPPConfig(stem_channels=8, stages=(1, 1), growth=(4, 8))
 

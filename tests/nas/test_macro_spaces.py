@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from moopt.space import Categorical, Space
 from moopt.adapters.nas.spaces.densenet import build_densenet, densenet_space
 from moopt.adapters.nas.spaces.monas import build_monas, monas_space
+from moopt.space import Categorical, Space
 
 
 def test_monas_space_decision_order():

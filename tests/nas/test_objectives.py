@@ -6,10 +6,21 @@ import pytest
 import torch
 from torch import nn
 
-from moopt.adapters.nas.objectives import (HOROWITZ_45NM, DEVICE_OBJECTIVES, activation_elements, count_macs,
-                                           count_params, device_objective, estimate_energy, measure_all,
-                                           measure_energy, measure_latency, measure_peak_memory, rapl_delta_uj,
-                                           rapl_domains)
+from moopt.adapters.nas.objectives import (
+    DEVICE_OBJECTIVES,
+    HOROWITZ_45NM,
+    activation_elements,
+    count_macs,
+    count_params,
+    device_objective,
+    estimate_energy,
+    measure_all,
+    measure_energy,
+    measure_latency,
+    measure_peak_memory,
+    rapl_delta_uj,
+    rapl_domains,
+)
 
 
 @pytest.mark.parametrize("cin,cout,k,stride,groups,hw", [(3, 8, 3, 1, 1, 8), (4, 8, 5, 2, 1, 9), (8, 8, 3, 1, 8, 6),

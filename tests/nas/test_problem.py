@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from moopt.errors import EvaluationError
-from moopt.search.progressive.space import space_for
 from moopt.adapters.nas.problem import nas_problem
 from moopt.adapters.nas.spaces.dpp import DPPConfig
+from moopt.errors import EvaluationError
+from moopt.search.progressive.space import space_for
 
 TRAIN = {"epochs": 1, "max_train": 96, "max_val": 48}
 DPP_OPTS = {"stem_channels": 8, "stages": (1, 1), "growth": (4, 8), "max_length": 4}

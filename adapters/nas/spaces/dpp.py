@@ -37,10 +37,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Iterator, Sequence
 
-from moopt.search.progressive.space import ProgressiveSpace
-
 import torch
 from torch import nn
+
+from moopt.search.progressive.space import ProgressiveSpace
 
 from ..ops import CONV_OPS, NORM_OPS, make_conv, make_norm
 

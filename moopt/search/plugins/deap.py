@@ -44,8 +44,8 @@ from typing import Mapping, Optional
 import numpy as np
 
 from ...problem import Problem
-from ..generational import GenerationalSearch
 from ...space import Real
+from ..generational import GenerationalSearch
 
 _FAILED = 1e9
 

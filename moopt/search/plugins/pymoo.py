@@ -42,14 +42,14 @@ Example:
 from __future__ import annotations
 
 import zlib
-from typing import Any, Mapping, Optional
+from typing import Mapping, Optional
 
 import numpy as np
 
 from ...errors import ConfigError
 from ...problem import Problem
-from ..generational import GenerationalSearch
 from ...space import Real
+from ..generational import GenerationalSearch
 
 _FAILED_G = 1e9
 
