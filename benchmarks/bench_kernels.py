@@ -457,8 +457,8 @@ def archive_bench(n: int, repeats: int, log) -> str:
 
     import moopt
 
-    out = ["| stream (M = 2, N = %s) | ParetoArchive.add | re-filter all points seen (moopt) | "
-           "re-filter all points seen (moocore) | re-filter front + new point (moopt) | speed-up vs re-filter all |" % f"{n:,}",
+    out = [f"| stream (M = 2, N = {n:,}) | ParetoArchive.add | re-filter all points seen (moopt) | "
+           "re-filter all points seen (moocore) | re-filter front + new point (moopt) | speed-up vs re-filter all |",
            "|---|---:|---:|---:|---:|---:|"]
     for kind in ("cube", "sphere"):
         F = make_points(kind, n, 2)

@@ -75,8 +75,9 @@ def repeatability(k: int, threads: int, repeats: int) -> str:
                 meds.append(r["latency_ms"])
                 cvs.append(r["latency_cv"])
             cv = statistics.pstdev(meds) / statistics.fmean(meds)
-            lines.append(f"| {name} | {clock} | {statistics.median(meds):.3f} | {cv:.3f} | {statistics.fmean(cvs):.3f} | "
-                         f"{peer:.3f} | {statistics.median(meds) / peer:.2f} |")
+            med = statistics.median(meds)
+            lines.append(f"| {name} | {clock} | {med:.3f} | {cv:.3f} | {statistics.fmean(cvs):.3f} | "
+                         f"{peer:.3f} | {med / peer:.2f} |")
     return "\n".join(lines)
 
 

@@ -104,7 +104,7 @@ def overhead_table(quick: bool, repeats: int) -> tuple[str, dict]:
     ]
     times: dict[str, list[float]] = {c[0]: [] for c in configs}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, fn, persist, n in configs:  # warm-up: imports, first-call costs
+        for _name, fn, persist, n in configs:  # warm-up: imports, first-call costs
             fn(min(n, 20), persist=persist, tmp=tmp, rep=99)
         for rep in range(repeats):
             for name, fn, persist, n in configs:

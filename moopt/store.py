@@ -237,7 +237,8 @@ class RunStore:
             if not exists and not p.parent.is_dir():
                 raise RunStoreError(f"cannot create run store {self.path}: directory {p.parent} does not exist.")
             if not exists and (readonly or not create):
-                raise RunStoreError(f"no run store at {self.path}; check the path (or run `moopt run ... --out {self.path}`).")
+                raise RunStoreError(
+                    f"no run store at {self.path}; check the path (or run `moopt run ... --out {self.path}`).")
             if exists and p.stat().st_size > 0:
                 with open(p, "rb") as fh:
                     head = fh.read(16)

@@ -158,7 +158,7 @@ class BenchmarkProblem(Problem):
     @property
     def max_hypervolume_source(self) -> str:
         """``"analytic"`` or ``"sampled:<n>"`` (how :attr:`max_hypervolume` was obtained)."""
-        self.max_hypervolume
+        _ = self.max_hypervolume  # computing it records how
         return self._max_hv_source
 
     def describe(self) -> dict:
@@ -272,7 +272,7 @@ def hv2d_curve(pieces: Sequence[tuple[float, float, Callable[[float], float]]], 
     r1, r2 = float(ref[0]), float(ref[1])
     total = 0.0
     for i, (a, b, h) in enumerate(pieces):
-        val, _ = quad(lambda t: r2 - h(t), a, b, limit=200, epsabs=1e-13, epsrel=1e-12)
+        val, _ = quad(lambda t, h=h: r2 - h(t), a, b, limit=200, epsabs=1e-13, epsrel=1e-12)
         total += val
         nxt = pieces[i + 1][0] if i + 1 < len(pieces) else r1
         total += (nxt - b) * (r2 - h(b))  # gap (or tail) below the piece's end
@@ -303,7 +303,7 @@ def record_intervals(phi: Callable[[np.ndarray], np.ndarray], lo: float, hi: flo
     for s, e in zip(starts, ends):
         a = t[s]
         if prev_min is not None:  # phi crosses below the previous piece's end value
-            a = brentq(lambda x: float(phi(np.array([x]))[0]) - prev_min, t[s - 1], t[s], xtol=1e-14)
+            a = brentq(lambda x, m=prev_min: float(phi(np.array([x]))[0]) - m, t[s - 1], t[s], xtol=1e-14)
         if e == n_grid - 1:
             b = t[e]
         else:  # a local minimum of phi ends the piece

@@ -86,7 +86,7 @@ def evaluate_baselines(names: Sequence[str] = BASELINES, *, dataset=None, train_
     train_config = train_config or TrainConfig(epochs=1, threads=threads)
     rows = []
     for name in names:
-        res = train_model(lambda: build_baseline(name, input_shape=dataset.input_shape,
+        res = train_model(lambda name=name: build_baseline(name, input_shape=dataset.input_shape,
                                                  num_classes=dataset.num_classes),
                           dataset, train_config, seed=seed, return_model=True)
         model = res.pop("model")

@@ -244,11 +244,11 @@ def estimate_energy(model: nn.Module, input_shape: Sequence[int], *, batch_size:
 
     ``E = MACs * 4.6 pJ`` (FP32 multiply 3.7 pJ + add 0.9 pJ) ``+ weight_words * 640 pJ`` (every
     parameter and floating-point buffer, e.g. BatchNorm running statistics, read once from
-    DRAM, 32-bit; integer counters such as ``num_batches_tracked`` are not read at inference) ``+ (input + 2 * activations) * 5 pJ`` (every
-    activation written and read once in on-chip SRAM).  Multiply by ``batch_size`` for the
-    MAC and activation terms; weights are read once per batch.  With ``latency_ms`` the
-    power estimate is ``E / latency`` (the average power of one inference, the only
-    peak a static model can give).
+    DRAM, 32-bit; integer counters such as ``num_batches_tracked`` are not read at inference)
+    ``+ (input + 2 * activations) * 5 pJ`` (every activation written and read once in on-chip
+    SRAM).  Multiply by ``batch_size`` for the MAC and activation terms; weights are read
+    once per batch.  With ``latency_ms`` the power estimate is ``E / latency`` (the average
+    power of one inference, the only peak a static model can give).
 
     Returns:
         ``{"energy_mj", "peak_power_w" (or None), "source": "estimated:horowitz45nm", ...terms}``.

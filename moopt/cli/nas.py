@@ -93,7 +93,8 @@ def profile_device(space, out, input_shape, classes, stem_channels, stages, grow
 @nas.command("baselines")
 @click.option("--names", default="mobilenet_v2,shufflenet_v2,densenet121,condensenet_like", show_default=True,
               help="Comma-separated baselines.")
-@click.option("--dataset", default="digits", show_default=True, help="digits, mnist, fashion-mnist, cifar10, imagefolder.")
+@click.option("--dataset", default="digits", show_default=True,
+              help="digits, mnist, fashion-mnist, cifar10, imagefolder.")
 @click.option("--root", default=None, type=click.Path(file_okay=False), help="Dataset folder (all but digits).")
 @click.option("--epochs", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--max-train", default=None, type=click.IntRange(min=1), help="Use the first N training images.")

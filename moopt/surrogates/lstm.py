@@ -158,7 +158,7 @@ class LSTMSurrogate(Surrogate):
         epochs = o["epochs"] if val is not None else max(1, o["epochs"] // 2)
         best, best_state, since, ep = math.inf, None, 0, 0
         bs = o["batch_size"]
-        for ep in range(1, epochs + 1):
+        for ep in range(1, epochs + 1):  # noqa: B007 - the last epoch run is returned
             net.train()
             order = train[torch.randperm(len(train), generator=gen)]
             for start in range(0, len(order), bs):

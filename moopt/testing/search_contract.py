@@ -445,8 +445,10 @@ def check_determinism(factory: Factory, problem: ProblemLike = "real", *, seed: 
         d = _Driver(_build(factory, problem, seed), problem, batch=batch)
         d.rounds(rounds, fail_every=5)
         runs.append(d.proposed)
-    assert runs[0] == runs[1], (f"same seed, different candidates: first difference at position "
-                                f"{next(i for i, (a, b) in enumerate(zip(*runs)) if a != b) if any(a != b for a, b in zip(*runs)) else min(map(len, runs))}")
+    if runs[0] != runs[1]:
+        diff = [i for i, (a, b) in enumerate(zip(*runs)) if a != b]
+        at = diff[0] if diff else min(map(len, runs))
+        raise AssertionError(f"same seed, different candidates: first difference at position {at}")
 
 
 def check_state_json(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 3,

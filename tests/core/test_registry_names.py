@@ -184,7 +184,7 @@ def test_bench_every_problem_once(tmp_path, capsys):
     with open(out / "summary.csv", newline="") as fh:
         rows = {r["problem"]: r for r in csv.DictReader(fh)}
     assert sorted(rows) == sorted(bench_names)
-    for name, row in rows.items():
+    for row in rows.values():
         assert row["algorithm"] == "random" and row["runs"] == "1" and row["failed_runs"] == "0", row
         assert 0.0 <= float(row["hv_ratio_median"]) <= 1.0 + 1e-9, row
     stores = sorted((out / "runs").rglob("*.db"))

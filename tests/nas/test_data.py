@@ -111,7 +111,8 @@ def test_image_folder(tmp_path):
     for cls in ("cat", "dog", "fox"):
         (tmp_path / "imgs" / cls).mkdir(parents=True)
         for i in range(5):
-            Image.fromarray(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)).save(tmp_path / "imgs" / cls / f"{i}.png")
+            img = Image.fromarray(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8))
+            img.save(tmp_path / "imgs" / cls / f"{i}.png")
     Image.fromarray(rng.integers(0, 256, (9, 9), dtype=np.uint8)).save(tmp_path / "imgs" / "fox" / "gray.png")
     ds = load_dataset("imagefolder", root=tmp_path / "imgs", image_size=(8, 8))
     assert ds.input_shape == (3, 8, 8) and ds.num_classes == 3

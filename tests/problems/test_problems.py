@@ -172,7 +172,8 @@ def test_disconnected_pieces_match_pymoo_constants():
 
     pymoo_zdt3 = [[0, 0.0830015349], [0.182228780, 0.2577623634], [0.4093136748, 0.4538821041],
                   [0.6183967944, 0.6525117038], [0.8233317983, 0.8518328654]]
-    np.testing.assert_allclose(np.array(_zdt3_pieces()), pymoo_zdt3, atol=1e-7)  # pymoo rounds the 2nd start (ours: h(a) = h(prev end) to 1e-14)
+    # pymoo rounds the 2nd start (ours: h(a) = h(prev end) to 1e-14)
+    np.testing.assert_allclose(np.array(_zdt3_pieces()), pymoo_zdt3, atol=1e-7)
     np.testing.assert_allclose(np.array(_dtlz7_intervals()),
                                [[0, 0.2514118360], [0.6316265307, 0.8594008566]], atol=2e-9)
 

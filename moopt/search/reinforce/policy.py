@@ -99,7 +99,7 @@ class LSTMPolicy(nn.Module):
         c = x.new_zeros(batch, self.hidden)
         chosen, logps, ents = [], [], []
         prefixes = [[] for _ in range(batch)]
-        for t, k in enumerate(self.n_choices):
+        for t in range(len(self.n_choices)):
             h, c = self.cell(x, (h, c))
             logits = self.heads[t](h)
             allowed = self._allowed(mask, prefixes, t)
