@@ -18,6 +18,8 @@ from ._checks import number, reference_point
 from .base import Bounds, Failure, Reward
 from .normalize import Normalizer
 
+_UNBOUND = "hvi reward has no objectives yet; pass objectives=[...] or call bind(problem)."
+
 
 class HypervolumeImprovement(Reward):
     """Hypervolume improvement ``R = HV(A + {n}) - HV(A)`` over the Pareto archive ``A``.
@@ -71,7 +73,7 @@ class HypervolumeImprovement(Reward):
         self._norm = Normalizer(self.names, self._bounds_arg if self.names else None)
         use_ref = self._ref_arg is not None and self.names
         self.ref = reference_point(self._ref_arg, self.names) if use_ref else None
-        self._archive = ParetoArchive(n_obj=len(self.names)) if self.names else None
+        self._archive: Optional[ParetoArchive] = ParetoArchive(n_obj=len(self.names)) if self.names else None
 
     def bind(self, problem) -> "HypervolumeImprovement":
         if not self.names:
@@ -80,8 +82,14 @@ class HypervolumeImprovement(Reward):
 
     def batch(self, values):
         if not self.names:
-            raise ValueError("hvi reward has no objectives yet; pass objectives=[...] or call bind(problem).")
+            raise ValueError(_UNBOUND)
         return super().batch(values)
+
+    def _bound_archive(self) -> ParetoArchive:
+        """The Pareto archive; a ValueError (not an AttributeError) while the reward has no objectives."""
+        if self._archive is None:
+            raise ValueError(_UNBOUND)
+        return self._archive
 
     def _compute(self, F, signs):
         if len(F):
@@ -89,18 +97,18 @@ class HypervolumeImprovement(Reward):
                 ref = np.full(len(self.names), 1.0 + self.margin)
             else:
                 ref = self.normalized(np.array([[self.ref[n] for n in self.names]]), signs)[0]
-            P = self._archive.points  # minimized
+            P = self._bound_archive().points  # minimized
             A = self._norm(P, signs) if len(P) else np.zeros((0, len(self.names)))
             out = hv_improvement(self.normalized(F, signs), A, ref=ref)
         else:
             out = np.zeros(0)
-        self._archive.update(F * signs)  # after measuring: the batch joins the archive
+        self._bound_archive().update(F * signs)  # after measuring: the batch joins the archive
         return out
 
     @property
     def archive(self) -> np.ndarray:
         """Values (own units) of the Pareto archive, shape ``(n_front, k)``."""
-        return self._archive.points.reshape(-1, len(self.names)) * self._signs()
+        return self._bound_archive().points.reshape(-1, len(self.names)) * self._signs()
 
     def _params(self):
         return {"objectives": list(self.names) if self._given else None,
@@ -109,7 +117,7 @@ class HypervolumeImprovement(Reward):
     def state_dict(self) -> dict:
         """Base state plus ``"archive"`` (:meth:`moopt.ParetoArchive.to_dict`) and ``"objectives"``."""
         state = super().state_dict()
-        state["archive"] = self._archive.to_dict()
+        state["archive"] = self._bound_archive().to_dict()
         state["objectives"] = list(self.names)
         return state
 

@@ -337,3 +337,10 @@ def test_a_user_reward_gets_roles_directions_and_failures_from_the_base_class():
         _Speed().bind(fast)
     with pytest.raises(ValueError, match="unknown objective 'latency_ms'.*e.g. accuracy='acc'"):
         _Speed().bind(ACC_ENERGY)
+
+
+def test_unbound_hvi_without_objectives_says_so_instead_of_an_attribute_error():
+    r = HypervolumeImprovement()
+    for use in (lambda: r.archive, r.state_dict, lambda: r.batch([{"f": 1.0}])):
+        with pytest.raises(ValueError, match="no objectives yet"):
+            use()
