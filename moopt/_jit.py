@@ -8,10 +8,19 @@ cached on disk (``cache=True``).  All inputs are validated float64
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numba as nb
 import numpy as np
 
-_JIT = dict(cache=True, nogil=True)
+
+class _JitOptions(TypedDict):
+    cache: bool
+    nogil: bool
+
+
+# a TypedDict (not ``dict(...)``) so that ``**_JIT`` type-checks against njit's keyword parameters
+_JIT: _JitOptions = {"cache": True, "nogil": True}
 
 
 @nb.njit(**_JIT)

@@ -265,7 +265,7 @@ def _pairwise_nd(P: np.ndarray) -> np.ndarray:
     le = (P[:, None, :] <= P[None, :, :]).all(axis=2)  # le[i, j]: P_i <= P_j
     lt = (P[:, None, :] < P[None, :, :]).any(axis=2)
     dom = le & lt  # dom[i, j]: P_i dominates P_j
-    return ~dom.any(axis=0)
+    return ~dom.any(axis=0)  # type: ignore[return-value]  # numpy stubs: any(axis=...) may be a scalar; not for 2-D
 
 
 def np_nd_mask_nd(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:

@@ -154,7 +154,7 @@ class ParetoArchive:
                 self._payloads = [p for p, kp in zip(self._payloads, keep) if kp]
                 self._n = k
         if self._n == self._P.shape[0]:
-            grown = np.empty((2 * self._P.shape[0], self._m))
+            grown = np.empty((2 * self._P.shape[0], self._P.shape[1]))
             grown[: self._n] = self._P[: self._n]
             self._P = grown
         self._P[self._n] = x

@@ -147,6 +147,7 @@ class _Engine:
             if r.status == STATUS_FAILED:
                 self.failed += 1
             elif r.ok and self.bar.enabled and r.feasible():
+                assert r.values is not None  # an ok evaluation carries its values
                 self._hv_points.append(np.array([r.values[n] for n in self.obj_names]) * self.problem.signs)
         self._draw()
 
@@ -239,8 +240,9 @@ class _Engine:
         results: list[Evaluation] = []
         for c in cands:
             try:
-                params = self.problem.space.validate(c.params)
-                key = serial.canonical(params)
+                valid = self.problem.space.validate(c.params)
+                key = serial.canonical(valid)
+                params: Mapping[str, Any] = valid  # the candidate's own params when invalid
                 error = None
             except (ValueError, TypeError, KeyError) as exc:
                 params, error = c.params, f"invalid candidate: {exc}"

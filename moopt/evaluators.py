@@ -40,9 +40,14 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # both imported lazily at run time
+    from multiprocessing.context import BaseContext
+
+    from distributed import LocalCluster
 
 
 @dataclass
@@ -125,6 +130,7 @@ def evaluate_params(problem, params: dict, *, timeout: Optional[float] = None,
                 raise EvaluationTimeout(f"evaluation exceeded its time limit of {timeout:g} s")
 
             old = signal.signal(signal.SIGALRM, _on_alarm)
+            assert timeout is not None  # part of `alarm`
             signal.setitimer(signal.ITIMER_REAL, float(timeout))
         try:
             values = problem.evaluate(params)
@@ -190,7 +196,7 @@ class InProcessEvaluator(Evaluator):
 
     spec = "serial"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.capacity = 1
         self._queue: list[tuple[int, dict]] = []
 
@@ -234,7 +240,7 @@ def _process_worker(conn, problem, timeout, name, parent_pid):  # runs in the ch
 class _Worker:
     __slots__ = ("proc", "conn", "name", "task", "started")
 
-    def __init__(self, proc, conn, name):
+    def __init__(self, proc, conn, name) -> None:
         self.proc, self.conn, self.name = proc, conn, name
         self.task: Optional[int] = None
         self.started = 0.0
@@ -261,7 +267,7 @@ class ProcessEvaluator(Evaluator):
         self._workers: list[_Worker] = []
         self._queue: list[tuple[int, dict]] = []
         self._count = 0
-        self._ctx = None
+        self._ctx: Optional[BaseContext] = None
 
     def start(self, problem, *, timeout: Optional[float] = None) -> None:
         import multiprocessing as mp
@@ -272,11 +278,14 @@ class ProcessEvaluator(Evaluator):
         self._workers = [self._spawn() for _ in range(self.capacity)]
 
     def _spawn(self) -> _Worker:
-        parent, child = self._ctx.Pipe(duplex=True)
+        ctx = self._ctx
+        assert ctx is not None, "start() chooses the multiprocessing context"
+        parent, child = ctx.Pipe(duplex=True)
         name = f"proc-{self._count}"
         self._count += 1
-        proc = self._ctx.Process(target=_process_worker, name=f"moopt-{name}",
-                                 args=(child, self.problem, self.timeout, name, os.getpid()), daemon=True)
+        # typeshed: get_context(str) gives a BaseContext, which lacks Process; fork and spawn contexts have it
+        proc = ctx.Process(target=_process_worker, name=f"moopt-{name}",  # type: ignore[attr-defined]
+                           args=(child, self.problem, self.timeout, name, os.getpid()), daemon=True)
         proc.start()
         child.close()
         return _Worker(proc, parent, name)
@@ -344,6 +353,7 @@ class ProcessEvaluator(Evaluator):
                     out.append(res)
                     w.task = None
                 else:  # the process died mid-evaluation
+                    assert w.task is not None  # only busy workers are waited on
                     code = w.proc.exitcode if not w.proc.is_alive() else None
                     if code is None:
                         w.proc.join(1)
@@ -434,7 +444,7 @@ class DaskEvaluator(Evaluator):
         self.n_workers = int(n_workers)
         self._client = client
         self._own_client = client is None
-        self._cluster = None
+        self._cluster: Optional[LocalCluster] = None
         self._futures: dict = {}
         self._attempt = 0
         self.spec = address or (f"dask:{n_workers}" if client is None else "dask-client")

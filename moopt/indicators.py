@@ -63,7 +63,7 @@ def _report_outside(n_out: int, n: int, outside: str, *, name: str = "F") -> Non
 def _inside_rows(Fm: np.ndarray, r: np.ndarray, outside: str):
     """Row indices strictly inside ``r`` (None: all rows), after reporting the others."""
     mask, n_out = _kernels.inside_mask(Fm, r)
-    if n_out == 0:
+    if mask is None:  # inside_mask returns None exactly when n_out == 0
         return None
     _report_outside(n_out, Fm.shape[0], outside)
     return np.flatnonzero(mask)

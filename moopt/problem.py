@@ -189,6 +189,7 @@ class Problem:
         """
         params = dict(params)
         if self._evaluate is None:
+            assert self._evaluate_batch is not None  # __init__ requires one of the two
             x = self.space.to_vector(params)[None, :]
             F, G = self._evaluate_batch(x)
             out = {o.name: float(F[0, j]) for j, o in enumerate(self.objectives)}
@@ -248,7 +249,7 @@ class Problem:
         Everything here must match when a run resumes; ``settings`` (training
         configuration, dataset, evaluation seed, ...) appears only when given.
         """
-        config = {
+        config: dict[str, Any] = {
             "name": self.name,
             "variables": self.space.to_config(),
             "objectives": [o.to_config() for o in self.objectives],

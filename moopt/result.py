@@ -143,12 +143,16 @@ class RunResult:
         logs: The search's logged statistics.
         resumed: True when the run continued an earlier one in the same store.
         path: The store's path (``None`` for an in-memory run).
+        elapsed: Wall-clock seconds of the session that produced this result
+            (set by ``moopt run``; ``None`` otherwise).
 
     Failed and pruned evaluations are kept in :attr:`history` but excluded from
     :attr:`F` and :attr:`front`; infeasible ones (a constraint ``> 0``) are
     excluded from the front; results answered from the store (cached
     duplicates) are counted once.
     """
+
+    elapsed: Optional[float] = None
 
     def __init__(self, config: Mapping, records: Sequence, *, counts: Optional[Mapping] = None,
                  logs: Sequence[Mapping] = (), resumed: bool = False, path: Optional[str] = None):

@@ -127,7 +127,7 @@ class Categorical:
     """One choice among ``choices`` (JSON scalars: str, int, float, bool)."""
 
     name: str
-    choices: tuple
+    choices: Sequence[Any]  # any sequence; stored as a tuple
 
     kind = "categorical"
 
@@ -175,7 +175,7 @@ class TokenSequence:
     """
 
     name: str
-    tokens: tuple
+    tokens: Sequence[Any]  # any sequence; stored as a tuple
     min_length: int = 1
     max_length: int = 1
 

@@ -522,6 +522,7 @@ class RunStore:
              seed, int(attempts)),
         )
         seq = cur.lastrowid
+        assert seq is not None  # typeshed: None only before any INSERT on this cursor
         if status == "ok" and self._ok_index is not None:
             self._ok_index.setdefault(key, seq)
         return seq

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -56,7 +56,7 @@ def compare_to_best(samples: Mapping[str, Sequence[float]], *, higher_is_better:
         p = float(mannwhitneyu(x, y, alternative="two-sided").pvalue)
         raw.append(1.0 if math.isnan(p) else p)
     adj = holm(raw) if raw else np.zeros(0)
-    out = {best: {"mark": "★", "p": None, "p_holm": None, "best": best}}
+    out: dict[str, dict[str, Any]] = {best: {"mark": "★", "p": None, "p_holm": None, "best": best}}
     for a, p, q in zip(others, raw, adj):
         if q < alpha:
             better = (med[a] > med[best]) if higher_is_better else (med[a] < med[best])

@@ -18,7 +18,7 @@ then checks those directions in :meth:`Reward.bind`.
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Mapping, Optional, Sequence, Union
+from typing import ClassVar, Mapping, Optional, Sequence, TypeVar, Union
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from .normalize import Normalizer
 
 Failure = Union[float, str]  # "min" or a fixed reward for failed children
 Bounds = Optional[Mapping[str, Sequence[float]]]  # fixed normalization bounds by name
+_RewardT = TypeVar("_RewardT", bound="Reward")  # bind() returns self, typed as the subclass
 
 
 def _problem_directions(problem) -> dict[str, str]:
@@ -76,6 +77,7 @@ class Reward:
         dup = {n for n in self.names if self.names.count(n) > 1}
         if dup:
             raise ValueError(f"{self.kind} reward: an objective is used twice: {sorted(dup)}.")
+        self.failure: Failure
         if isinstance(failure, str):
             if failure != "min":
                 raise ValueError(f"failure must be 'min' or a number, got {failure!r}.")
@@ -93,7 +95,7 @@ class Reward:
         return 0.0
 
     # -- directions ------------------------------------------------------------
-    def bind(self, problem) -> "Reward":
+    def bind(self: _RewardT, problem) -> _RewardT:
         """Check the names against ``problem`` and take its directions; returns ``self``.
 
         Raises:

@@ -71,8 +71,7 @@ class HypervolumeImprovement(Reward):
         """Take ``names`` (given, or the problem's at bind): bounds, reference point, archive."""
         self.names = list(names)
         self._norm = Normalizer(self.names, self._bounds_arg if self.names else None)
-        use_ref = self._ref_arg is not None and self.names
-        self.ref = reference_point(self._ref_arg, self.names) if use_ref else None
+        self.ref = reference_point(self._ref_arg, self.names) if self._ref_arg is not None and self.names else None
         self._archive: Optional[ParetoArchive] = ParetoArchive(n_obj=len(self.names)) if self.names else None
 
     def bind(self, problem) -> "HypervolumeImprovement":

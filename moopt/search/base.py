@@ -173,6 +173,7 @@ def minimized_values(problem, results: Sequence[Evaluation], *, failed: str = "e
     rows, kept = [], []
     for r in results:
         if r.ok:
+            assert r.values is not None  # an ok evaluation carries its values
             rows.append([r.values[n] for n in names])
             kept.append(r)
         elif failed == "worst":

@@ -63,9 +63,11 @@ class GenerationalSearch(Search):
 
     def _load_generation_state(self, state: dict) -> None:
         """Restore what :meth:`_generation_state` saved into the (re)opened generation."""
+        cur = self._cur
+        assert cur is not None, "reopen the generation before restoring its state"
         for key, dtype in _ARRAYS.items():
-            self._cur[key] = np.array(state[key], dtype=dtype).reshape(self._cur[key].shape)
-        self._cur["issued"] = int(state["issued"])
+            cur[key] = np.array(state[key], dtype=dtype).reshape(cur[key].shape)
+        cur["issued"] = int(state["issued"])
 
     def ask(self, n: int = 1) -> list[Candidate]:
         if n < 0:
@@ -74,7 +76,9 @@ class GenerationalSearch(Search):
             return []
         if self._cur is None:
             self._start_generation()
-        cur, out, space = self._cur, [], self.problem.space
+        cur, space = self._cur, self.problem.space
+        assert cur is not None, "_start_generation() must call _open_generation()"
+        out: list[Candidate] = []
         while len(out) < n and cur["issued"] < len(cur["X"]):
             i = cur["issued"]
             c = self._new_candidate(space.from_vector(cur["X"][i]),
@@ -88,8 +92,8 @@ class GenerationalSearch(Search):
         names, cnames, signs = self.problem.objective_names, self.problem.constraint_names, self.problem.signs
         for r in results:
             cur = self._cur
-            idx = np.flatnonzero(cur["ids"] == r.candidate.id) if cur is not None else []
-            if len(idx) == 0 or cur["told"][idx[0]]:
+            idx = np.flatnonzero(cur["ids"] == r.candidate.id) if cur is not None else np.zeros(0, np.intp)
+            if cur is None or len(idx) == 0 or cur["told"][idx[0]]:
                 raise ValueError(
                     f"tell() got candidate {r.candidate.id}, which this search has not asked in the "
                     "current generation or was already told; tell each asked candidate once."
@@ -99,7 +103,7 @@ class GenerationalSearch(Search):
             ok = r.ok
             if ok:
                 try:
-                    f = np.array([float(r.values[nm]) for nm in names]) * signs
+                    f = np.array([float((r.values or {})[nm]) for nm in names]) * signs
                     g = np.array([float((r.constraints or {})[nm]) for nm in cnames])
                     ok = bool(np.all(np.isfinite(f)) and np.all(np.isfinite(g)))
                 except (KeyError, TypeError, ValueError):

@@ -15,7 +15,7 @@ Importing this module imports torch.
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -107,12 +107,14 @@ class LSTMSurrogate(Surrogate):
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}.")
         if not lr > 0:
             raise ValueError(f"lr must be positive, got {lr!r}.")
-        self.options = dict(embed_dim=int(embed_dim), hidden_size=int(hidden_size), ensemble=int(ensemble),
-                            epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
-                            weight_decay=float(weight_decay), val_fraction=float(val_fraction),
-                            patience=int(patience), min_val=int(min_val))
+        self.options: dict[str, Any] = dict(
+            embed_dim=int(embed_dim), hidden_size=int(hidden_size), ensemble=int(ensemble),
+            epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
+            weight_decay=float(weight_decay), val_fraction=float(val_fraction),
+            patience=int(patience), min_val=int(min_val))
         self._members: list[_Net] = []
-        self._y_mean = self._y_std = None
+        self._y_mean: Optional[np.ndarray] = None
+        self._y_std: Optional[np.ndarray] = None
         self.last_fit: dict = {}
 
     def config(self) -> dict:
@@ -120,6 +122,7 @@ class LSTMSurrogate(Surrogate):
 
     def _net(self) -> _Net:
         o = self.options
+        assert self._n_out is not None, "the output count is known once fitted"
         return _Net(self.n_tokens, o["embed_dim"], o["hidden_size"], self._n_out)
 
     # -- training ----------------------------------------------------------------

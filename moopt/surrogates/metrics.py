@@ -9,6 +9,7 @@ scipy is imported inside the functions.
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -74,7 +75,7 @@ def rank_quality(y_true, y_pred) -> dict:
         1.0
     """
     a, b = _pair(y_true, y_pred)
-    out = {"kendall_tau": kendall_tau(a, b), "spearman": spearman(a, b), "mae": mae(a, b)}
-    out = {k: (None if math.isnan(v) else v) for k, v in out.items()}
+    scores = {"kendall_tau": kendall_tau(a, b), "spearman": spearman(a, b), "mae": mae(a, b)}
+    out: dict[str, Optional[float]] = {k: (None if math.isnan(v) else v) for k, v in scores.items()}
     out["n"] = int(a.size)
     return out

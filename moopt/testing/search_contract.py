@@ -413,7 +413,7 @@ class _Driver:
 
 
 # ------------------------------------------------------------------- checks
-def check_ask_zero(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, **_) -> None:
+def check_ask_zero(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, **_ignored) -> None:
     """``ask(0)`` returns ``[]``, at the start and mid-run."""
     problem = _as_problem(problem)
     s = _build(factory, problem, seed)
@@ -424,7 +424,7 @@ def check_ask_zero(factory: Factory, problem: ProblemLike = "real", *, seed: int
 
 
 def check_candidates(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 5,
-                     batch: int = 4, **_) -> None:
+                     batch: int = 4, **_ignored) -> None:
     """``ask(n)``: at most n Candidates, fresh integer ids, parameters valid in the space."""
     problem = _as_problem(problem)
     d = _Driver(_build(factory, problem, seed), problem, batch=batch)
@@ -437,7 +437,7 @@ def check_candidates(factory: Factory, problem: ProblemLike = "real", *, seed: i
 
 
 def check_determinism(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 5,
-                      batch: int = 4, **_) -> None:
+                      batch: int = 4, **_ignored) -> None:
     """Two instances with the same seed propose the same candidates."""
     problem = _as_problem(problem)
     runs = []
@@ -452,7 +452,7 @@ def check_determinism(factory: Factory, problem: ProblemLike = "real", *, seed: 
 
 
 def check_state_json(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 3,
-                     batch: int = 4, **_) -> None:
+                     batch: int = 4, **_ignored) -> None:
     """``state_dict()`` holds only JSON types and numpy arrays (round-trips through the codec)."""
     problem = _as_problem(problem)
     s = _build(factory, problem, seed)
@@ -476,7 +476,7 @@ def _roundtrip(factory: Factory, problem: Problem, state, seed: int) -> Search:
 
 
 def check_resume(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 6,
-                 batch: int = 4, **_) -> None:
+                 batch: int = 4, **_ignored) -> None:
     """A mid-run state_dict (JSON round trip) loaded into a fresh instance continues identically."""
     problem = _as_problem(problem)
     name = None
@@ -516,7 +516,7 @@ def _first_difference(a: Sequence, b: Sequence) -> int:
 
 
 def check_failures(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 6,
-                   batch: int = 4, bait_rounds: int = 10, slack: float = 0.25, **_) -> None:
+                   batch: int = 4, bait_rounds: int = 10, slack: float = 0.25, **_ignored) -> None:
     """Failed and pruned results are accepted, never stop the search, and never count as good.
 
     Three parts:
@@ -627,7 +627,7 @@ def _bait_run(factory: Factory, bait: Problem, seed: int, rounds: int, batch: in
 
 
 def check_directions(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 5,
-                     batch: int = 4, progress_rounds: int = 24, **_) -> None:
+                     batch: int = 4, progress_rounds: int = 24, **_ignored) -> None:
     """The search reads every objective in its own direction and leaves told values untouched.
 
     Three parts:
@@ -687,7 +687,7 @@ def _check_progress(factory: Factory, problem: Problem, *, seed: int, rounds: in
     for sense in (1, -1):
         agree = agreeing_problem(problem, sense)
         d = _Driver(_build(factory, agree, seed), agree, batch=batch)
-        scores: list[list[float]] = []
+        scores: list[list[Optional[float]]] = []
         for _ in range(rounds):
             cands = d.ask()
             if not cands:
@@ -695,8 +695,14 @@ def _check_progress(factory: Factory, problem: Problem, *, seed: int, rounds: in
             results = d.results(cands)
             d.tell(results)
             # s of each proposal (minimized value = sense * s); None where the evaluation failed
-            scores.append([float(res.values[last]) * agree.objectives[-1].sign * sense if res.ok else None
-                           for res in results])
+            row: list[Optional[float]] = []
+            for res in results:
+                if res.ok:
+                    assert res.values is not None  # an ok evaluation carries its values
+                    row.append(float(res.values[last]) * agree.objectives[-1].sign * sense)
+                else:
+                    row.append(None)
+            scores.append(row)
         late = [v for row in scores[len(scores) // 2:] for v in row if v is not None]
         runs[sense] = (d.proposed, float(np.mean(late)) if late else math.nan, type(d.search).__name__)
     (down_keys, down, name), (up_keys, up, _) = runs[1], runs[-1]
@@ -710,7 +716,7 @@ def _check_progress(factory: Factory, problem: Problem, *, seed: int, rounds: in
 
 
 def check_budget(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, budget: int = 17,
-                 **_) -> None:
+                 **_ignored) -> None:
     """Through moopt.optimize: at most ``budget`` results; same seed, same history."""
     from ..engine import optimize
 
@@ -756,7 +762,7 @@ def contract_cases(problems: Iterable[ProblemLike] = DEFAULT_PROBLEMS,
     try:
         import pytest
     except ImportError:  # pragma: no cover
-        pytest = None
+        pytest = None  # type: ignore[assignment]  # mypy cannot type an optional import as "module or None"
     for prob in problems:
         label = prob if isinstance(prob, str) else getattr(prob, "name", "problem")
         for n in names:

@@ -166,6 +166,7 @@ class DeapNSGA2(GenerationalSearch):
         from deap import tools
 
         cur = self._cur
+        assert cur is not None, "no open generation to finish"
         F = cur["F"].copy()
         cv = np.maximum(np.nan_to_num(cur["G"], nan=0.0), 0.0).sum(axis=1)  # total violation (failed: unused)
         feasible = ~cur["failed"] & (cv <= 0)
@@ -194,7 +195,8 @@ class DeapNSGA2(GenerationalSearch):
             st["pop"] = {"X": np.array([list(ind) for ind in self._pop], dtype=float),
                          "F": np.array([ind.fitness.values for ind in self._pop], dtype=float),
                          "crowd": np.array([ind.fitness.crowding_dist for ind in self._pop], dtype=float)}
-        st["current"] = None if self._cur is None else {"X": self._cur["X"].copy(), **self._generation_state()}
+        cur, gen = self._cur, self._generation_state()  # gen is None exactly when cur is
+        st["current"] = None if cur is None or gen is None else {"X": cur["X"].copy(), **gen}
         return st
 
     def load_state_dict(self, state: Mapping) -> None:

@@ -238,6 +238,7 @@ class PymooSearch(GenerationalSearch):
 
     def _finish_generation(self) -> None:
         cur = self._cur
+        assert cur is not None, "no open generation to finish"
         F, G = cur["F"].copy(), cur["G"].copy()
         ok = ~cur["failed"]
         if ok.any():
@@ -275,9 +276,9 @@ class PymooSearch(GenerationalSearch):
             "failed": self._fail[0] if self._fail else np.zeros(0, dtype=bool),
             "current": None,
         })
-        cur = self._cur
-        if cur is not None:
-            st["current"] = {"crc": int(cur["crc"]), **self._generation_state()}
+        cur, gen = self._cur, self._generation_state()  # gen is None exactly when cur is
+        if cur is not None and gen is not None:
+            st["current"] = {"crc": int(cur["crc"]), **gen}
         return st
 
     def load_state_dict(self, state: Mapping) -> None:
@@ -301,6 +302,7 @@ class PymooSearch(GenerationalSearch):
         cur = state.get("current")
         if cur is not None:
             self._start_generation()
+            assert self._cur is not None, "_start_generation() opens a generation"
             if int(self._cur["crc"]) != int(cur["crc"]):
                 raise ValueError(f"replaying pymoo {self.algorithm} diverged at the current generation.")
             self._load_generation_state(cur)

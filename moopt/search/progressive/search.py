@@ -165,10 +165,10 @@ class ProgressiveSearch(Search):
         """Up to ``n`` candidates of the current step (``[]``: waiting for results, or finished)."""
         if isinstance(n, bool) or int(n) != n or n < 0:
             raise ValueError(f"n must be a non-negative integer, got {n!r}.")
-        out = []
+        out: list[Candidate] = []
         while self._queue and len(out) < n:
             entry = self._queue.pop(0)
-            info = {"step": self.step, "length": len(entry["seq"])}
+            info: dict[str, Any] = {"step": self.step, "length": len(entry["seq"])}
             if entry["pred"] is not None:
                 info["predicted"] = dict(entry["pred"])
             c = self._new_candidate({self.space.variable: tuple(entry["seq"])}, info)
@@ -195,6 +195,7 @@ class ProgressiveSearch(Search):
             entry = self._outstanding.pop(r.candidate.id)
             rec = dict(entry, status=r.status)
             if r.ok:
+                assert r.values is not None  # an ok evaluation carries its values
                 rec["values"] = {o.name: float(r.values[o.name]) for o in self.problem.objectives}
                 self._archive.append([rec["values"][o.name] * o.sign for o in self.problem.objectives])
             self._told.append(rec)
@@ -278,7 +279,7 @@ class ProgressiveSearch(Search):
         return children
 
     def _score(self, children: list[tuple]) -> list[dict]:
-        entries = []
+        entries: list[dict[str, Any]] = []
         for c in children:
             cheap = {}
             if self.cheap:

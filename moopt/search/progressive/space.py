@@ -129,7 +129,7 @@ class FreeSequenceSpace(ProgressiveSpace):
         self.variable = variable
 
     def initial(self) -> list[tuple]:
-        level = [()]
+        level: list[tuple] = [()]
         for _ in range(self.min_length):
             level = [s + (t,) for s in level for t in self.tokens if self.is_valid(s + (t,))]
         return level

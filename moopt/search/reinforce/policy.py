@@ -98,7 +98,7 @@ class LSTMPolicy(nn.Module):
         h = x.new_zeros(batch, self.hidden)
         c = x.new_zeros(batch, self.hidden)
         chosen, logps, ents = [], [], []
-        prefixes = [[] for _ in range(batch)]
+        prefixes: list[list[int]] = [[] for _ in range(batch)]
         for t in range(len(self.n_choices)):
             h, c = self.cell(x, (h, c))
             logits = self.heads[t](h)

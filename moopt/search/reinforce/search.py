@@ -56,7 +56,8 @@ _MAX_CHOICES = 100_000
 
 def _decisions(problem) -> list[tuple[Any, Optional[int], tuple]]:
     """(variable, position or None, choices) per decision step, in order."""
-    steps, bad = [], []
+    steps: list[tuple[Any, Optional[int], tuple]] = []
+    bad: list[str] = []
     for v in problem.space.variables:
         if isinstance(v, Categorical):
             steps.append((v, None, tuple(v.choices)))
@@ -208,6 +209,7 @@ class ReinforceSearch(Search):
         while len(out) < n:
             if self._actions is None:
                 self._sample_batch()
+            assert self._actions is not None  # _sample_batch() sets it
             i = len(self._ids)
             if i >= self.children_per_update:
                 break  # whole batch handed out: wait for its results
@@ -239,18 +241,25 @@ class ReinforceSearch(Search):
             self._update()
 
     # -- policy update ---------------------------------------------------------
+    def _told_results(self) -> list[dict]:
+        """The results of the current batch, once every child is told (when the policy updates)."""
+        told = [e for e in self._results if e is not None]
+        assert len(told) == len(self._results), "the policy updates only once every child is told"
+        return told
+
     def _rewards(self) -> tuple[np.ndarray, Optional[float]]:
-        good = [j for j, e in enumerate(self._results) if e["status"] == "ok" and e["feasible"]]
+        results = self._told_results()
+        good = [j for j, e in enumerate(results) if e["status"] == "ok" and e["feasible"]]
         rewards = np.empty(self.children_per_update)
         if good:
-            rewards[good] = self.reward.batch([self._results[j]["values"] for j in good])
+            rewards[good] = self.reward.batch([results[j]["values"] for j in good])
         fail = self.reward.failure_reward()
         bad = [j for j in range(self.children_per_update) if j not in good]
         rewards[bad] = fail
         satisfied = None
         if self.reward.has_constraint:  # failed children do not satisfy it
             satisfied = float(np.mean([e["status"] == "ok" and bool(self.reward.satisfied(e["values"]))
-                                       for e in self._results]))
+                                       for e in results]))
         return rewards, satisfied
 
     def _update(self) -> None:
@@ -262,6 +271,7 @@ class ReinforceSearch(Search):
             sd = float(R.std())
             A = A / sd if sd > 1e-12 else np.zeros_like(A)
         adv = torch.as_tensor(A, dtype=torch.float32)
+        assert self._actions is not None  # tell() updates only with a sampled batch
         actions = torch.from_numpy(self._actions)
         logp, ent = self.policy.evaluate(actions, mask=self.mask)
         loss = -(adv * logp).mean() - self.entropy_weight * ent.mean()
@@ -271,11 +281,16 @@ class ReinforceSearch(Search):
         if self.grad_clip is not None:
             gnorm = float(torch.nn.utils.clip_grad_norm_(params, self.grad_clip))
         else:
-            gnorm = float(torch.sqrt(sum((p.grad.detach() ** 2).sum() for p in params)))
+            grads = []
+            for p in params:
+                assert p.grad is not None, "backward() reaches every policy parameter"
+                grads.append(p.grad.detach())
+            gnorm = float(torch.sqrt(sum((g ** 2).sum() for g in grads)))
         self.optimizer.step()
         self.baseline = self.baseline_decay * b + (1.0 - self.baseline_decay) * float(R.mean())
-        n_ok = sum(e["status"] == "ok" for e in self._results)
-        feasible = float(np.mean([e["feasible"] for e in self._results]))
+        results = self._told_results()
+        n_ok = sum(e["status"] == "ok" for e in results)
+        feasible = float(np.mean([e["feasible"] for e in results]))
         self.log(
             "policy_update",
             update=self.n_updates,
