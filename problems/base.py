@@ -75,8 +75,10 @@ class BenchmarkProblem(Problem):
     def _batch(self, X: np.ndarray):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    #: False where :meth:`pareto_front` is a nominal front, not the exact one
-    front_exact: bool = True
+    @property
+    def front_exact(self) -> bool:
+        """False where :meth:`pareto_front` is a nominal front, not the exact one."""
+        return True
 
     @property
     def n_constr(self) -> int:
@@ -159,6 +161,7 @@ class BenchmarkProblem(Problem):
     def max_hypervolume_source(self) -> str:
         """``"analytic"`` or ``"sampled:<n>"`` (how :attr:`max_hypervolume` was obtained)."""
         _ = self.max_hypervolume  # computing it records how
+        assert self._max_hv_source is not None
         return self._max_hv_source
 
     def describe(self) -> dict:

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 from torch import nn
@@ -27,7 +28,8 @@ def _replace_conv(conv: nn.Conv2d, in_channels: int, stride: int) -> nn.Conv2d:
     k = conv.kernel_size
     if stride == 1 and k[0] == 7:  # DenseNet's 7x7/2 stem -> 3x3/1 for small inputs
         return nn.Conv2d(in_channels, conv.out_channels, 3, stride=1, padding=1, bias=conv.bias is not None)
-    return nn.Conv2d(in_channels, conv.out_channels, k, stride=stride, padding=conv.padding,
+    # torch types Conv2d.kernel_size/.padding as tuple[int, ...]; a Conv2d's are always pairs (or a str padding)
+    return nn.Conv2d(in_channels, conv.out_channels, k, stride=stride, padding=conv.padding,  # type: ignore[arg-type]
                      bias=conv.bias is not None)
 
 
@@ -86,9 +88,9 @@ def evaluate_baselines(names: Sequence[str] = BASELINES, *, dataset=None, train_
     train_config = train_config or TrainConfig(epochs=1, threads=threads)
     rows = []
     for name in names:
-        res = train_model(lambda name=name: build_baseline(name, input_shape=dataset.input_shape,
-                                                 num_classes=dataset.num_classes),
-                          dataset, train_config, seed=seed, return_model=True)
+        build = functools.partial(build_baseline, name, input_shape=dataset.input_shape,
+                                  num_classes=dataset.num_classes)
+        res = train_model(build, dataset, train_config, seed=seed, return_model=True)
         model = res.pop("model")
         obj = measure_all(model, dataset.input_shape, threads=threads, repeats=repeats, clock=clock)
         rows.append({"name": name, "val_acc": res["val_acc"], "train_time_s": res["train_time_s"],

@@ -28,10 +28,13 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 
 def shared_data_dir() -> Path:
@@ -148,7 +151,7 @@ def read_idx(path) -> np.ndarray:
         data = f.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise ValueError(f"{path} is not an idx file (bad magic number {data[:4]!r}).")
-    dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    dtypes: dict[int, DTypeLike] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
     code, ndim = data[2], data[3]
     if code not in dtypes:
         raise ValueError(f"{path}: unknown idx type code 0x{code:02x}.")

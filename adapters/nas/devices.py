@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -56,6 +57,9 @@ class _Head(nn.Module):
         return self.fc(torch.flatten(self.pool(self.norm(x)), 1))
 
 
+_Layer = tuple[Callable[[], nn.Module], tuple[int, int, int]]  # (module factory, input shape (c, h, w))
+
+
 def _layer_factory(token: str, cin: int, cout: int, config: DPPConfig) -> Callable[[], nn.Module]:
     return lambda: condense_model(nn.Sequential(make_layer(token, cin, cout, config)))
 
@@ -66,31 +70,35 @@ def dpp_keys(seq: Sequence, input_shape: Sequence[int], num_classes: int, config
     c0, h, w = (int(v) for v in input_shape)
     stride = 2 if min(h, w) >= 64 else 1
     keys = [f"stem|{c0}|{config.stem_channels}|{h}x{w}|s{stride}"]
-    hw, c = None, config.stem_channels
+    hw: Optional[tuple[int, int]] = None  # spatial size of the previous cell
+    c = config.stem_channels
     for p in network_positions(input_shape, config):
         ph, pw = p["hw"]
         if p["index"] == 0 and p["stage"] > 0 and p["hw"] != hw:
+            assert hw is not None  # set by the cells of the earlier stages
             keys.append(f"pool|{p['cin']}|{hw[0]}x{hw[1]}")
         for t, a, b in cell_layers(seq, p["cin"], p["growth"], config):
             keys.append(f"{t}|{a}|{b}|{ph}x{pw}")
         keys.append(f"cat|{p['cin']}|{p['growth']}|{ph}x{pw}")
         hw, c = p["hw"], p["cin"] + p["growth"]
+    assert hw is not None  # a network has at least one cell
     keys.append(f"head|{c}|{hw[0]}x{hw[1]}|{num_classes}")
     return keys
 
 
-def dpp_space_layers(input_shape: Sequence[int], num_classes: int, config: DPPConfig) -> dict:
+def dpp_space_layers(input_shape: Sequence[int], num_classes: int, config: DPPConfig) -> dict[str, _Layer]:
     """Every LUT key of the DPP-Net space for this skeleton -> ``(factory, input shape)``."""
     c0, h, w = (int(v) for v in input_shape)
     stride = 2 if min(h, w) >= 64 else 1
-    out = {f"stem|{c0}|{config.stem_channels}|{h}x{w}|s{stride}":
+    out: dict[str, _Layer] = {f"stem|{c0}|{config.stem_channels}|{h}x{w}|s{stride}":
            (lambda: nn.Conv2d(c0, config.stem_channels, 3, stride=stride, padding=1, bias=False), (c0, h, w))}
-    hw = None
+    hw: Optional[tuple[int, int]] = None  # spatial size of the previous cell
     for p in network_positions(input_shape, config):
         ph, pw = p["hw"]
         cin, k = p["cin"], p["growth"]
         bk = config.bottleneck * k
         if p["index"] == 0 and p["stage"] > 0 and p["hw"] != hw:
+            assert hw is not None  # set by the cells of the earlier stages
             out[f"pool|{cin}|{hw[0]}x{hw[1]}"] = (lambda: nn.AvgPool2d(2), (cin, hw[0], hw[1]))
         for width in (cin, bk, k):
             for t in NORM_OPS:
@@ -99,8 +107,9 @@ def dpp_space_layers(input_shape: Sequence[int], num_classes: int, config: DPPCo
         for a, b in ((cin, bk), (cin, k), (bk, bk), (bk, k)):
             for t in CONV_OPS:
                 out.setdefault(f"{t}|{a}|{b}|{ph}x{pw}", (_layer_factory(t, a, b, config), (a, ph, pw)))
-        out[f"cat|{cin}|{k}|{ph}x{pw}"] = (lambda k=k: _Cat(k), (cin, ph, pw))
+        out[f"cat|{cin}|{k}|{ph}x{pw}"] = (functools.partial(_Cat, k), (cin, ph, pw))
         hw, c = p["hw"], cin + k
+    assert hw is not None  # a network has at least one cell
     out[f"head|{c}|{hw[0]}x{hw[1]}|{num_classes}"] = (lambda: _Head(c, num_classes), (c, hw[0], hw[1]))
     return out
 

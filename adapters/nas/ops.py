@@ -81,6 +81,8 @@ class LearnedGroupConv(nn.Module):
         condense_factor: ``C``; each group finally keeps ``in_channels // C`` inputs.
     """
 
+    mask: torch.Tensor  # (out, in, 1, 1) 0/1 buffer, registered in __init__
+
     def __init__(self, in_channels: int, out_channels: int, *, groups: int = 4, condense_factor: int = 4):
         super().__init__()
         if out_channels % groups:
@@ -217,7 +219,7 @@ def make_conv(op: str, cin: int, cout: int, *, groups: int = 4, condense_factor:
     if op in ("gconv1x1", "gconv3x3"):
         g = _group_count(groups, cin, cout)
         k = 1 if op == "gconv1x1" else 3
-        conv = nn.Conv2d(cin, cout, k, padding=k // 2, groups=g, bias=False)
+        conv: nn.Module = nn.Conv2d(cin, cout, k, padding=k // 2, groups=g, bias=False)
         return nn.Sequential(conv, ChannelShuffle(g)) if shuffle and g > 1 else conv
     if op == "lgconv1x1":
         g = _group_count(groups, cout, cout)

@@ -32,11 +32,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, is_dataclass
-from typing import Callable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence, Union
 
 from moopt.problem import Problem
 
 from .objectives import DEVICE_OBJECTIVES
+
+if TYPE_CHECKING:  # imported inside nas_problem at run time
+    from .data import Dataset
+    from .train import TrainConfig
 
 SPACES = ("monas", "densenet", "condensenet", "dpp", "nb201")
 TRAINED_OBJECTIVES = ("error_pct", "accuracy_pct")
@@ -85,8 +89,8 @@ def _candidate_seed(seed: int, params: Mapping) -> int:
 
 
 def nas_problem(space: str, *, objectives: Sequence[str] = ("error_pct", "params", "latency_ms"),
-                dataset: Union[str, object] = "digits", dataset_root=None,
-                train_config: Union[Mapping, object, None] = None, device: Union[str, object] = "host",
+                dataset: Union[str, Dataset] = "digits", dataset_root=None,
+                train_config: Union[Mapping, TrainConfig, None] = None, device: Union[str, object] = "host",
                 seed: int = 0, space_options: Optional[Mapping] = None, latency_repeats: int = 20,
                 name: Optional[str] = None):
     """A :class:`moopt.Problem` that builds, trains and measures networks of a space.

@@ -163,6 +163,7 @@ def _train(model: nn.Module, dataset: Dataset, config: TrainConfig, data_seed: i
     steps_per_epoch = max(1, math.ceil(n / config.batch_size))
     total_steps = max(1, int(round(config.epochs * steps_per_epoch)))
     params = [p for p in model.parameters() if p.requires_grad]
+    opt: torch.optim.Optimizer
     if config.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
                               nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay)
@@ -179,6 +180,7 @@ def _train(model: nn.Module, dataset: Dataset, config: TrainConfig, data_seed: i
         k = step % steps_per_epoch
         if k == 0:
             perm = torch.randperm(n, generator=gen)
+        assert perm is not None  # drawn at the first step (k == 0)
         idx = perm[k * config.batch_size:(k + 1) * config.batch_size]
         x = dataset.prepare(train.x[idx])
         if config.augment:

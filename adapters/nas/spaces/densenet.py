@@ -71,7 +71,7 @@ class DenseNetBC(nn.Module):
         cin, h, w = (int(v) for v in input_shape)
         c = 2 * blocks[0][1]
         self.stem = nn.Conv2d(cin, c, 3, padding=1, bias=False)
-        mods = []
+        mods: list[nn.Module] = []
         hw = min(h, w)
         for b, (n, k) in enumerate(blocks):
             if b > 0:

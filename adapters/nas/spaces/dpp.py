@@ -204,7 +204,7 @@ class DPPNet(nn.Module):
         cin, h, w = (int(v) for v in input_shape)
         stride = 2 if min(h, w) >= 64 else 1
         self.stem = nn.Conv2d(cin, config.stem_channels, 3, stride=stride, padding=1, bias=False)
-        blocks = []
+        blocks: list[nn.Module] = []
         c, hw = config.stem_channels, None
         for p in network_positions(input_shape, config):
             if p["index"] == 0 and p["stage"] > 0:
