@@ -15,6 +15,8 @@ setup(
     python_requires=">=3.10",
     packages=core + problems + adapters,
     package_dir={"moopt": "moopt", "moopt.problems": "problems", "moopt.adapters": "adapters"},
+    # PEP 561: the package (moopt.problems and moopt.adapters included) ships its inline types
+    package_data={"moopt": ["py.typed"]},
     install_requires=[
         "numpy>=1.24",
         "moocore>=0.1.4",
