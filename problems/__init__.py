@@ -45,6 +45,8 @@ _PROBLEMS = {
     "c1dtlz1": "constrained:C1DTLZ1",
     # categorical decision sequences (MONAS-style searches)
     "knapsack": "categorical:knapsack",
+    # NAS-Bench-201 with real-device latencies (tabular; the table ships in problems/data/)
+    "nb201": "nb201:NB201Problem",
     # growable token sequences (DPP-Net-style progressive searches)
     "synthetic-nas": "progressive:SyntheticNAS",
 }
