@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make run    -> creates .venv, installs moopt, runs the demo on the embedded default
-#   make test   -> creates .venv, installs moopt with test extras, runs the whole test suite
+#   make test   -> creates .venv, installs moopt with test extras, runs ruff, mypy and the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -26,6 +26,8 @@ run: install
 	$(VENV)/bin/moopt demo --out out/demo
 
 test: install
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q -n 2 tests
 
 bench: install
