@@ -24,7 +24,7 @@ import pytest
 
 import moopt
 from moopt.cli import main
-from moopt.errors import ConfigError
+from moopt.errors import ConfigError, EvaluationError
 from moopt.registry import available_algorithms, get_algorithm, make_search
 
 problems_pkg = pytest.importorskip("moopt.problems")
@@ -144,26 +144,30 @@ def test_run_every_pair_through_the_cli(tmp_path, capsys, problem_name, algorith
     assert res.config["algorithm"] == algorithm
     assert res.config["extra"]["problem_spec"] == problem_name
     assert res.objective_names == problem.objective_names
-    assert [r.status for r in res.records] == ["ok"] * BUDGET, [r.error for r in res.records]
-    assert res.counts["ok"] == BUDGET
     fresh = 0
     for r in res.records:
+        if r.status == "failed":  # only where the problem itself refuses the candidate (NB201's inconsistent cells)
+            with pytest.raises(EvaluationError):
+                problem.evaluate(r.params)
+            continue
+        assert r.status == "ok", (r.status, r.error)
         if r.cached_from is None:
             fresh += 1
         _assert_values_match(problem, r.params, r.objectives, r.constraints)
     assert fresh >= 1
-    assert f"evaluations: ok {BUDGET}" in out
+    n_ok = res.counts["ok"]
+    assert n_ok >= 1 and f"evaluations: ok {n_ok}" in out
 
     code, out, err = _cli(capsys, "show", db)
     assert code == 0, err
-    assert f"algorithm {algorithm}" in out and f"ok {BUDGET}" in out
+    assert f"algorithm {algorithm}" in out and f"ok {n_ok}" in out
     code, out, err = _cli(capsys, "show", db, "--history", "--format", "csv")
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == BUDGET
-    first = res.records[0]
+    i, first = next((i, r) for i, r in enumerate(res.records) if r.status == "ok")
     for name in problem.objective_names:
-        assert float(rows[0][name]) == pytest.approx(first.objectives[name], rel=1e-9)
+        assert float(rows[i][name]) == pytest.approx(first.objectives[name], rel=1e-9)
 
 
 # --------------------------------------------------------------------------- moopt bench
