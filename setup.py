@@ -16,7 +16,9 @@ setup(
     packages=core + problems + adapters,
     package_dir={"moopt": "moopt", "moopt.problems": "problems", "moopt.adapters": "adapters"},
     # PEP 561: the package (moopt.problems and moopt.adapters included) ships its inline types
-    package_data={"moopt": ["py.typed"]},
+    package_data={"moopt": ["py.typed"],
+                  # the NAS-Bench-201 real-device table, its build script's provenance and licenses
+                  "moopt.problems": ["data/*.npz", "data/*.md", "data/LICENSE.*"]},
     install_requires=[
         "numpy>=1.24",
         "moocore>=0.1.4",
