@@ -97,9 +97,10 @@ class Problem:
         name: A short name for reports.
         progressive_space: Optional :class:`~moopt.search.progressive.ProgressiveSpace`
             that grows the problem's token-sequence variable one token at a
-            time (the capability a progressive search needs beyond the
-            variables; without it a progressive search grows every sequence of
-            the variable's tokens).
+            time, or grows sequences that its ``to_params`` maps onto the
+            problem's variables (the capability a progressive search needs
+            beyond the variables; without it a progressive search grows every
+            sequence of the variable's tokens).
         settings: JSON values that change what ``evaluate`` returns but are not
             variables: a training configuration, the dataset, the seed that
             governs evaluation, a device table.  They are part of
@@ -267,7 +268,7 @@ def _check_progressive_space(space: Any, variables: Space):
 
     if not isinstance(space, ProgressiveSpace):
         raise TypeError(f"progressive_space must be a moopt.ProgressiveSpace, got {type(space).__name__}.")
-    if space.variable not in variables.names:
+    if space.variable is not None and space.variable not in variables.names:
         raise ValueError(
             f"the progressive space grows the variable {space.variable!r}, but the problem's variables are "
             f"{variables.names}; set the space's `variable` to one of them."

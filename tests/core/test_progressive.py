@@ -387,6 +387,83 @@ def test_registry_builds_the_progressive_search():
     assert isinstance(s, ProgressiveSearch) and len(s.ask(10)) == 6
 
 
+# -- spaces that map a sequence onto several variables (to_params) --------------------
+
+class PaddedSpace(ProgressiveSpace):
+    """Sequences over ``a, b, pad`` set the variables ``x0, x1, ...`` in order; the others are ``pad``."""
+
+    tokens = ("a", "b", "pad")
+    variable = None
+
+    def __init__(self, length=3):
+        self.max_length = length
+
+    def initial(self):
+        return [(t,) for t in self.tokens]
+
+    def to_params(self, seq):
+        seq = tuple(seq) + ("pad",) * (self.max_length - len(seq))
+        return {f"x{i}": t for i, t in enumerate(seq)}
+
+
+def padded_problem(length=3):
+    """Every cell of ``length`` categorical positions; sequences with trailing ``pad`` are shorter cells."""
+    names = [f"x{i}" for i in range(length)]
+
+    def evaluate(q):
+        cell = [q[n] for n in names]
+        # error falls with the a's (more so early ones); size is cheap and grows with them
+        return {"error": 10.0 - sum((length - i) * (t == "a") + 0.5 * (t == "b") for i, t in enumerate(cell)),
+                "size": float(sum(2 * (t == "a") + (t == "b") for t in cell))}
+
+    return moopt.Problem([moopt.Categorical(n, PaddedSpace.tokens) for n in names],
+                         [moopt.Objective("error"), moopt.Objective("size", cheap=True)], evaluate,
+                         evaluate_cheap=lambda q: {"size": evaluate(q)["size"]},
+                         name=f"padded-{length}", progressive_space=PaddedSpace(length))
+
+
+def test_to_params_maps_sequences_onto_the_variables():
+    p = padded_problem()
+    assert space_for(p) is p.progressive_space and p.progressive_space.variable is None
+    assert p.progressive_space.to_params(("b",)) == {"x0": "b", "x1": "pad", "x2": "pad"}
+    # the default maps the sequence onto the space's one variable
+    assert FreeSequenceSpace(("x",), max_length=2, variable="s").to_params(("x", "x")) == {"s": ("x", "x")}
+
+    class Unmapped(PaddedSpace):
+        to_params = ProgressiveSpace.to_params
+
+    with pytest.raises(ValueError, match="does not override to_params"):
+        Unmapped().to_params(("a",))
+
+    class Partial(PaddedSpace):
+        def to_params(self, seq):
+            return {"x0": seq[0]}
+
+    with pytest.raises(ValueError, match=r"proposes only the variables \['x0'\].*'x1'"):
+        ProgressiveSearch(p, space=Partial(), surrogate="mean")
+
+
+def test_each_candidate_is_proposed_once_and_padding_is_grown_through():
+    """(a,) and (a, pad) are the same cell: proposed once, and (a, pad, b) is still reached."""
+    p = padded_problem()
+    s = ProgressiveSearch(p, seed=0, k=100, surrogate="mean")
+    asked, logs = drive(s, p, batch=7)
+    cells = [tuple(c.params[f"x{i}"] for i in range(3)) for c in asked]
+    assert len(set(cells)) == len(cells) == 27  # every cell once, none twice
+    assert all(set(c.params) == {"x0", "x1", "x2"} for c in asked)
+    by_step = {}
+    for c, cell in zip(asked, cells):
+        by_step.setdefault(c.info["step"], []).append(cell)
+    assert sorted(by_step[0]) == [("a", "pad", "pad"), ("b", "pad", "pad"), ("pad", "pad", "pad")]
+    # step 1 grows (a,) into (a, a), (a, b) and, through (a, pad) = (a,), into (a, pad, a), (a, pad, b)
+    assert {("a", "a", "pad"), ("a", "b", "pad"), ("a", "pad", "a"), ("a", "pad", "b")} <= set(by_step[1])
+    assert len(by_step[1]) == 12 and [log["step"] for log in logs] == [0, 1, 2]
+    # a resumed copy knows which candidates it proposed
+    r = ProgressiveSearch(p, seed=5, k=100, surrogate="mean")
+    r.load_state_dict(serial.loads(serial.dumps(s.state_dict())))
+    assert r._seen_keys == s._seen_keys
+
+
 # -- the search contract ------------------------------------------------------------
 
 from moopt.testing import contract_cases, run_contract_check  # noqa: E402
@@ -402,7 +479,8 @@ def _lstm_factory(problem, seed):
     return ProgressiveSearch(problem, seed=seed, k=3, **opts)
 
 
-@pytest.mark.parametrize("check,problem", contract_cases(problems=["growable", SyntheticNAS(max_length=3)]))
+@pytest.mark.parametrize("check,problem", contract_cases(problems=["growable", SyntheticNAS(max_length=3),
+                                                                   padded_problem(6)]))
 def test_contract(check, problem):
     run_contract_check(check, _mean_factory, problem)
 

@@ -16,6 +16,14 @@ children are drawn uniformly).  When a step has nothing left to expand
 (maximum length reached), the search is finished: ``ask`` returns ``[]`` with
 nothing outstanding.
 
+Each sequence becomes a candidate through its space's
+:meth:`~moopt.search.progressive.ProgressiveSpace.to_params` (by default the
+problem's one token-sequence variable).  Where several sequences denote the
+same candidate (a space padding short sequences, e.g. a cell whose unspecified
+edges are ``none``), each candidate is proposed once: a child that denotes a
+candidate already proposed is not proposed again but expanded in its place, so
+its own children (e.g. a cell with ``none`` on a middle edge) are still reached.
+
 Example:
     >>> import moopt, torch; torch.set_num_threads(1)
     >>> from moopt.problems.progressive import SyntheticNAS
@@ -48,8 +56,9 @@ class ProgressiveSearch(Search):
     """Surrogate-assisted progressive search (DPP-Net; PNAS with ``selection="pnas"``).
 
     Args:
-        problem: A problem whose single variable is a token sequence; its
-            objectives marked ``cheap`` are computed exactly for every child,
+        problem: A problem whose single variable is a token sequence, or whose
+            progressive space maps sequences onto its variables (``to_params``);
+            its objectives marked ``cheap`` are computed exactly for every child,
             the others are predicted by the surrogates.
         seed: Seed of the search's generator (the surrogates' seeds derive from it).
         space: The :class:`ProgressiveSpace`; default the problem's
@@ -99,10 +108,13 @@ class ProgressiveSearch(Search):
     ):
         super().__init__(problem, seed=seed)
         self.space = space_for(problem, space)
-        if problem.space.names != [self.space.variable]:
+        first = next(iter(self.space.initial()), None)
+        proposed = sorted(self.space.to_params(tuple(first))) if first is not None else []
+        if first is not None and proposed != sorted(problem.space.names):
             raise ValueError(
-                f"a progressive search proposes only the sequence variable {self.space.variable!r}, "
-                f"but the problem has the variables {problem.space.names}; fix the others in evaluate."
+                f"a progressive search proposes only the variables {proposed} (its space's to_params), "
+                f"but the problem has the variables {problem.space.names}; fix the others in evaluate, "
+                "or give every variable in the progressive space's to_params()."
             )
         self.k = _positive("k", k)
         self.k_expand = None if k_expand is None else _positive("k_expand", k_expand)
@@ -145,6 +157,7 @@ class ProgressiveSearch(Search):
         self._outstanding: dict[int, dict] = {}
         self._told: list[dict] = []
         self._seen: set[tuple] = set()
+        self._seen_keys: set[str] = set()  # canonical candidates of the proposed sequences
         self._data_seqs: list[tuple] = []
         self._data_y: list[list[float]] = []
         self._archive: list[list[float]] = []  # minimized objective rows of ok results
@@ -171,7 +184,7 @@ class ProgressiveSearch(Search):
             info: dict[str, Any] = {"step": self.step, "length": len(entry["seq"])}
             if entry["pred"] is not None:
                 info["predicted"] = dict(entry["pred"])
-            c = self._new_candidate({self.space.variable: tuple(entry["seq"])}, info)
+            c = self._new_candidate(self.space.to_params(tuple(entry["seq"])), info)
             self._outstanding[c.id] = entry
             out.append(c)
         return out
@@ -208,11 +221,24 @@ class ProgressiveSearch(Search):
         seqs = [s for s in dict.fromkeys(seqs) if len(s) <= self.max_length]
         if not seqs:
             raise ValueError("the progressive space's initial() returned no sequence within max_length.")
+        by_key: dict[str, tuple] = {}
+        for s in seqs:  # one sequence per candidate
+            by_key.setdefault(self._key(s), s)
+        seqs = list(by_key.values())
         if self.n_initial is not None and len(seqs) > self.n_initial:
             pick = np.sort(self.rng.choice(len(seqs), size=self.n_initial, replace=False))
             seqs = [seqs[int(i)] for i in pick]
-        self._seen.update(seqs)
+        self._mark_seen(seqs)
         self._queue = [{"seq": s, "pred": None} for s in seqs]
+
+    def _key(self, seq: tuple) -> str:
+        """Canonical encoding of the candidate that ``seq`` denotes."""
+        return serial.canonical(self.space.to_params(tuple(seq)))
+
+    def _mark_seen(self, seqs) -> None:
+        for s in seqs:
+            self._seen.add(tuple(s))
+            self._seen_keys.add(self._key(s))
 
     def _advance(self) -> None:
         told, self._told = self._told, []
@@ -253,7 +279,7 @@ class ProgressiveSearch(Search):
             self.finished = True
             return
         self.step += 1
-        self._seen.update(e["seq"] for e in chosen)
+        self._mark_seen(e["seq"] for e in chosen)
         self._queue = chosen
 
     def _quality(self, ok: list[dict]) -> Optional[dict]:
@@ -266,13 +292,24 @@ class ProgressiveSearch(Search):
                                      [r["pred"][o.name] for r in scored]) for o in self.expensive}
 
     def _children(self, parents: list[tuple]) -> list[tuple]:
-        kids: dict[tuple, None] = {}
+        kids: dict[str, tuple] = {}  # candidate key -> first sequence denoting it
+        visited: set[tuple] = set()
+
+        def visit(c: tuple) -> None:
+            if len(c) > self.max_length or c in self._seen or c in visited:
+                return
+            visited.add(c)
+            key = self._key(c)
+            if key in self._seen_keys:  # a candidate already proposed: grow through it instead
+                for g in self.space.expand(c):
+                    visit(tuple(g))
+            else:
+                kids.setdefault(key, c)
+
         for p in parents:
             for c in self.space.expand(p):
-                c = tuple(c)
-                if len(c) <= self.max_length and c not in self._seen:
-                    kids[c] = None
-        children = list(kids)
+                visit(tuple(c))
+        children = list(kids.values())
         if self.k_expand is not None and len(children) > self.k_expand:
             pick = np.sort(self.rng.choice(len(children), size=self.k_expand, replace=False))
             children = [children[int(i)] for i in pick]
@@ -284,7 +321,7 @@ class ProgressiveSearch(Search):
             cheap = {}
             if self.cheap:
                 try:
-                    cheap = self.problem.evaluate_cheap({self.space.variable: c})
+                    cheap = self.problem.evaluate_cheap(self.space.to_params(c))
                 except Exception:  # a child whose cheap objectives cannot be computed is dropped
                     continue
             entries.append({"seq": c, "cheap": {o.name: float(cheap[o.name]) for o in self.cheap}})
@@ -367,7 +404,9 @@ class ProgressiveSearch(Search):
         self._queue = [entry(e) for e in state["queue"]]
         self._outstanding = {int(i): entry(e) for i, e in state["outstanding"]}
         self._told = [entry(e) for e in state["told"]]
-        self._seen = {tuple(s) for s in state["seen"]}
+        self._seen = set()
+        self._seen_keys = set()
+        self._mark_seen(tuple(s) for s in state["seen"])
         self._data_seqs = [tuple(s) for s in state["data_seqs"]]
         self._data_y = np.asarray(state["data_y"], dtype=float).tolist()
         self._archive = np.asarray(state["archive"], dtype=float).tolist()

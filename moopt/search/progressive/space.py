@@ -1,9 +1,12 @@
 """The progressive space: sequences that grow one token at a time.
 
 A problem searched progressively has one :class:`~moopt.TokenSequence`
-variable whose values are built by repeated :meth:`ProgressiveSpace.expand`.
-DPP-Net's cell space (``moopt.adapters.nas``) and the synthetic problems in
-``moopt.problems`` implement this interface.  A problem announces its space
+variable whose values are built by repeated :meth:`ProgressiveSpace.expand`, or
+a space whose :meth:`ProgressiveSpace.to_params` maps each sequence onto the
+problem's variables (e.g. a cell grown edge by edge onto one categorical
+variable per edge, the others at a default).  DPP-Net's cell space
+(``moopt.adapters.nas``), the synthetic problems and the NAS-Bench-201 problem
+in ``moopt.problems`` implement this interface.  A problem announces its space
 with ``Problem(..., progressive_space=...)``; :func:`space_for` finds it (or builds
 a :class:`FreeSequenceSpace` from the problem's token-sequence variable).
 
@@ -18,7 +21,7 @@ Example:
 from __future__ import annotations
 
 import abc
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 
 class ProgressiveSpace(abc.ABC):
@@ -29,12 +32,13 @@ class ProgressiveSpace(abc.ABC):
             surrogate encodes a sequence by these indices.
         max_length: The longest sequence the space allows.
         variable: Name of the problem's :class:`~moopt.TokenSequence` variable
-            that holds the sequence.
+            that holds the sequence, or ``None`` for a space that overrides
+            :meth:`to_params` to map a sequence onto the problem's variables.
     """
 
     tokens: Sequence
     max_length: int
-    variable: str = "sequence"
+    variable: Optional[str] = "sequence"
 
     @abc.abstractmethod
     def initial(self) -> list[tuple]:
@@ -50,6 +54,23 @@ class ProgressiveSpace(abc.ABC):
         if len(seq) >= self.max_length:
             return []
         return [seq + (t,) for t in self.tokens if self.is_valid(seq + (t,))]
+
+    def to_params(self, seq: tuple) -> dict[str, Any]:
+        """The candidate (one value per problem variable) that ``seq`` denotes.
+
+        The default is ``{variable: seq}``: the sequence is the problem's single
+        token-sequence variable.  A space over other variables overrides it (and
+        sets :attr:`variable` to ``None``); then several sequences may denote the
+        same candidate (e.g. a trailing padding token), and a progressive search
+        proposes each candidate once (see :class:`~moopt.search.progressive.search.ProgressiveSearch`).
+
+        Raises:
+            ValueError: the space has no ``variable`` and does not override this method.
+        """
+        if self.variable is None:
+            raise ValueError(f"{type(self).__name__} has variable=None but does not override to_params(); "
+                             "map a sequence to the problem's variables there, or name the sequence variable.")
+        return {self.variable: tuple(seq)}
 
     def encode(self, seq: tuple) -> list[int]:
         """Token indices of ``seq`` (for sequence surrogates), each in ``[0, len(tokens))``.
@@ -140,7 +161,8 @@ def space_for(problem, space: ProgressiveSpace | None = None) -> ProgressiveSpac
 
     Returns ``space`` when given, else the problem's ``progressive_space``
     (the keyword of :class:`~moopt.Problem`), else a :class:`FreeSequenceSpace` over the problem's single
-    :class:`~moopt.TokenSequence` variable.
+    :class:`~moopt.TokenSequence` variable.  (A space with ``variable=None`` maps its sequences
+    with :meth:`ProgressiveSpace.to_params`; the search checks that they give every variable.)
 
     Raises:
         TypeError: ``space`` is not a :class:`ProgressiveSpace`.
@@ -153,7 +175,7 @@ def space_for(problem, space: ProgressiveSpace | None = None) -> ProgressiveSpac
     if space is not None:
         if not isinstance(space, ProgressiveSpace):
             raise TypeError(f"space must be a moopt.search.progressive.ProgressiveSpace, got {type(space).__name__}.")
-        if space.variable not in problem.space.names:
+        if space.variable is not None and space.variable not in problem.space.names:
             raise ValueError(
                 f"the progressive space grows the variable {space.variable!r}, but the problem's "
                 f"variables are {problem.space.names}; set the space's `variable` to one of them."
