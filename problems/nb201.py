@@ -28,7 +28,9 @@ Objectives, all minimized: ``error_pct`` (100 - validation accuracy, %), the lat
 one forward pass of one image) when asked.  The variables are the 6 edges as
 :class:`moopt.Categorical` over the 5 ops (:data:`EDGE_NAMES`, the same as
 ``moopt.adapters.nas.spaces.nb201``), so every moopt search runs on it; ``evaluate``
-also takes ``{"arch": "<NB201 string>"}``.
+also takes ``{"arch": "<NB201 string>"}``.  The progressive (DPP-Net-style) search
+grows the cell edge by edge in the fixed order :data:`GROW_ORDER`, unspecified edges
+``none`` (:class:`NB201ProgressiveSpace`, the problem's ``progressive_space``).
 
 Policies:
 
@@ -81,6 +83,7 @@ from moopt.indicators import hypervolume
 from moopt.pareto import is_nondominated
 from moopt.problem import Objective, Problem
 from moopt.reference import normalize
+from moopt.search.progressive.space import ProgressiveSpace
 from moopt.space import Categorical
 
 #: the 5 ops, in the order of the table's op codes (and of ``moopt.adapters.nas``)
@@ -201,6 +204,70 @@ def format_arch(ops: Sequence) -> str:
         nodes.append("|" + "|".join(f"{ops[k + j]}~{j}" for j in range(i)) + "|")
         k += i
     return "+".join(nodes)
+
+
+# ---------------------------------------------------------------------------------- progressive growth
+#: the order in which :class:`NB201ProgressiveSpace` sets the edges: the input-to-output edge first,
+#: then node 1 (in, out), then node 2 (from node 1, out, from the input), so that most prefixes
+#: are cells whose last edge lies on a path from the input to the output
+GROW_ORDER = ("edge_0_3", "edge_0_1", "edge_1_3", "edge_1_2", "edge_2_3", "edge_0_2")
+
+
+class NB201ProgressiveSpace(ProgressiveSpace):
+    """The NB201 cell grown edge by edge, for a progressive (DPP-Net-style) search.
+
+    A sequence of ``k`` ops (tokens :data:`OPS`) sets the first ``k`` edges of
+    ``order``; the other edges are ``none``.  A cell with ``none`` edges is itself
+    a valid NB201 cell, so every prefix is a candidate: the search starts from the
+    5 one-edge cells and each step adds the op of the next edge, up to the 6 edges.
+    Sequences map onto the problem's 6 edge variables (:meth:`to_params`), so the
+    problem keeps its :class:`moopt.Categorical` variables for every other search.
+    Two sequences that differ by trailing ``none`` tokens are the same cell; the
+    progressive search proposes it once and grows through the longer one.
+
+    Args:
+        order: The 6 edge names (:data:`EDGE_NAMES`) in the order they are set;
+            default :data:`GROW_ORDER`.
+        contains: ``params -> bool``: which cells the problem has (e.g.
+            :meth:`NB201Problem.contains`); sequences of other cells are not valid,
+            so a search does not propose them (nor grow them).
+
+    Example:
+        >>> space = NB201ProgressiveSpace()
+        >>> space.to_params(("nor_conv_3x3",))["edge_0_3"], space.to_params(("nor_conv_3x3",))["edge_1_2"]
+        ('nor_conv_3x3', 'none')
+        >>> len(space.expand(("nor_conv_3x3", "skip_connect")))
+        5
+    """
+
+    tokens = OPS
+    max_length = len(EDGE_NAMES)
+    variable = None
+
+    def __init__(self, order: Sequence[str] = GROW_ORDER, contains: Optional[Any] = None) -> None:
+        order = tuple(order)
+        if sorted(order) != sorted(EDGE_NAMES):
+            raise ValueError(f"order={order!r} must list each of the 6 edges {list(EDGE_NAMES)} once.")
+        self.order = order
+        self.contains = contains
+
+    def initial(self) -> list[tuple]:
+        """The 5 cells with one edge set (the first of :attr:`order`)."""
+        return [(op,) for op in OPS if self.is_valid((op,))]
+
+    def is_valid(self, seq: tuple) -> bool:
+        """Whether ``seq`` is at most 6 ops long and its cell is one the problem contains."""
+        if len(seq) > self.max_length or any(t not in OPS for t in seq):
+            return False
+        return self.contains is None or bool(self.contains(self.to_params(seq)))
+
+    def to_params(self, seq: tuple) -> dict[str, Any]:
+        """The edge variables of the cell ``seq`` denotes (edges beyond ``len(seq)`` are ``none``)."""
+        seq = tuple(seq)
+        if len(seq) > self.max_length:
+            raise ValueError(f"an NB201 cell has {self.max_length} edges; the sequence {seq!r} is longer.")
+        ops = dict(zip(self.order, seq))
+        return {n: ops.get(n, "none") for n in EDGE_NAMES}
 
 
 # ---------------------------------------------------------------------------------- the table
@@ -711,7 +778,8 @@ class NB201Problem(Problem):
         self._front_cache: Optional[dict] = None
         super().__init__([Categorical(n, OPS) for n in EDGE_NAMES], objectives, self._evaluate_one,
                          evaluate_cheap=self._evaluate_cheap_one, evaluate_batch=self._evaluate_many,
-                         name="nb201:" + ",".join(spec), settings=settings)
+                         name="nb201:" + ",".join(spec), settings=settings,
+                         progressive_space=NB201ProgressiveSpace(contains=self.contains))
 
     # -- candidates -----------------------------------------------------------
     def index_of(self, params: Mapping) -> int:
@@ -876,4 +944,4 @@ class NB201Problem(Problem):
 __all__ = ["NB201Problem", "NB201Table", "DeviceTable", "DeviceTableError", "OutsideSpaceError", "Device",
            "DEVICES", "DEVICE_GROUPS", "DEVICE_ALIASES", "DATASETS", "ACCURACIES", "EXTRAS", "OPS", "EDGES",
            "EDGE_NAMES", "N_CELLS", "load_table", "arch_str", "arch_index", "parse_arch", "format_arch",
-           "read_device_table", "hypervolume_regret", "device_rows"]
+           "read_device_table", "hypervolume_regret", "device_rows", "NB201ProgressiveSpace", "GROW_ORDER"]

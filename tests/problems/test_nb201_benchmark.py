@@ -23,6 +23,7 @@ from moopt.errors import ConfigError, EvaluationError
 from moopt.problems import available_problems, get_problem, parse_spec
 from moopt.problems import nb201 as nb
 from moopt.problems.nb201 import DeviceTableError, OutsideSpaceError
+from moopt.testing.search_contract import CHECKS
 
 REPO = Path(__file__).resolve().parents[2]
 MARKER = Path("help_latency") / "nb201_latency_help_27dev.csv"
@@ -456,6 +457,82 @@ def test_every_search_runs_on_it(algorithm):
         elif rec.status == "failed":  # only the inconsistent cells fail
             assert table.inconsistent[p.index_of(rec.params)] and "inconsistent" in rec.error
     assert 0.0 < p.regret(res) < 1.0
+
+
+# ------------------------------------------------------------------------------------ progressive search
+def test_progressive_space_grows_the_cell_edge_by_edge(table):
+    from moopt.search.progressive import space_for
+
+    p = get_problem("nb201:device=pixel3")
+    space = space_for(p)
+    assert isinstance(space, nb.NB201ProgressiveSpace) and space is p.progressive_space
+    assert space.variable is None and space.tokens == nb.OPS and space.max_length == 6
+    assert sorted(nb.GROW_ORDER) == sorted(nb.EDGE_NAMES)
+    assert space.initial() == [(op,) for op in nb.OPS]
+    # a prefix sets the first edges of the order; the other edges are none
+    cell = space.to_params(("nor_conv_3x3", "skip_connect"))
+    assert cell == {**{n: "none" for n in nb.EDGE_NAMES}, nb.GROW_ORDER[0]: "nor_conv_3x3",
+                    nb.GROW_ORDER[1]: "skip_connect"}
+    assert space.to_params(()) == {n: "none" for n in nb.EDGE_NAMES}
+    assert space.expand(("avg_pool_3x3",) * 6) == []
+    with pytest.raises(ValueError, match="6 edges"):
+        space.to_params(("none",) * 7)
+    with pytest.raises(ValueError, match="each of the 6 edges"):
+        nb.NB201ProgressiveSpace(order=nb.EDGE_NAMES[:5] + nb.EDGE_NAMES[:1])
+    string = nb.NB201ProgressiveSpace(order=nb.EDGE_NAMES)
+    assert string.to_params(tuple(nb.parse_arch(ARCH1))) == p.params_of(nb.arch_index(ARCH1))
+    # the 204 inconsistent cells are not valid (nor grown) where the problem leaves them out
+    bad = int(np.flatnonzero(table.inconsistent)[0])
+    ops = p.params_of(bad)
+    seq = tuple(ops[n] for n in nb.GROW_ORDER)
+    assert not space.is_valid(seq)
+    assert get_problem("nb201:device=pixel3,inconsistent=keep").progressive_space.is_valid(seq)
+    # every cell is reachable by growth, each of its sequences padded with none denoting it once
+    keep = get_problem("nb201:device=pixel3,inconsistent=keep").progressive_space
+    cells = {p.index_of(keep.to_params(s)) for s in keep.walk()}
+    assert len(cells) == nb.N_CELLS
+
+
+def test_progressive_runs_without_duplicates_or_failures():
+    p = get_problem("nb201:device=pixel3")
+    res = moopt.optimize(p, "progressive", budget=100, seed=0, progress=False, surrogate="forest",
+                         surrogate_options={"n_estimators": 30})
+    # 5 one-edge cells, then k=8 per step for the 5 further edges: the search ends before the budget
+    assert res.n_results == 45
+    cells = [p.index_of(r.params) for r in res.records]
+    assert len(set(cells)) == len(cells) and all(r.status == "ok" for r in res.records)
+    steps = [log for log in res.logs if log["kind"] == "step"]
+    assert [log["step"] for log in steps] == [0, 1, 2, 3, 4, 5]
+    assert 0.0 < p.regret(res) < 1.0
+
+
+def test_progressive_beats_random_search_at_100_evaluations():
+    """Median hypervolume regret over 5 seeds (measured: progressive 0.0105, random 0.0213)."""
+    p = get_problem("nb201:device=pixel3")
+    prog = [p.regret(moopt.optimize(p, "progressive", budget=100, seed=s, progress=False, k=19,
+                                    surrogate="forest")) for s in range(5)]
+    rand = [p.regret(moopt.optimize(p, "random", budget=100, seed=s, progress=False)) for s in range(5)]
+    assert np.median(prog) < 0.75 * np.median(rand)
+
+
+def test_progressive_with_its_defaults_beats_random_search():
+    """The defaults (LSTM surrogate, k=8: 45 evaluations) against random search's median at 100."""
+    pytest.importorskip("torch")
+    p = get_problem("nb201:device=pixel3")
+    res = moopt.optimize(p, "progressive", budget=100, seed=0, progress=False)
+    rand = [p.regret(moopt.optimize(p, "random", budget=100, seed=s, progress=False)) for s in range(5)]
+    assert res.n_results == 45 and p.regret(res) < np.median(rand)  # measured: 0.0114 vs 0.0213
+
+
+@pytest.mark.parametrize("check", list(CHECKS))
+def test_progressive_passes_the_search_contract(check):
+    from moopt.search.progressive import ProgressiveSearch
+    from moopt.testing import run_contract_check
+
+    def factory(problem, seed):
+        return ProgressiveSearch(problem, seed=seed, k=3, surrogate="forest", surrogate_options={"n_estimators": 10})
+
+    run_contract_check(check, factory, get_problem("nb201:device=pixel3"))
 
 
 def test_cli_run(tmp_path):
