@@ -9,7 +9,7 @@ Modules:
     train: the trainer.
     objectives: params, MACs, latency, peak memory, energy / power.
     devices: host measurement and latency lookup tables.
-    tabular: NAS-Bench-201 accuracy x real-device latency tables.
+    tabular: NAS-Bench-201 accuracy x real-device latency (the packaged moopt.problems.nb201 table).
     baselines: torchvision baselines and a CondenseNet-like network.
     problem: space + trainer + objectives -> moopt.Problem.
 """

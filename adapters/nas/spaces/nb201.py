@@ -3,7 +3,9 @@
 A cell is a DAG on 4 nodes; each of the 6 edges ``j -> i`` (``j < i``) carries
 one op of ``none``, ``skip_connect``, ``nor_conv_1x1``, ``nor_conv_3x3``,
 ``avg_pool_3x3``.  The standard string lists, for node ``i = 1, 2, 3``, the
-ops entering it: ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``.
+ops entering it: ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``.  :data:`OPS`, :data:`EDGES`,
+:data:`EDGE_NAMES`, :func:`parse_arch` and :func:`format_arch` are those of the
+torch-free :mod:`moopt.problems.nb201` (one codec for the benchmark and the builder).
 
 The network (NAS-Bench-201's macro skeleton, C=16, N=5): a 3x3 stem conv
 (``3 -> C``) with BN, three stages of ``N`` cells at ``C``, ``2C``, ``4C``
@@ -29,49 +31,11 @@ from typing import Sequence
 import torch
 from torch import nn
 
-OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-#: The 6 edges in string order, as ``(to_node, from_node)``.
-EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
-EDGE_NAMES = tuple(f"edge_{j}_{i}" for i, j in EDGES)  # edge_<from>_<to>
+# the op vocabulary, the edge order and the arch-string codec live in the torch-free benchmark module
+from moopt.problems.nb201 import EDGE_NAMES, EDGES, OPS, format_arch, parse_arch
 
-
-def parse_arch(arch: str) -> tuple:
-    """Parse an NB201 string into its 6 ops in edge order (:data:`EDGES`).
-
-    Raises:
-        ValueError: malformed string, unknown op or wrong input node.
-    """
-    if not isinstance(arch, str):
-        raise TypeError(f"an NB201 architecture string is expected, got {type(arch).__name__}.")
-    nodes = arch.split("+")
-    hint = "expected '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with ops from " + str(list(OPS))
-    if len(nodes) != 3:
-        raise ValueError(f"NB201 string {arch!r} has {len(nodes)} nodes; {hint}.")
-    ops = []
-    for i, node in enumerate(nodes, start=1):
-        if not (node.startswith("|") and node.endswith("|")):
-            raise ValueError(f"NB201 string {arch!r}: node {i} is {node!r}; {hint}.")
-        parts = node[1:-1].split("|")
-        if len(parts) != i:
-            raise ValueError(f"NB201 string {arch!r}: node {i} has {len(parts)} inputs, needs {i}; {hint}.")
-        for j, part in enumerate(parts):
-            op, _, src = part.partition("~")
-            if op not in OPS or src != str(j):
-                raise ValueError(f"NB201 string {arch!r}: bad edge {part!r} into node {i}; {hint}.")
-            ops.append(op)
-    return tuple(ops)
-
-
-def format_arch(ops: Sequence[str]) -> str:
-    """Format 6 ops (edge order :data:`EDGES`) as the standard NB201 string."""
-    ops = tuple(ops)
-    if len(ops) != 6 or any(o not in OPS for o in ops):
-        raise ValueError(f"an NB201 cell has 6 ops from {list(OPS)}, got {ops!r}.")
-    nodes, k = [], 0
-    for i in range(1, 4):
-        nodes.append("|" + "|".join(f"{ops[k + j]}~{j}" for j in range(i)) + "|")
-        k += i
-    return "+".join(nodes)
+__all__ = ["OPS", "EDGES", "EDGE_NAMES", "parse_arch", "format_arch", "ops_from_params", "nb201_space",
+           "build_nb201", "nb201_param_count", "NB201Net", "NB201Cell", "ResidualReduction", "ReLUConvBN", "Zero"]
 
 
 def ops_from_params(params) -> tuple:
@@ -84,6 +48,11 @@ def ops_from_params(params) -> tuple:
     ops = tuple(params[n] for n in EDGE_NAMES)
     format_arch(ops)
     return ops
+
+
+def _ops(arch) -> tuple:
+    """The 6 op names of an NB201 string or of 6 ops (names or op codes), validated."""
+    return parse_arch(arch if isinstance(arch, str) else format_arch(arch))
 
 
 def nb201_space():
@@ -178,7 +147,7 @@ def build_nb201(arch, *, input_shape: Sequence[int] = (3, 32, 32), num_classes: 
     """Build the NB201 network of ``arch`` (a string or 6 ops).
 
     Args:
-        arch: NB201 string or 6 ops in edge order.
+        arch: NB201 string or 6 ops (names or op codes 0..4) in edge order.
         input_shape: ``(channels, height, width)``; height/width >= 4.
         num_classes: Classifier outputs.
         channels: ``C`` of the first stage (16 in NB201).
@@ -187,8 +156,7 @@ def build_nb201(arch, *, input_shape: Sequence[int] = (3, 32, 32), num_classes: 
     Returns:
         Module mapping ``(n, *input_shape)`` to ``(n, num_classes)``.
     """
-    ops = parse_arch(arch) if isinstance(arch, str) else tuple(arch)
-    format_arch(ops)
+    ops = _ops(arch)
     return NB201Net(ops, input_shape, num_classes, channels, cells_per_stage)
 
 
@@ -202,8 +170,7 @@ def nb201_param_count(arch, *, num_classes: int = 10, in_channels: int = 3, chan
     (``9*cin*cout + 2cout + 9*cout^2 + 2cout + cin*cout``), the last BN
     (``2 * 4C``) and the classifier (``4C * classes + classes``).
     """
-    ops = parse_arch(arch) if isinstance(arch, str) else tuple(arch)
-    format_arch(ops)
+    ops = _ops(arch)
     c, n = channels, cells_per_stage
     total = 9 * in_channels * c + 2 * c
     for stage in range(3):
