@@ -1,18 +1,21 @@
-"""``moopt nas ...``: device-aware NAS commands (needs torch; imported only when invoked).
+"""``moopt nas ...``: device-aware NAS commands (torch is imported only by the commands that need it).
 
 Examples::
 
     moopt nas profile-device --space dpp --out DEVICE.json          # once, on the target device
     moopt nas profile-device --space dpp --input 3x32x32 --classes 10 --out pixel.json
     moopt nas baselines --epochs 1 --format markdown
-    moopt nas nb201-devices                                          # devices of the HELP table
+    moopt nas nb201-devices [--format table|csv|json]                # devices of the NB201 table (no torch)
 
 Searches (``moopt nas monas``, ``moopt nas dpp`` presets) plug in here as further commands.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from typing import Optional, Sequence
 
 import click
 
@@ -49,10 +52,16 @@ def _ints(text: str, what: str) -> tuple:
     return vals
 
 
+#: commands that need neither torch nor the NAS adapters (the group does not import them for these)
+_TORCH_FREE = frozenset({"nb201-devices"})
+
+
 @click.group()
-def nas() -> None:
+@click.pass_context
+def nas(ctx: click.Context) -> None:
     """Device-aware neural architecture search (spaces, devices, baselines)."""
-    _require_nas()
+    if ctx.invoked_subcommand not in _TORCH_FREE:
+        _require_nas()
 
 
 @nas.command("profile-device")
@@ -136,11 +145,62 @@ def baseline_table(rows) -> str:
     return "\n".join(lines)
 
 
-@nas.command("nb201-devices")
-@click.option("--data-dir", default=None, type=click.Path(file_okay=False), help="Shared data folder.")
-def nb201_devices(data_dir) -> None:
-    """List the devices of the NB201 real-device latency table (HELP)."""
-    from moopt.adapters.nas.tabular import latency_devices
+#: columns of ``moopt nas nb201-devices``, in order (``device`` is a row's ``name``)
+DEVICE_COLUMNS = ("device", "kind", "hardware", "batch", "groups", "source")
 
-    for d in latency_devices(data_dir=data_dir):
-        click.echo(d)
+
+@nas.command("nb201-devices")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="An aligned table with a header, CSV (groups joined by ';') or JSON (one object per device).")
+def nb201_devices(fmt: str) -> None:
+    """List the 27 devices of the NB201 real-device latency table: kind, hardware, batch, groups, source.
+
+    Groups name a set of devices for ``--problem nb201:device=GROUP`` (``ws``: Titan X batch 1,
+    ``es``: Raspberry Pi 4, ``m``: Pixel 3, ``panacea``: the three).  Needs neither torch nor the table.
+    """
+    from moopt.problems.nb201 import DEVICE_GROUPS, device_rows
+
+    click.echo(device_listing(device_rows(), fmt, groups=DEVICE_GROUPS))
+
+
+def device_listing(rows: list[dict], fmt: str, *, groups: Optional[dict] = None) -> str:
+    """Render :func:`moopt.problems.nb201.device_rows` as ``"table"``, ``"csv"`` or ``"json"`` text.
+
+    Args:
+        rows: One dict per device (``name``, ``kind``, ``hardware``, ``batch``, ``groups`` (a
+            list), ``source``).
+        fmt: ``"table"`` (aligned columns under a header, then a legend of the groups when
+            ``groups`` is given), ``"csv"`` (groups joined by ``;``) or ``"json"``; every
+            format has the columns :data:`DEVICE_COLUMNS`.
+        groups: ``{group: member devices}`` for the table's legend.
+
+    Returns:
+        The text, without a trailing newline.
+
+    Raises:
+        ValueError: an unknown ``fmt``.
+    """
+    records = [{"device": r["name"], **{c: r[c] for c in DEVICE_COLUMNS[1:]}} for r in rows]
+    if fmt == "json":
+        return json.dumps(records, indent=1)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(DEVICE_COLUMNS)
+        writer.writerows([[";".join(v) if c == "groups" else v for c, v in r.items()] for r in records])
+        return out.getvalue().rstrip("\n")
+    if fmt != "table":
+        raise ValueError(f"fmt={fmt!r}; choose 'table', 'csv' or 'json'.")
+    cells = [[", ".join(v) or "-" if c == "groups" else str(v) for c, v in r.items()] for r in records]
+    width = [max(len(x) for x in col) for col in zip(DEVICE_COLUMNS, *cells)]
+    right = DEVICE_COLUMNS.index("batch")
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if j == right else v.ljust(w)
+                         for j, (v, w) in enumerate(zip(values, width))).rstrip()
+
+    lines = [line(DEVICE_COLUMNS), line(["-" * w for w in width])] + [line(row) for row in cells]
+    if groups:
+        lines += ["", "groups (use as nb201:device=GROUP): "
+                  + "; ".join(f"{g} = {'+'.join(members)}" for g, members in groups.items())]
+    return "\n".join(lines)

@@ -49,9 +49,3 @@ def test_cli_baselines_markdown(capsys):
     assert text.splitlines()[0].startswith("| model | params | MACs | latency_ms (wall clock")
     assert "| condensenet_like |" in text and ("estimated:horowitz45nm" in text or "measured:" in text)
     assert main(["nas", "baselines", "--names", "alexnet"]) == 2
-
-
-def test_cli_nb201_devices(data_dir, capsys):
-    assert main(["nas", "nb201-devices", "--data-dir", str(data_dir)]) == 0
-    devices = capsys.readouterr().out.split()
-    assert len(devices) == 27 and "pixel3" in devices and "raspi4" in devices

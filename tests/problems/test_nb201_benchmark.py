@@ -279,6 +279,43 @@ def test_device_listing():
     assert all(target in nb.DEVICES for target in nb.DEVICE_ALIASES.values())
 
 
+def test_cli_device_listing_formats(capsys):
+    from moopt.cli import main
+
+    assert main(["nas", "nb201-devices"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["device", "kind", "hardware", "batch", "groups", "source"]
+    rows = {ln.split()[0]: ln for ln in lines[2:29]}
+    assert list(rows) == list(nb.DEVICES) and lines[29] == ""
+    assert rows["pixel3"].split()[1] == "mobile" and "m, panacea" in rows["pixel3"]
+    assert "ws, panacea" in rows["titanx_1"] and rows["eyeriss"].split()[1] == "asic"
+    assert "simulated" in rows["eyeriss"] and " 256 " in rows["1080ti_256"]
+    assert lines[30].startswith("groups") and "panacea = titanx_1+raspi4+pixel3" in lines[30]
+
+    assert main(["nas", "nb201-devices", "--format", "csv"]) == 0
+    table = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert [r["device"] for r in table] == list(nb.DEVICES)
+    by = {r["device"]: r for r in table}
+    assert by["raspi4"]["kind"] == "embedded" and by["raspi4"]["groups"] == "es;panacea"
+    assert by["titanx_32"]["batch"] == "32" and by["titanx_32"]["groups"] == ""
+
+    assert main(["nas", "nb201-devices", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data == [{"device": r["name"], **{k: r[k] for k in ("kind", "hardware", "batch", "groups", "source")}}
+                    for r in nb.device_rows()]
+    assert main(["nas", "nb201-devices", "--format", "xml"]) == 2
+
+
+def test_cli_device_listing_imports_neither_torch_nor_the_table():
+    code = ("import sys; from moopt.cli import main; rc = main(['nas', 'nb201-devices']); "
+            "import moopt.problems.nb201 as nb; "
+            "assert rc == 0 and 'torch' not in sys.modules and 'moopt.adapters.nas' not in sys.modules, 'torch'; "
+            "assert nb.load_table.cache_info().currsize == 0, 'table loaded'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "pixel3" in r.stdout
+
+
 # ------------------------------------------------------------------------------------ evaluation
 def test_known_answer_evaluations():
     p = get_problem("nb201:device=panacea,extra=params+macs")
