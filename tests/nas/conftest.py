@@ -1,6 +1,8 @@
 """Shared fixtures of the NAS adapter tests: one torch thread, the shared data folder, digits.
 
-The NAS-Bench-201 table tests (``data_dir`` fixture) need the shared data folder:
+Tests that compare with the source CSVs (``data_dir`` fixture; none in ``tests/nas`` today:
+the adapters read the packaged NB201 table, and ``tests/problems/test_nb201_benchmark.py``
+checks that table against the CSVs with its own copy of this fixture) need the shared data folder:
 ``$MOOPT_DATA_DIR`` when set, else ``../shared/data`` beside the repository (found from
 this file, so it also works when moopt is installed elsewhere).  When the folder (its
 ``help_latency/nb201_latency_help_27dev.csv``) is missing:
