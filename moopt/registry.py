@@ -31,6 +31,8 @@ _ALGORITHMS: dict[str, str | Callable] = {
     "moead": "moopt.search.plugins.pymoo:moead",
     "smsemoa": "moopt.search.plugins.pymoo:smsemoa",
     "deap-nsga2": "moopt.search.plugins.deap:deap_nsga2",
+    # Pareto local search over discrete decisions (issue: PLS for categorical spaces)
+    "pls": "moopt.search.local:ParetoLocalSearch",
 }
 
 
