@@ -19,12 +19,33 @@ marked told (in completion order; their logs are produced again), re-submits
 the candidates that have no result, and goes on.  With the serial evaluator
 the final result is identical to an uninterrupted run.
 
-Budget: the number of finished results (cached and failed ones included).
+Budget (``count_duplicates=False``, the default): the number of evaluations
+paid for, i.e. actually run, ok or failed (:meth:`RunStore.n_paid`).  A
+candidate answered from the store (a duplicate), a candidate with invalid
+parameters (refused before running, recorded failed) and a candidate outside
+the search space (its evaluation raised :class:`~moopt.errors.OutsideSpaceError`,
+recorded ``pruned``) cost nothing.  ``count_duplicates=True`` counts every
+finished result instead, as moopt did before (and as a budget on the search's
+proposals would).  The choice changes which candidates a given budget evaluates,
+so it is stored with the run: resuming with the other value is refused.
+
+Stall: with free answers, a search that proposes only known candidates would
+never spend its budget.  After :func:`stall_limit` answers in a row that
+taught the search nothing new (``max(100, 10 x batch, budget)`` repeats
+answered from the store or invalid candidates; a paid evaluation or a candidate
+newly found outside the space resets the count), or ten times as many without
+a paid evaluation, the run stops with status ``"stalled"`` and a message
+(:attr:`RunResult.status`, :attr:`RunResult.message`); its results are valid.
+Evaluations in flight at that point are finished and recorded.  The counts
+come from the store (:meth:`RunStore.unpaid_tail`), so a resumed run stops
+where an uninterrupted one does.
+
 Failed evaluations: recorded with their error and told to the search as
 ``status="failed"`` results; moopt's searches treat them as worst (they never
 enter a front), and :class:`~moopt.RunResult` excludes them from the front.
-A worker that dies mid-evaluation costs one retry (``retries``) before the
-candidate is recorded failed.
+Candidates outside the search space are told as ``status="pruned"``, which
+searches treat the same way.  A worker that dies mid-evaluation costs one retry
+(``retries``) before the candidate is recorded failed.
 """
 
 from __future__ import annotations
@@ -36,7 +57,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from . import serial
-from .errors import ConfigError, RunStoreError
+from .errors import ConfigError, RunStoreError, is_outside_space
 from .evaluators import Evaluator, Outcome, make_evaluator
 from .indicators import hypervolume
 from .pareto import is_nondominated
@@ -44,7 +65,7 @@ from .problem import Problem
 from .progress import Progress
 from .reference import infer_reference_point
 from .result import RunResult
-from .search.base import STATUS_FAILED, STATUS_OK, Candidate, Evaluation, Search
+from .search.base import STATUS_FAILED, STATUS_OK, STATUS_PRUNED, Candidate, Evaluation, Search
 from .store import EvaluationRecord, RunStore
 
 
@@ -86,9 +107,105 @@ def build_search(problem, algorithm, *, seed=None, options: Optional[Mapping] = 
     return search, identity
 
 
+#: Status of a run that stopped because its search proposed only known candidates.
+STOP_STALLED = "stalled"
+#: Status of a run that spent its budget.
+STOP_COMPLETE = "complete"
+#: Status of a run whose search proposed no more candidates before the budget was spent.
+STOP_FINISHED = "finished"
+
+
+def stall_limit(batch: int, budget: int) -> int:
+    """Answers in a row with nothing new (repeats, invalid candidates) after which a run stalls.
+
+    A run also stalls after ten times as many answers without a paid evaluation
+    (candidates newly found outside the search space included).
+
+    Args:
+        batch: Candidates asked at once (``batch_size``, or the evaluator's capacity).
+        budget: The run's budget.
+
+    Returns:
+        ``max(100, 10 * batch, budget)``: at least 100 answers and ten rounds of
+        proposals, and no fewer than the budget, so a search that still finds a new
+        candidate now and then is not stopped (pymoo's NSGA-II with a population of
+        20 on NB201 went up to 708 answers between two new candidates at a budget
+        of 1,000 and still spent it), while a small finite space whose candidates
+        are all known ends within a second.
+
+    Example:
+        >>> stall_limit(1, 50), stall_limit(32, 50), stall_limit(1, 1000)
+        (100, 320, 1000)
+    """
+    return max(100, 10 * int(batch), int(budget))
+
+
+def stored_count_duplicates(store: RunStore) -> Optional[bool]:
+    """The ``count_duplicates`` a stored run was made with; ``None`` for a store without a run.
+
+    A store written before the setting existed (a run whose settings lack it but
+    which holds results) counted every result, so it reads as ``True``.
+    """
+    cfg = store.config()
+    if not cfg:
+        return None
+    value = cfg.get("extra", {}).get("count_duplicates")
+    if value is None:
+        return True if store.n_results() else None
+    return bool(value)
+
+
+def resolve_count_duplicates(store: RunStore, count_duplicates: Optional[bool]) -> bool:
+    """The ``count_duplicates`` of a run: the given value, checked against the stored run.
+
+    Args:
+        store: The run store (empty, or holding the run to resume).
+        count_duplicates: ``True``/``False``, or ``None`` for the stored value
+            (``False`` for a new run).
+
+    Raises:
+        ConfigError: the store holds a run made with the other value.
+    """
+    if count_duplicates is not None and not isinstance(count_duplicates, (bool, np.bool_)):
+        raise TypeError(f"count_duplicates must be True, False or None, got {count_duplicates!r}.")
+    stored = stored_count_duplicates(store)
+    if count_duplicates is None:
+        return bool(stored)
+    if stored is not None and bool(count_duplicates) != stored:
+        raise ConfigError(
+            f"run store {store.path} holds a run made with count_duplicates={stored}; the budget "
+            f"counts {'every result' if stored else 'paid evaluations only'} there, so resuming it with "
+            f"count_duplicates={bool(count_duplicates)} would evaluate other candidates. Pass "
+            f"count_duplicates={stored} (or leave it out) to resume it, or use another store path.")
+    return bool(count_duplicates)
+
+
+def budget_spent(store: RunStore, count_duplicates: bool) -> int:
+    """What the budget has counted so far in ``store``: paid evaluations, or every result."""
+    return store.n_results() if count_duplicates else store.n_paid()
+
+
+def _space_size(problem: Problem) -> Optional[int]:
+    """Number of candidates of a finite space (categorical and integer variables), else None."""
+    size = 1
+    for v in problem.space:
+        if getattr(v, "kind", None) == "categorical":
+            size *= len(v.choices)
+        elif getattr(v, "kind", None) == "integer":
+            size *= int(v.high) - int(v.low) + 1
+        else:
+            return None
+    return size
+
+
+#: Kinds of answers that teach a search nothing new (see ``_Engine._count``).
+_STREAK_KINDS = ("cached", "outside", "invalid")
+
+
 class _Engine:
     def __init__(self, problem: Problem, search: Search, store: RunStore, evaluator: Evaluator, *,
-                 budget: int, seed, timeout, retries: int, batch_size: Optional[int], bar: Progress):
+                 budget: int, seed, timeout, retries: int, batch_size: Optional[int], bar: Progress,
+                 count_duplicates: bool = False):
         self.problem = problem
         self.search = search
         self.store = store
@@ -99,6 +216,17 @@ class _Engine:
         self.retries = retries
         self.batch_size = batch_size
         self.bar = bar
+        self.count_duplicates = count_duplicates
+        self.stall_limit = stall_limit(batch_size or evaluator.capacity, budget)
+        self.streak = dict.fromkeys(_STREAK_KINDS, 0)  # answers with nothing new, since the last new one
+        self.dry = dict.fromkeys(_STREAK_KINDS + ("new_outside",), 0)  # answers since the last paid evaluation
+        self.n_paid = 0
+        self.n_cached = 0
+        self.n_results = 0
+        self.failed = 0
+        self.pruned = 0
+        self.finished = False  # the search proposed nothing with nothing outstanding
+        self.stalled = False
         self.obj_names = problem.objective_names
         self.con_names = problem.constraint_names
         self.n_told = 0
@@ -126,6 +254,11 @@ class _Engine:
         return Evaluation(cand, status, None, dict(constraints) if constraints else None, dict(metrics or {}),
                       error=error)
 
+    def _cached_result(self, cand: Candidate, orig: int) -> Evaluation:
+        """The result of a repeat answered from the evaluation ``orig`` (ok, or outside the space)."""
+        rec = self.store.record(orig)
+        return self._result(cand, rec.status, rec.objectives, rec.constraints, rec.metrics, rec.error)
+
     def _result_from_record(self, rec: EvaluationRecord) -> Evaluation:
         cand = Candidate(rec.candidate_id, self._normalize(rec.params), rec.info)
         return self._result(cand, rec.status, rec.objectives, rec.constraints, rec.metrics, rec.error)
@@ -146,6 +279,8 @@ class _Engine:
         for r in results:
             if r.status == STATUS_FAILED:
                 self.failed += 1
+            elif r.status == STATUS_PRUNED:
+                self.pruned += 1
             elif r.ok and self.bar.enabled and r.feasible():
                 assert r.values is not None  # an ok evaluation carries its values
                 self._hv_points.append(np.array([r.values[n] for n in self.obj_names]) * self.problem.signs)
@@ -167,7 +302,81 @@ class _Engine:
             self._hv_points = list(F)  # dominated points never matter again
             self._hv_value = hypervolume(F, infer_reference_point(F), outside="ignore")
             self._hv_time = time.monotonic()
-        self.bar.update(self.n_results, failed=self.failed, hv=self._hv_value, force=force)
+        self.bar.update(self.used, failed=self.failed, hv=self._hv_value, force=force, cached=self.n_cached,
+                        pruned=self.pruned)
+
+    @property
+    def used(self) -> int:
+        """What the budget has counted so far."""
+        return self.n_results if self.count_duplicates else self.n_paid
+
+    def _count(self, kind: str, n: int = 1) -> None:
+        """Account for ``n`` new answers of one kind.
+
+        Args:
+            kind: ``"paid"`` (an evaluation run, ok or failed), ``"new_outside"``
+                (a candidate found outside the search space), or one of
+                :data:`_STREAK_KINDS`: ``"cached"`` (a repeat answered from an ok
+                evaluation), ``"outside"`` (a repeat of a known outside candidate),
+                ``"invalid"`` (refused unrun).
+            n: How many.
+        """
+        if n <= 0:
+            return
+        self.n_results += n
+        if kind == "paid":
+            self.n_paid += n
+            self.dry = dict.fromkeys(self.dry, 0)
+            self.streak = dict.fromkeys(_STREAK_KINDS, 0)
+            return
+        self.dry[kind] += n
+        if kind == "new_outside":
+            self.streak = dict.fromkeys(_STREAK_KINDS, 0)
+            return
+        self.streak[kind] += n
+        if kind in ("cached", "outside"):
+            self.n_cached += n
+
+    def _is_stalled(self) -> bool:
+        return not self.count_duplicates and (sum(self.streak.values()) >= self.stall_limit
+                                              or sum(self.dry.values()) >= 10 * self.stall_limit)
+
+    def stop(self) -> tuple[str, str]:
+        """``(status, message)`` of the ended run (see :attr:`moopt.RunResult.status`)."""
+        what = "results" if self.count_duplicates else "paid evaluations"
+        if self.used >= self.budget:
+            return STOP_COMPLETE, f"budget spent: {self.used}/{self.budget} {what}."
+        if self.stalled:
+            if sum(self.streak.values()) >= self.stall_limit:
+                s, nothing = dict(self.streak), "no new candidate to evaluate"
+            else:  # many answers without a paid evaluation, some of them new candidates outside the space
+                s, nothing = dict(self.dry), "no candidate inside the search space that was not already evaluated"
+            labels = {"cached": "duplicates answered from the store",
+                      "new_outside": "new candidates outside the search space",
+                      "outside": "repeats of candidates outside the search space",
+                      "invalid": "with invalid parameters"}
+            parts = [f"{s[k]} {label}" for k, label in labels.items() if s.get(k)]
+            n_last = sum(s.values())
+            run = [r for r in self.store.evaluations() if r.cached_from is None and r.attempts > 0]
+            distinct = len({r.key for r in run if r.status != STATUS_PRUNED})
+            n_ok = len({r.key for r in run if r.status == STATUS_OK})
+            size = _space_size(self.problem)
+            head = (f"stalled after {self.n_paid}/{self.budget} paid evaluations: for the last {n_last} "
+                    f"answers the search proposed {nothing} ({', '.join(parts)}).")
+            if size is not None and len({r.key for r in run}) >= size:
+                return STOP_STALLED, (
+                    f"{head} Every one of the {size} candidates of the search space is known ({distinct} "
+                    f"evaluated, {n_ok} ok): the budget is larger than the space, and the results cover all of it.")
+            of_space = f" of the {size} the search space holds" if size is not None else ""
+            return STOP_STALLED, (
+                f"{head} {distinct} distinct candidates{of_space} were evaluated ({n_ok} ok); the results are "
+                "valid. To spend the rest of the budget, use a search that explores more (a larger population, "
+                "more mutation, another algorithm), or count_duplicates=True (CLI: --count-duplicates) to let "
+                "duplicates consume the budget.")
+        if self.finished:
+            return STOP_FINISHED, (f"the search proposed no more candidates after {self.used}/{self.budget} "
+                                   f"{what}.")
+        return "incomplete", f"stopped after {self.used}/{self.budget} {what}."
 
     def _submit(self, cand: Candidate, key: str, attempts: int = 1) -> None:
         self.in_flight[cand.id] = [cand, key, attempts]
@@ -182,8 +391,13 @@ class _Engine:
             self.search.load_state_dict(ck[0])
             self.n_told = ck[1]
         counts = st.counts()
-        self.failed = counts["failed"]
+        self.failed, self.pruned, self.n_cached = counts["failed"], counts["pruned"], counts["cached"]
         self.n_results = st.n_results()
+        self.n_paid = st.n_paid()
+        tail = st.unpaid_tail()
+        self.n_results -= len(tail)  # replayed by _count, which counts them again
+        for kind in tail:
+            self._count(kind)
         for rec in st.untold():  # finished before the interruption, not yet told
             self._tell([self._result_from_record(rec)])
         resumed_results = []
@@ -191,11 +405,11 @@ class _Engine:
             p = self._normalize(params)
             cand, key = Candidate(cid, p, info), serial.canonical(p)
             orig = st.lookup_ok(key)
-            if orig is not None:  # a duplicate whose original finished before the interruption
-                st.record_cached(cid, orig)
-                rec = st.record(orig)
-                resumed_results.append(self._result(cand, STATUS_OK, rec.objectives, rec.constraints, rec.metrics))
-                self.n_results += 1
+            src = orig if orig is not None else st.lookup_outside(key)
+            if src is not None:  # a repeat whose original (ok, or outside the space) finished before the interruption
+                st.record_cached(cid, src)
+                resumed_results.append(self._cached_result(cand, src))
+                self._count("cached" if orig is not None else "outside")
             elif key in self.flight_keys:
                 self.waiting.setdefault(self.flight_keys[key], []).append(cand)
             else:
@@ -204,19 +418,22 @@ class _Engine:
             self._tell(resumed_results)
         while True:
             n_waiting = sum(len(v) for v in self.waiting.values())
+            # waiting duplicates count as outstanding: one whose original fails is evaluated itself
             outstanding = len(self.in_flight) + n_waiting
-            room = self.budget - self.n_results - outstanding
+            room = self.budget - self.used - outstanding
             free = self.evaluator.capacity - len(self.in_flight)
-            if room > 0 and free > 0:
+            self.stalled = self._is_stalled()
+            if room > 0 and free > 0 and not self.stalled:
                 n = min(room, free) if self.batch_size is None else min(room, self.batch_size)
                 immediate = self._ask(n)
                 if immediate is None and not self.in_flight:
+                    self.finished = True
                     break  # nothing outstanding and nothing proposed: the search is finished
                 if immediate:
                     self._tell(immediate)
                     continue
             if not self.in_flight:
-                break  # budget spent
+                break  # budget spent, or stalled
             results = []
             for o in self.evaluator.wait():
                 results.extend(self._complete(o))
@@ -237,6 +454,8 @@ class _Engine:
         if not cands:
             return None
         entries, cached, immediate, to_submit, dup_wait = [], [], [], [], []
+        first_in_batch: dict[str, int] = {}  # key -> id of its first candidate in this batch
+        n_outside = 0  # of the cached: repeats of candidates outside the search space
         results: list[Evaluation] = []
         for c in cands:
             try:
@@ -264,13 +483,20 @@ class _Engine:
                 continue
             cand = c if params == dict(c.params) else Candidate(c.id, params, c.info)
             orig = self.store.lookup_ok(key)
+            orig_out = self.store.lookup_outside(key) if orig is None else None
             if orig is not None:
                 cached.append((c.id, orig))
-                rec = self.store.record(orig)
-                results.append(self._result(c, STATUS_OK, rec.objectives, rec.constraints, rec.metrics))
+                results.append(self._cached_result(c, orig))
+            elif orig_out is not None:  # known to be outside the search space
+                cached.append((c.id, orig_out))
+                n_outside += 1
+                results.append(self._cached_result(c, orig_out))
             elif key in self.flight_keys:
                 dup_wait.append((self.flight_keys[key], c))
+            elif key in first_in_batch:  # a repeat within this batch waits for the first one
+                dup_wait.append((first_in_batch[key], c))
             else:
+                first_in_batch[key] = c.id
                 to_submit.append((cand, key))
         try:
             self.store.record_ask(entries, self.search.state_dict(), n_told=self.n_told,
@@ -283,7 +509,9 @@ class _Engine:
                 raise ConfigError(f"{type(self.search).__name__}.ask() returned a candidate id that was "
                                   f"already used ({[c.id for c in cands]}); ids must be fresh.") from None
             raise
-        self.n_results += len(cached) + len(immediate)
+        self._count("cached", len(cached) - n_outside)
+        self._count("outside", n_outside)
+        self._count("invalid", len(immediate))
         for orig_id, c in dup_wait:
             self.waiting.setdefault(orig_id, []).append(c)
         for cand, key in to_submit:
@@ -311,17 +539,20 @@ class _Engine:
             results = [self._result(cand, STATUS_OK, objectives, constraints, metrics)]
         else:
             error = o.error if not o.lost else f"{o.error} (after {attempts} attempts)"
+            # a candidate the problem does not contain: recorded pruned, free
+            status = STATUS_PRUNED if not o.lost and is_outside_space(error) else STATUS_FAILED
             seq = self.store.record_evaluation(
-                cand.id, key, STATUS_FAILED, error=error, started=o.started, finished=o.finished,
+                cand.id, key, status, error=error, started=o.started, finished=o.finished,
                 worker=o.worker, seed=self.seed, attempts=attempts)
-            results = [self._result(cand, STATUS_FAILED, error=error)]
-        self.n_results += 1
+            results = [self._result(cand, status, error=error)]
+        outside = results[0].status == STATUS_PRUNED
+        self._count("new_outside" if outside else "paid")
         for dup in self.waiting.pop(cand.id, []):
-            if o.status == STATUS_OK:
+            if o.status == STATUS_OK or outside:
                 self.store.record_cached(dup.id, seq)
                 r = results[0]
-                results.append(self._result(dup, STATUS_OK, r.values, r.constraints, r.metrics))
-                self.n_results += 1
+                results.append(self._result(dup, r.status, r.values, r.constraints, r.metrics, r.error))
+                self._count("outside" if outside else "cached")
             else:  # the original failed: evaluate the duplicate itself
                 self._submit(dup, key)
         return results
@@ -341,6 +572,7 @@ def optimize(
     batch_size: Optional[int] = None,
     verbose: bool = False,
     extra: Optional[Mapping] = None,
+    count_duplicates: Optional[bool] = None,
     **search_options,
 ) -> RunResult:
     """Run a search on a problem, persisting every evaluation; resume if the store holds the run.
@@ -351,7 +583,11 @@ def optimize(
             ``"reinforce"``, ``"progressive"``, ...; see
             :func:`moopt.registry.available_algorithms`) or a
             :class:`~moopt.Search` instance built for ``problem``.
-        budget: Number of finished evaluations (cached and failed included).
+        budget: Number of evaluations paid for: ok and failed ones actually run.
+            Duplicates answered from the store, candidates with invalid
+            parameters and candidates outside the search space
+            (:class:`~moopt.errors.OutsideSpaceError`) are free.  With
+            ``count_duplicates=True``: every finished result.
         seed: Seed of the search (with a Search instance: its own seed).
         store: Path of the run store (SQLite; created, or resumed when it
             holds this run), a :class:`~moopt.RunStore`, or ``None`` for an
@@ -367,22 +603,34 @@ def optimize(
             capacity, so every worker stays busy).
         verbose: Print one line on stderr when resuming.
         extra: JSON settings stored with the run (not checked on resume).
+        count_duplicates: ``False``: the budget counts paid evaluations only
+            (see ``budget``); a search that proposes only known candidates for
+            :func:`stall_limit` answers in a row stops the run with status
+            ``"stalled"``.  ``True``: every result counts, duplicates answered
+            from the store included (how moopt counted before this option
+            existed; no stall).
+            ``None`` (default): the value stored with the run when resuming,
+            else ``False``.  Stored with the run; resuming with the other value
+            is refused.
         **search_options: Options of the named algorithm (stored with the run).
 
     Returns:
-        The :class:`~moopt.RunResult` (front, history, hypervolume over time).
+        The :class:`~moopt.RunResult` (front, history, hypervolume over time);
+        its ``status`` is ``"complete"``, ``"stalled"`` or ``"finished"`` (the
+        search proposed no more candidates), with a ``message``.
 
     Raises:
         RunStoreError: the store holds another run, or is not a readable run store.
-        ConfigError: unknown algorithm or a search breaking the contract.
+        ConfigError: unknown algorithm, a search breaking the contract, or a
+            ``count_duplicates`` other than the stored run's.
 
     Example:
         >>> import moopt
         >>> p = moopt.Problem([moopt.Real("x", 0, 1)], ["f1", "f2"],
         ...                   lambda q: {"f1": q["x"], "f2": (1 - q["x"]) ** 2})
         >>> res = moopt.optimize(p, "random", budget=30, seed=0)
-        >>> res.n_results, res.F.shape
-        (30, (30, 2))
+        >>> res.n_paid, res.F.shape, res.status
+        (30, (30, 2), 'complete')
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a moopt.Problem, got {type(problem).__name__}.")
@@ -399,20 +647,26 @@ def optimize(
     own_store = not isinstance(store, RunStore)
     st = RunStore(":memory:" if store is None else store, lock=True) if own_store else store
     try:
-        settings = {"budget": int(budget), "evaluator": ev.spec, **dict(extra or {})}
-        resumed = st.configure(identity, settings)
-        n_done = st.n_results()
+        resumed = st.configure(identity)  # another run in the store is refused before anything else
+        count_dup = resolve_count_duplicates(st, count_duplicates)
+        settings = {"budget": int(budget), "evaluator": ev.spec, **dict(extra or {}),
+                    "count_duplicates": count_dup, "stop": None}
+        st.configure(identity, settings)
+        n_done = budget_spent(st, count_dup)
+        what = "evaluations" if count_dup else "paid evaluations"
         if verbose and resumed:
-            print(f"Resuming the run in {st.path}: {n_done}/{budget} evaluations done.", file=sys.stderr)
+            print(f"Resuming the run in {st.path}: {n_done}/{budget} {what} done.", file=sys.stderr)
         bar = Progress(budget, enabled=progress, initial=n_done)
         engine = _Engine(problem, search, st, ev, budget=int(budget), seed=identity["seed"], timeout=timeout,
-                         retries=retries, batch_size=batch_size, bar=bar)
+                         retries=retries, batch_size=batch_size, bar=bar, count_duplicates=count_dup)
         ev.start(problem, timeout=timeout)
         try:
             engine.run()
         finally:
             ev.close()
             bar.close()
+        status, message = engine.stop()
+        st.configure(identity, {"stop": {"status": status, "message": message}})
         return RunResult.from_store(st, resumed=resumed)
     finally:
         if own_store:

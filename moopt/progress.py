@@ -1,4 +1,4 @@
-"""A small progress line for long runs: evaluations done, failures, hypervolume, ETA.
+"""A small progress line for long runs: budget spent, failures, free answers, hypervolume, ETA.
 
 Written to stderr, redrawn at most a few times per second, and silent when
 stderr is not a terminal (unless forced on).
@@ -26,15 +26,21 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    """Progress line ``[####....] 120/400 failed 2 hv 0.812 elapsed 0:12 ETA 0:28``.
+    """Progress line ``[####....] 120/400 failed 2 cached 31 hv 0.812 elapsed 0:12 ETA 0:28``.
+
+    ``done/total`` is what the budget counts (by default the paid evaluations);
+    ``cached`` (duplicates answered from the run store) and ``pruned``
+    (candidates outside the search space) are shown when there are any.
 
     Args:
-        total: The budget (number of evaluations).
+        total: The budget.
         enabled: ``True`` draws, ``False`` is silent, ``None`` draws only when
             ``stream`` is a terminal.
         stream: Where to draw (default ``sys.stderr``).
         min_interval: Minimal seconds between redraws.
         width: Width of the bar in characters.
+        initial: What the budget had counted when this session started (resume),
+            for the ETA.
     """
 
     def __init__(self, total: int, *, enabled: Optional[bool] = None, stream: Optional[TextIO] = None,
@@ -53,8 +59,18 @@ class Progress:
         self._drawn = False
         self.done = initial
 
-    def update(self, done: int, *, failed: int = 0, hv: Optional[float] = None, force: bool = False) -> None:
-        """Redraw with ``done`` evaluations finished (throttled unless ``force``)."""
+    def update(self, done: int, *, failed: int = 0, hv: Optional[float] = None, force: bool = False,
+               cached: int = 0, pruned: int = 0) -> None:
+        """Redraw with ``done`` of the budget spent (throttled unless ``force``).
+
+        Args:
+            done: What the budget has counted so far.
+            failed: Failed evaluations.
+            hv: Hypervolume of the front so far (``None``: not shown).
+            force: Redraw even if the last redraw was less than ``min_interval`` ago.
+            cached: Answers copied from the store (duplicates).
+            pruned: Candidates outside the search space.
+        """
         self.done = done
         if not self.enabled:
             return
@@ -62,19 +78,24 @@ class Progress:
         if not force and now - self._last < self.min_interval:
             return
         self._last = now
-        self.stream.write("\r" + self.render(done, failed=failed, hv=hv, now=now) + "\x1b[K")
+        self.stream.write("\r" + self.render(done, failed=failed, hv=hv, now=now, cached=cached, pruned=pruned)
+                          + "\x1b[K")
         self.stream.flush()
         self._drawn = True
 
     def render(self, done: int, *, failed: int = 0, hv: Optional[float] = None,
-               now: Optional[float] = None) -> str:
-        """The progress line (no carriage return)."""
+               now: Optional[float] = None, cached: int = 0, pruned: int = 0) -> str:
+        """The progress line (no carriage return); arguments as in :meth:`update`."""
         now = time.monotonic() if now is None else now
         frac = min(1.0, done / self.total) if self.total else 1.0
         fill = int(round(frac * self.width))
         parts = [f"[{'#' * fill}{'.' * (self.width - fill)}] {done}/{self.total}"]
         if failed:
             parts.append(f"failed {failed}")
+        if cached:
+            parts.append(f"cached {cached}")
+        if pruned:
+            parts.append(f"pruned {pruned}")
         if hv is not None:
             parts.append(f"hv {hv:.4g}")
         elapsed = now - self._t0

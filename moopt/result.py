@@ -149,7 +149,13 @@ class RunResult:
     Failed and pruned evaluations are kept in :attr:`history` but excluded from
     :attr:`F` and :attr:`front`; infeasible ones (a constraint ``> 0``) are
     excluded from the front; results answered from the store (cached
-    duplicates) are counted once.
+    duplicates) are counted once.  ``pruned`` marks candidates outside the
+    search space (:class:`~moopt.errors.OutsideSpaceError`).
+
+    :attr:`n_paid` is what the budget counts by default (evaluations actually
+    run); :attr:`n_results` counts every answer.  :attr:`status` says how the
+    run ended (``"stalled"``: the search proposed only known candidates before
+    the budget was spent; :attr:`message` says what to do).
     """
 
     elapsed: Optional[float] = None
@@ -194,8 +200,57 @@ class RunResult:
     # -- selections ------------------------------------------------------------
     @property
     def n_results(self) -> int:
-        """Finished evaluations, cached and failed included (what the budget counts)."""
+        """Finished results: every answer the search got (cached, failed and pruned included).
+
+        This is what the budget counts with ``count_duplicates=True``.
+        """
         return len(self.records)
+
+    @property
+    def n_paid(self) -> int:
+        """Evaluations actually run, ok or failed: what the budget counts by default.
+
+        Cached duplicates, candidates with invalid parameters (refused unrun) and
+        candidates outside the search space (``pruned``) are not counted.
+        """
+        return sum(r.status in ("ok", "failed") and r.cached_from is None and r.attempts > 0
+                   for r in self.records)
+
+    @property
+    def count_duplicates(self) -> bool:
+        """Whether the run's budget counted every result (``True``) or paid evaluations only."""
+        extra = self.config.get("extra") or {}
+        value = extra.get("count_duplicates")
+        return bool(value) if value is not None else bool(self.records)  # older stores counted every result
+
+    @property
+    def budget(self) -> Optional[int]:
+        """The budget of the last session that ran (``None`` if unknown)."""
+        value = (self.config.get("extra") or {}).get("budget")
+        return None if value is None else int(value)
+
+    @property
+    def status(self) -> str:
+        """How the run ended.
+
+        ``"complete"`` (the budget is spent), ``"stalled"`` (the search proposed
+        only known candidates: duplicates answered from the store, or
+        candidates outside the search space, for many answers in a row),
+        ``"finished"`` (the search proposed no more candidates) or
+        ``"incomplete"`` (stopped before any of these, e.g. interrupted).
+        """
+        stop = (self.config.get("extra") or {}).get("stop")
+        if isinstance(stop, Mapping) and stop.get("status"):
+            return str(stop["status"])
+        budget = self.budget
+        spent = self.n_results if self.count_duplicates else self.n_paid
+        return "complete" if budget is not None and spent >= budget else "incomplete"
+
+    @property
+    def message(self) -> Optional[str]:
+        """The engine's one-line explanation of :attr:`status` (``None`` when none was stored)."""
+        stop = (self.config.get("extra") or {}).get("stop")
+        return str(stop["message"]) if isinstance(stop, Mapping) and stop.get("message") else None
 
     def _is_point(self, r) -> bool:
         return r.status == "ok" and r.cached_from is None and r.objectives is not None
@@ -309,13 +364,27 @@ class RunResult:
         return out
 
     # -- reports -------------------------------------------------------------------
-    def summary(self) -> str:
-        """A few lines: configuration, counts, front size and hypervolume."""
+    def summary(self, *, warning: bool = True) -> str:
+        """A few lines: configuration, counts, budget and status, front size and hypervolume.
+
+        Args:
+            warning: Include the ``warning: stalled: ...`` line of a stalled run
+                (``moopt run`` prints it on stderr instead).
+        """
         c = self.config
         prob = c.get("problem", {}).get("name", "?")
         lines = [f"problem {prob}, algorithm {c.get('algorithm')}, seed {c.get('seed')}"
                  + (f", budget {c['extra']['budget']}" if c.get("extra", {}).get("budget") is not None else ""),
                  "evaluations: " + ", ".join(f"{k} {v}" for k, v in self.counts.items())]
+        if self.budget is not None:
+            if self.count_duplicates:
+                spent = f"budget: {self.n_results}/{self.budget} results (count_duplicates: every result counts)"
+            else:
+                spent = (f"budget: {self.n_paid}/{self.budget} paid evaluations (cached duplicates and "
+                         "candidates outside the search space are free)")
+            lines.append(f"{spent}; {self.status}")
+        if warning and self.status == "stalled" and self.message:
+            lines.append(f"warning: {self.message}")
         objs = ", ".join(f"{n} ({d})" for n, d in zip(self.objective_names, self.directions))
         lines.append(f"objectives: {objs}")
         front = self._front_records()
@@ -334,7 +403,7 @@ class RunResult:
 
     def __repr__(self) -> str:
         return (f"RunResult({self.n_results} evaluations, {self.counts.get('failed', 0)} failed, "
-                f"front of {len(self._front_records())})")
+                f"{self.n_paid} paid, front of {len(self._front_records())}, {self.status})")
 
 
 def _plain(v):

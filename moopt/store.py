@@ -17,7 +17,14 @@ the ``meta`` table):
   (``seq``): status ``ok``/``failed``/``pruned``, objective and constraint
   values, metrics, error text, start/end times, worker, seed, attempts,
   ``cached_from`` (the ``seq`` of the evaluation it was answered from) and
-  ``told`` (whether the checkpointed search state has seen it).
+  ``told`` (whether the checkpointed search state has seen it).  Status
+  ``pruned`` marks a candidate outside the search space
+  (:class:`~moopt.errors.OutsideSpaceError`); a repeat of an ok or an outside
+  candidate is a cached row (the original's values and error, ``cached_from``);
+  ``attempts`` is 0 for rows the engine wrote without running anything (cached
+  answers, invalid parameters).
+  The paid evaluations (:meth:`RunStore.n_paid`) are the ok and failed rows with
+  ``attempts > 0`` and no ``cached_from``.
 * ``checkpoint``: the search's latest ``state_dict`` only (one row, replaced).
 * ``logs``: statistics the search recorded with :meth:`moopt.Search.log`.
 
@@ -42,7 +49,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence
 
 from . import serial
-from .errors import RunStoreError
+from .errors import RunStoreError, is_outside_space
 
 SCHEMA_VERSION = 1
 FORMAT_NAME = "moopt-runstore"
@@ -96,6 +103,9 @@ CREATE TABLE logs (
     time REAL NOT NULL
 );
 """
+
+#: SQL condition on ``evaluations`` selecting the paid ones (see :meth:`RunStore.n_paid`).
+PAID_SQL = "status IN ('ok', 'failed') AND cached_from IS NULL AND attempts > 0"
 
 _EVAL_COLUMNS = (
     "e.seq, e.candidate_id, e.key, e.status, e.objectives, e.constraints, e.metrics, e.error, "
@@ -228,6 +238,7 @@ class RunStore:
         self._lock_fd: Optional[int] = None
         self._conn: Optional[sqlite3.Connection] = None
         self._ok_index: Optional[dict[str, int]] = None
+        self._outside_index: Optional[dict[str, int]] = None
         memory = self.path == ":memory:"
         if not memory:
             p = Path(self.path)
@@ -481,7 +492,7 @@ class RunStore:
         c.execute(
             "INSERT INTO evaluations(candidate_id, key, status, objectives, constraints, metrics, "
             "error, started, finished, worker, seed, attempts, cached_from) "
-            "SELECT ?, key, status, objectives, constraints, metrics, NULL, ?, ?, 'cache', seed, 0, seq "
+            "SELECT ?, key, status, objectives, constraints, metrics, error, ?, ?, 'cache', seed, 0, seq "
             "FROM evaluations WHERE seq = ?",
             (int(cid), now, now, int(orig)),
         )
@@ -525,6 +536,8 @@ class RunStore:
         assert seq is not None  # typeshed: None only before any INSERT on this cursor
         if status == "ok" and self._ok_index is not None:
             self._ok_index.setdefault(key, seq)
+        if status == "pruned" and self._outside_index is not None and is_outside_space(error):
+            self._outside_index.setdefault(key, seq)
         return seq
 
     @_guard
@@ -589,11 +602,64 @@ class RunStore:
                 self._ok_index[k] = seq
         return self._ok_index.get(key)
 
+    @_guard
+    def lookup_outside(self, key: str) -> Optional[int]:
+        """``seq`` of the first evaluation that found the candidate ``key`` outside the search space.
+
+        That is a ``pruned`` evaluation (not a cached one) whose error is a
+        :class:`~moopt.errors.OutsideSpaceError`; ``None`` when there is none.
+        Being outside the space is a property of the candidate, so the engine
+        answers a repeat from it, as it answers a repeat of an ok evaluation.
+        """
+        if self._outside_index is None:
+            self._outside_index = {}
+            for k, seq, error in self.conn.execute(
+                "SELECT key, seq, error FROM evaluations WHERE status = 'pruned' AND cached_from IS NULL ORDER BY seq"
+            ):
+                if is_outside_space(error):
+                    self._outside_index.setdefault(k, seq)
+        return self._outside_index.get(key)
+
     # -- reading ------------------------------------------------------------
     @_guard
     def n_results(self) -> int:
-        """Number of finished evaluations (cached and failed included)."""
+        """Number of finished evaluations (cached, failed and pruned included; see also :meth:`n_paid`)."""
         return int(self.conn.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0])
+
+    @_guard
+    def n_paid(self) -> int:
+        """Number of evaluations actually run: ok and failed ones, neither cached nor refused unrun.
+
+        This is what the budget counts by default (see :func:`moopt.optimize`,
+        ``count_duplicates``): answers copied from an earlier evaluation
+        (``cached_from``), candidates the engine refused before running them
+        (``attempts == 0``: invalid parameters) and candidates outside the search
+        space (status ``pruned``) cost nothing.
+        """
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM evaluations WHERE {PAID_SQL}").fetchone()[0])
+
+    @_guard
+    def unpaid_tail(self) -> list[str]:
+        """The kinds of the answers recorded after the last paid evaluation, in completion order.
+
+        Returns:
+            One of ``"cached"`` (a repeat answered from an ok evaluation),
+            ``"outside"`` (a repeat of a candidate known to be outside the search
+            space), ``"new_outside"`` (a candidate found outside the search space)
+            or ``"invalid"`` (refused unrun) per answer after the last evaluation
+            that :meth:`n_paid` counts (all answers when none is).  The engine
+            replays them to resume its stall counters.
+        """
+        rows = self.conn.execute(
+            "SELECT cached_from IS NOT NULL, status FROM evaluations WHERE seq > "
+            f"COALESCE((SELECT MAX(seq) FROM evaluations WHERE {PAID_SQL}), 0) ORDER BY seq").fetchall()
+        out = []
+        for cached, status in rows:
+            if cached:
+                out.append("outside" if status == "pruned" else "cached")
+            else:
+                out.append("new_outside" if status == "pruned" else "invalid")
+        return out
 
     @_guard
     def n_candidates(self) -> int:

@@ -79,6 +79,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from moopt.errors import ConfigError, EvaluationError
+from moopt.errors import OutsideSpaceError as _OutsideSpaceError
 from moopt.indicators import hypervolume
 from moopt.pareto import is_nondominated
 from moopt.problem import Objective, Problem
@@ -436,7 +437,7 @@ class DeviceTableError(ConfigError):
     """A user's device table is unreadable or has bad rows (the message names the file and lines)."""
 
 
-class OutsideSpaceError(EvaluationError):
+class OutsideSpaceError(_OutsideSpaceError):
     """The candidate is a cell this problem does not contain (no latency in the user's table)."""
 
 

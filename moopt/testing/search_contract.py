@@ -31,8 +31,9 @@ search through ask/tell rounds on small problems and assert:
                     the original; *progress*: a search whose proposals depend on
                     values proposes lower scores when every objective (the last
                     declared ``max``) minimizes a score than when they maximize it
-``budget``          through :func:`moopt.optimize`: never more results than the
-                    budget, ``ask(n)`` never returns more than ``n``, and two runs
+``budget``          through :func:`moopt.optimize`: never more paid evaluations
+                    than the budget (repeats answered from the store are free),
+                    ``ask(n)`` never returns more than ``n``, and two runs
                     with the same seed give the same history
 ==================  ==============================================================
 
@@ -717,7 +718,7 @@ def _check_progress(factory: Factory, problem: Problem, *, seed: int, rounds: in
 
 def check_budget(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, budget: int = 17,
                  **_ignored) -> None:
-    """Through moopt.optimize: at most ``budget`` results; same seed, same history."""
+    """Through moopt.optimize: at most ``budget`` paid evaluations; same seed, same history."""
     from ..engine import optimize
 
     problem = _as_problem(problem)
@@ -725,7 +726,7 @@ def check_budget(factory: Factory, problem: ProblemLike = "real", *, seed: int =
     for _ in range(2):
         s = _build(factory, problem, seed)
         res = optimize(problem, s, budget=budget, progress=False)
-        assert res.n_results <= budget, f"{res.n_results} results for a budget of {budget}"
+        assert res.n_paid <= budget, f"{res.n_paid} paid evaluations for a budget of {budget}"
         assert res.counts.get("pending", 0) == 0, "candidates asked beyond the budget were left pending"
         histories.append([(r.candidate_id, r.key, r.status, r.objectives) for r in res.records])
     assert histories[0] == histories[1], "two runs through moopt.optimize with the same seed differ"

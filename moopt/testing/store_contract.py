@@ -34,7 +34,8 @@ through those it and the reports use, and assert:
                 nothing behind (one transaction per engine step)
 ``closed``      ``close()`` twice is harmless; a closed store raises RunStoreError
 ``engine``      through :func:`moopt.optimize` with the store object: a repeated
-                candidate is answered from the store, never evaluated twice, and
+                candidate is answered from the store, never evaluated twice nor
+                charged to the budget (``n_paid``), and
                 (persistent stores) a second call resumes where the first stopped
 ``reopen``      (persistent) reopening gives the same data; a read-only open
                 gives it too and refuses writes with RunStoreError
@@ -574,15 +575,17 @@ def check_engine(factory: FactoryLike, directory=None, **_) -> None:
              {"x": 0.3, "seq": ("b", "b", "a")}, {"x": 0.2, "seq": ("a", "b")}, {"x": 0.4, "seq": ("b",)}]
     with _Session(factory, directory, "engine") as s:
         st = s.open(lock=True)
-        first = optimize(problem, _ListSearch(problem, plist, seed=0), budget=4, store=st, progress=False)
-        assert first.n_results == 4, f"{s.name}: {first.n_results} results for a budget of 4"
+        # the budget counts paid evaluations: candidate 2 (a repeat of 0) is free
+        first = optimize(problem, _ListSearch(problem, plist, seed=0), budget=3, store=st, progress=False)
         recs = {r.candidate_id: r for r in first.records}
-        assert recs[2].cached_from == recs[0].seq and recs[2].objectives == recs[0].objectives, \
+        assert 2 in recs and recs[2].cached_from == recs[0].seq and recs[2].objectives == recs[0].objectives, \
             f"{s.name}: candidate 2 repeats candidate 0 but was not answered from the store"
+        assert (first.n_results, first.n_paid) == (4, 3), \
+            f"{s.name}: {first.n_results} results, {first.n_paid} paid for a budget of 3 (want 4 and 3)"
         if s.factory.persistent:
             st.close()
             st = s.open(lock=True)
-        second = optimize(problem, _ListSearch(problem, plist, seed=0), budget=6, store=st, progress=False)
+        second = optimize(problem, _ListSearch(problem, plist, seed=0), budget=4, store=st, progress=False)
         assert second.n_results == 6 and second.resumed, (f"{s.name}: the second optimize() did not resume to 6 "
                                                           f"results ({second.n_results}, resumed={second.resumed})")
         _same(s.name, "the first run's records after the resume", second.records[:4], first.records)

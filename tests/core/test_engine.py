@@ -89,8 +89,9 @@ def test_dedupe_evaluates_each_candidate_once():
         return {"f1": float(q["a"]), "f2": float(len(q["b"]))}
 
     p = moopt.Problem([moopt.Integer("a", 0, 2), moopt.Categorical("b", ["x", "yy"])], ["f1", "f2"], evaluate)
-    res = moopt.optimize(p, "random", budget=40, seed=0)
-    assert res.n_results == 40
+    # count_duplicates: 40 results of a 6-candidate space (by default the run stalls; see test_budget.py)
+    res = moopt.optimize(p, "random", budget=40, seed=0, count_duplicates=True)
+    assert res.n_results == 40 and res.n_paid == 6 and res.status == "complete"
     assert len(calls) == len(set(calls)) == 6  # every distinct candidate exactly once
     by_seq = {r.seq: r for r in res.records}
     cached = [r for r in res.records if r.cached_from is not None]
@@ -214,9 +215,14 @@ def test_contract_breaches_are_clear_errors():
         moopt.optimize(p, _Greedy(p, seed=0), budget=3)
     with pytest.raises(ConfigError, match="already used"):
         moopt.optimize(p, _Greedy(p, seed=0, extra=0, reuse=True), budget=3)
-    res = moopt.optimize(p, _Greedy(p, seed=0, extra=0, bad=True), budget=3)
+    res = moopt.optimize(p, _Greedy(p, seed=0, extra=0, bad=True), budget=3, count_duplicates=True)
     assert [r.status for r in res.records] == ["failed"] * 3
     assert "invalid candidate" in res.records[0].error and "outside" in res.records[0].error
+    # by default invalid candidates are refused unrun and cost nothing: the run stalls on them
+    res = moopt.optimize(p, _Greedy(p, seed=0, extra=0, bad=True), budget=3)
+    assert res.status == "stalled" and res.n_paid == 0 and res.n_results == 100
+    assert {r.status for r in res.records} == {"failed"} and all(r.attempts == 0 for r in res.records)
+    assert "100 with invalid parameters" in res.message
 
 
 def test_search_finishing_early_stops_the_run():
@@ -271,7 +277,7 @@ def test_table_csv_round_trip():
         assert int(row["id"]) == orig["id"] and float(row["f2"]) == orig["f2"]
     hist = res.history
     assert len(hist) == 30 and hist["status"] == ["ok"] * 30
-    assert "RunResult(30 evaluations" in repr(res)
+    assert "RunResult(30 evaluations" in repr(res) and "30 paid" in repr(res) and "complete" in repr(res)
 
 
 def test_progress_line():
@@ -280,7 +286,10 @@ def test_progress_line():
     bar.update(50, failed=2, hv=0.75)
     line = buf.getvalue()
     assert "50/200" in line and "failed 2" in line and "hv 0.75" in line and "ETA" in line
-    assert "[######" in line
+    assert "[######" in line and "cached" not in line and "pruned" not in line
+    buf = io.StringIO()
+    Progress(200, enabled=True, stream=buf, min_interval=0).update(50, cached=31, pruned=2)
+    assert "50/200" in buf.getvalue() and "cached 31" in buf.getvalue() and "pruned 2" in buf.getvalue()
     quiet = io.StringIO()
     Progress(10, stream=quiet).update(5)  # StringIO is not a terminal: silent by default
     assert quiet.getvalue() == ""

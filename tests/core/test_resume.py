@@ -176,13 +176,14 @@ def test_crash_with_duplicates_waiting_never_evaluates_twice(tmp_path):
     store = CrashingStore(path, method="record_evaluation", k=0, when="before")
     with pytest.raises(Crash):
         try:
-            moopt.optimize(p, "random", budget=8, seed=0, store=store, batch_size=4)
+            # count_duplicates: 8 results of 2 distinct candidates (by default the run would stall)
+            moopt.optimize(p, "random", budget=8, seed=0, store=store, batch_size=4, count_duplicates=True)
         finally:
             store.close()
     assert calls == [calls[0]]  # crashed before storing the first evaluation
-    res = moopt.optimize(p, "random", budget=8, seed=0, store=path, batch_size=4)
+    res = moopt.optimize(p, "random", budget=8, seed=0, store=path, batch_size=4)  # the stored setting
     assert res.n_results == 8
     assert sorted(calls[1:]) == [0, 1]  # after the resume: each distinct candidate exactly once
     assert res.counts["cached"] == 6
-    full = moopt.optimize(p, "random", budget=8, seed=0, batch_size=4)
+    full = moopt.optimize(p, "random", budget=8, seed=0, batch_size=4, count_duplicates=True)
     assert sorted(r.key for r in res.records) == sorted(r.key for r in full.records)

@@ -46,7 +46,8 @@ def test_reinforce_on_monas_trains_updates_the_policy_and_resumes(digits, tmp_pa
     p = _monas(digits)
     n_val = min(TRAIN["max_val"], len(digits.val))
     db = tmp_path / "monas.db"
-    res = moopt.optimize(p, "reinforce", budget=8, seed=0, store=str(db), **REINFORCE)
+    # count_duplicates: 8 results (2 policy updates of 4 children), a repeated child included
+    res = moopt.optimize(p, "reinforce", budget=8, seed=0, store=str(db), count_duplicates=True, **REINFORCE)
 
     assert res.n_results == 8 and res.counts["ok"] == 8 and res.counts["failed"] == 0
     by_seq = {r.seq: r for r in res.records}
@@ -80,9 +81,9 @@ def test_reinforce_on_monas_trains_updates_the_policy_and_resumes(digits, tmp_pa
 
     # stopping after the first batch and resuming from the store gives the same history
     db2 = tmp_path / "resumed.db"
-    half = moopt.optimize(p, "reinforce", budget=4, seed=0, store=str(db2), **REINFORCE)
+    half = moopt.optimize(p, "reinforce", budget=4, seed=0, store=str(db2), count_duplicates=True, **REINFORCE)
     assert half.n_results == 4
-    full = moopt.optimize(p, "reinforce", budget=8, seed=0, store=str(db2), **REINFORCE)
+    full = moopt.optimize(p, "reinforce", budget=8, seed=0, store=str(db2), **REINFORCE)  # stored setting
     assert full.resumed
     assert [(r.key, r.objectives) for r in full.records] == [(r.key, r.objectives) for r in res.records]
 
