@@ -61,9 +61,9 @@ def _get_problem(spec: str):
 
 
 def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, timeout, progress,
-             retries, say) -> object:
+             retries, say, count_duplicates=None) -> object:
     """Shared by ``run`` and ``demo``: open/resume the store, run, return the RunResult."""
-    from ..engine import build_search, optimize
+    from ..engine import budget_spent, build_search, optimize, resolve_count_duplicates
     from ..errors import ConfigError
     from ..registry import get_algorithm
     from ..store import RunStore
@@ -84,18 +84,20 @@ def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, 
     try:
         try:
             resumed = store.configure(identity, {"problem_spec": problem_spec})
-        except RunStoreError as exc:
+            count_dup = resolve_count_duplicates(store, count_duplicates)
+        except (RunStoreError, ConfigError) as exc:
             raise click.BadParameter(str(exc), param_hint="--out") from None
         if resumed:
-            n = store.n_results()
+            n = budget_spent(store, count_dup)
+            what = "evaluations" if count_dup else "paid evaluations"
             if n >= budget:
-                say(f"The run in {out} is complete ({n}/{budget} evaluations); showing its result.")
+                say(f"The run in {out} is complete ({n}/{budget} {what}); showing its result.")
             else:
-                say(f"Resuming the run in {out}: {n}/{budget} evaluations done.")
+                say(f"Resuming the run in {out}: {n}/{budget} {what} done.")
         t0 = time.perf_counter()
         result = optimize(problem, algorithm, budget=budget, seed=seed, store=store, evaluator=evaluator,
                           progress=progress, timeout=timeout, retries=retries,
-                          extra={"problem_spec": problem_spec}, **options)
+                          extra={"problem_spec": problem_spec}, count_duplicates=count_dup, **options)
         result.resumed = resumed
         result.elapsed = time.perf_counter() - t0
         return result
@@ -108,7 +110,9 @@ def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, 
               help="Problem spec, e.g. zdt1 or dtlz2:m=3 (see moopt.problems).")
 @click.option("--algorithm", default="random", show_default=True,
               help="Registered algorithm: random, nsga2, reinforce, progressive, ...")
-@click.option("--budget", type=click.IntRange(min=0), required=True, help="Number of evaluations.")
+@click.option("--budget", type=click.IntRange(min=0), required=True,
+              help="Number of evaluations paid for (duplicates answered from the store and candidates "
+                   "outside the search space are free; see --count-duplicates).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the search.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Run store (SQLite). An existing store of the same run is resumed.")
@@ -124,11 +128,20 @@ def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, 
               help="Retries of a candidate whose worker died.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress line on stderr (default: only on a terminal).")
-def run(problem_spec, algorithm, budget, seed, out, evaluator, scheduler, options, timeout, retries, progress):
+@click.option("--count-duplicates/--no-count-duplicates", "count_duplicates", default=None,
+              help="Let duplicates answered from the store count against --budget (the old behaviour; "
+                   "no stall). Default: a new run does not count them; a resumed run keeps its stored "
+                   "setting (the other one is refused).")
+def run(problem_spec, algorithm, budget, seed, out, evaluator, scheduler, options, timeout, retries, progress,
+        count_duplicates):
     """Optimize a problem, storing every evaluation in --out (re-run to resume).
 
     Kill it at any moment: re-running the same command continues where it
     stopped, without losing or repeating an evaluation.
+
+    The budget counts evaluations paid for. A search that proposes only
+    candidates already evaluated ends the run early with a "stalled"
+    warning on stderr and exit status 0: its results are valid.
     """
     if scheduler:
         evaluator = scheduler
@@ -136,9 +149,11 @@ def run(problem_spec, algorithm, budget, seed, out, evaluator, scheduler, option
     say = lambda msg: click.echo(msg, err=True)  # noqa: E731
     result = _execute(problem_spec=problem_spec, algorithm=algorithm, budget=budget, seed=seed, out=out,
                       evaluator=evaluator, options=opts, timeout=timeout, progress=progress,
-                      retries=retries, say=say)
-    click.echo(result.summary())
+                      retries=retries, say=say, count_duplicates=count_duplicates)
+    click.echo(result.summary(warning=False))
     click.echo(f"store: {out}  ({result.elapsed:.1f} s this session)")
+    if result.status == "stalled":
+        say(f"warning: {result.message}")
 
 
 @click.command("show")
@@ -160,7 +175,8 @@ def show(run_db, fmt, history):
     if fmt == "json":
         cfg = dict(result.config)
         click.echo(json.dumps({
-            "config": cfg, "counts": result.counts,
+            "config": cfg, "counts": result.counts, "n_paid": result.n_paid, "n_results": result.n_results,
+            "status": result.status, "message": result.message,
             "objectives": [{"name": n, "direction": d} for n, d in zip(result.objective_names, result.directions)],
             "hypervolume": hv, "reference_point": None if ref is None else [float(x) for x in ref],
             "history" if history else "front": json.loads(table.to_json()),
