@@ -36,12 +36,13 @@ Policies:
 
 * **Inconsistent cells.** For 204 cells the source table averaged per-seed records
   that belong to other cells (their parameter counts are not their network's).  With
-  ``inconsistent=fail`` they are outside the problem: evaluating one raises
-  :class:`moopt.errors.EvaluationError` (the run records it as failed) and they are
-  excluded from the true front.  ``inconsistent=keep`` uses the table's values.
+  ``inconsistent=fail`` they are outside the problem's search space: evaluating one
+  raises :class:`OutsideSpaceError`, which the run records as ``pruned`` without
+  charging the budget (a repeat is answered from the store), and they are excluded
+  from the true front.  ``inconsistent=keep`` uses the table's values.
 * **A user's device table** covers the cells it has a latency for; the others are
-  outside the search space: evaluating one raises :class:`OutsideSpaceError` (an
-  ``EvaluationError``, recorded as failed) and they are not in the true front.  Every
+  outside the search space: evaluating one raises :class:`OutsideSpaceError`
+  (recorded as ``pruned``, not charged to the budget) and they are not in the true front.  Every
   bad row (blank, NaN, infinite, zero or negative latency, unknown architecture,
   out-of-range ``arch_idx``, conflicting duplicates) is an error naming the file and
   its lines; see :func:`read_device_table`.
@@ -78,7 +79,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from moopt.errors import ConfigError, EvaluationError
+from moopt.errors import ConfigError
 from moopt.errors import OutsideSpaceError as _OutsideSpaceError
 from moopt.indicators import hypervolume
 from moopt.pareto import is_nondominated
@@ -801,18 +802,20 @@ class NB201Problem(Problem):
         """Whether the candidate is a cell of this problem (not inconsistent / has a latency)."""
         return bool(self.valid[self.index_of(params)])
 
-    def _why_outside(self, i: int) -> EvaluationError:
+    def _why_outside(self, i: int) -> OutsideSpaceError:
         s = self.table.arch_str(i)
         if not self._has_latency[i]:
             dt = self.device_table
             return OutsideSpaceError(
                 f"{self.name}: cell arch_idx {i} ({s}) has no latency in the device table {dt.path if dt else '?'} "
                 f"({len(dt.idx) if dt else 0} of {N_CELLS} cells); cells missing from the table are outside this "
-                "problem's search space (recorded as failed); add its measurement to include it.")
-        return EvaluationError(
+                "problem's search space (recorded as pruned, not charged to the budget); add its measurement "
+                "to include it.")
+        return OutsideSpaceError(
             f"{self.name}: cell arch_idx {i} ({s}) is one of the 204 NB201 cells whose source records belong to "
             "other cells (see moopt/problems/data/PROVENANCE.md); it is left out of this problem and its true "
-            "front, so the evaluation is recorded as failed; pass inconsistent=keep to use the table's values.")
+            "front (recorded as pruned, not charged to the budget); pass inconsistent=keep to use the table's "
+            "values.")
 
     def _evaluate_one(self, params) -> dict:
         i = self.index_of(params)

@@ -146,7 +146,7 @@ def test_run_every_pair_through_the_cli(tmp_path, capsys, problem_name, algorith
     assert res.objective_names == problem.objective_names
     fresh = 0
     for r in res.records:
-        if r.status == "failed":  # only where the problem itself refuses the candidate (NB201's inconsistent cells)
+        if r.status in ("failed", "pruned"):  # only where the problem itself refuses it (NB201's inconsistent cells)
             with pytest.raises(EvaluationError):
                 problem.evaluate(r.params)
             continue

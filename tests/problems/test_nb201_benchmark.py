@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import moopt
-from moopt.errors import ConfigError, EvaluationError
+from moopt.errors import ConfigError
 from moopt.problems import available_problems, get_problem, parse_spec
 from moopt.problems import nb201 as nb
 from moopt.problems.nb201 import DeviceTableError, OutsideSpaceError
@@ -353,10 +353,10 @@ def test_batch_evaluation_matches_scalar(table):
         p.evaluate_batch(np.zeros((2, 5)))
 
 
-def test_inconsistent_cells_fail_by_default_and_keep_uses_them(table):
+def test_inconsistent_cells_are_outside_the_space_by_default_and_keep_uses_them(table):
     i = int(np.flatnonzero(table.inconsistent)[0])
     p = get_problem("nb201:device=pixel3")
-    with pytest.raises(EvaluationError, match=f"arch_idx {i}.*inconsistent=keep"):
+    with pytest.raises(nb.OutsideSpaceError, match=f"arch_idx {i}.*inconsistent=keep"):
         p.evaluate({"arch": nb.arch_str(i)})
     assert not p.contains({"arch": nb.arch_str(i)}) and p.valid.sum() == 15625 - 204
     k = get_problem("nb201:device=pixel3,inconsistent=keep")
@@ -484,14 +484,15 @@ def test_regret_of_a_4_objective_problem_and_of_a_run_result():
 def test_every_search_runs_on_it(algorithm):
     p = get_problem("nb201:device=ws")
     res = moopt.optimize(p, algorithm, budget=40, seed=1, progress=False)
-    assert res.n_results == 40
+    assert res.n_paid == 40  # refused (inconsistent) cells are answered but not paid for
     table = nb.load_table()
     for rec in res.records:
         if rec.status == "ok" and rec.cached_from is None:
             i = p.index_of(rec.params)
             assert rec.objectives == {"error_pct": 100.0 - table.val_acc["200ep", "cifar10"][i],
                                       "latency_ms": table.latency_ms["titanx_1"][i]}
-        elif rec.status == "failed":  # only the inconsistent cells fail
+        else:  # only the inconsistent cells are refused: pruned, outside the space, not charged
+            assert rec.status == "pruned", (rec.status, rec.error)
             assert table.inconsistent[p.index_of(rec.params)] and "inconsistent" in rec.error
     assert 0.0 < p.regret(res) < 1.0
 
