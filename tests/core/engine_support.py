@@ -13,6 +13,7 @@ import numpy as np
 import moopt
 from moopt import serial
 from moopt.search.base import Evaluation, Search
+from moopt.store import RunStore
 
 
 def zdt1(params) -> dict:
@@ -117,3 +118,36 @@ def die_always(params):
     if params["x0"] > 0.5:
         os._exit(4)
     return zdt1(params)
+
+
+# -- simulated crashes inside the run store (resume tests) ---------------------------
+class Crash(BaseException):
+    """Simulated process death (not an Exception, so nothing catches it)."""
+
+
+class CrashingStore(RunStore):
+    """Dies at the k-th call of one protocol method, before or after its transaction commits."""
+
+    def __init__(self, path, *, method, k, when):
+        super().__init__(path, lock=True)
+        self._crash = (method, k, when)
+        self._calls = {}
+
+    def _maybe(self, name, when):
+        method, k, w = self._crash
+        if name == method and w == when and self._calls.get(name, 0) == k:
+            raise Crash(f"{name} #{k} {when}")
+
+    def _wrap(name):  # noqa: N805 - helper used at class creation
+        def method(self, *args, **kwargs):
+            self._maybe(name, "before")
+            out = getattr(RunStore, name)(self, *args, **kwargs)
+            self._maybe(name, "after")
+            self._calls[name] = self._calls.get(name, 0) + 1
+            return out
+
+        return method
+
+    record_ask = _wrap("record_ask")
+    record_evaluation = _wrap("record_evaluation")
+    record_tell = _wrap("record_tell")

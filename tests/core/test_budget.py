@@ -13,14 +13,13 @@ import time
 
 import numpy as np
 import pytest
-from engine_support import history
+from engine_support import Crash, CrashingStore, history
 
 import moopt
 from moopt.cli import main
 from moopt.engine import stall_limit
 from moopt.errors import ConfigError, OutsideSpaceError
 from moopt.search.base import Search
-from moopt.store import RunStore
 
 pytest.importorskip("pymoo")
 
@@ -61,37 +60,6 @@ class Cycle(Search):
 
     def tell(self, results):
         pass
-
-
-class Crash(BaseException):
-    """Simulated process death (not an Exception, so nothing catches it)."""
-
-
-class CrashingStore(RunStore):
-    """Dies at the k-th call of one protocol method, before or after its transaction commits."""
-
-    def __init__(self, path, *, method, k, when):
-        super().__init__(path, lock=True)
-        self._crash, self._calls = (method, k, when), {}
-
-    def _maybe(self, name, when):
-        method, k, w = self._crash
-        if name == method and w == when and self._calls.get(name, 0) == k:
-            raise Crash(f"{name} #{k} {when}")
-
-    def _wrap(name):  # noqa: N805 - helper used at class creation
-        def method(self, *args, **kwargs):
-            self._maybe(name, "before")
-            out = getattr(RunStore, name)(self, *args, **kwargs)
-            self._maybe(name, "after")
-            self._calls[name] = self._calls.get(name, 0) + 1
-            return out
-
-        return method
-
-    record_ask = _wrap("record_ask")
-    record_evaluation = _wrap("record_evaluation")
-    record_tell = _wrap("record_tell")
 
 
 def _crash_then_resume(tmp_path, make_problem, make_search, *, budget, method, ks, when, **kw):

@@ -11,45 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_support import HillClimb, history, zdt1_problem
+from engine_support import Crash, CrashingStore, HillClimb, history, zdt1_problem
 
 import moopt
-from moopt.store import RunStore
 
 HERE = Path(__file__).resolve().parent
 BUDGET = 40
-
-
-class Crash(BaseException):
-    """Simulated process death (not an Exception, so nothing catches it)."""
-
-
-class CrashingStore(RunStore):
-    """Dies at the k-th call of one protocol method, before or after its transaction commits."""
-
-    def __init__(self, path, *, method, k, when):
-        super().__init__(path, lock=True)
-        self._crash = (method, k, when)
-        self._calls = {}
-
-    def _maybe(self, name, when):
-        method, k, w = self._crash
-        if name == method and w == when and self._calls.get(name, 0) == k:
-            raise Crash(f"{name} #{k} {when}")
-
-    def _wrap(name):  # noqa: N805 - helper used at class creation
-        def method(self, *args, **kwargs):
-            self._maybe(name, "before")
-            out = getattr(RunStore, name)(self, *args, **kwargs)
-            self._maybe(name, "after")
-            self._calls[name] = self._calls.get(name, 0) + 1
-            return out
-
-        return method
-
-    record_ask = _wrap("record_ask")
-    record_evaluation = _wrap("record_evaluation")
-    record_tell = _wrap("record_tell")
 
 
 def _reference(problem, budget=BUDGET):
