@@ -232,7 +232,7 @@ def test_cli_stall_warning_and_count_duplicates(tmp_path, capsys):
     pytest.importorskip("moopt.problems")
     db = str(tmp_path / "k.db")
     spec = "knapsack:n_layers=3,n_choices=2"  # 8 candidates
-    code = main(["run", "--problem", spec, "--budget", "50", "--out", db, "--no-progress"])
+    code = main(["run", "--problem", spec, "--algorithm", "random", "--budget", "50", "--out", db, "--no-progress"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "budget: 8/50 paid evaluations" in out and "; stalled" in out and "warning:" not in out
@@ -245,14 +245,15 @@ def test_cli_stall_warning_and_count_duplicates(tmp_path, capsys):
     assert shown["status"] == "stalled" and shown["n_paid"] == 8 and shown["n_results"] >= 108
     assert shown["message"].startswith("stalled after 8/50")
     # resuming with the other setting is refused, in one line
-    code = main(["run", "--problem", spec, "--budget", "60", "--out", db, "--count-duplicates", "--no-progress"])
+    run = ["run", "--problem", spec, "--algorithm", "random", "--no-progress"]  # random: it re-proposes
+    code = main([*run, "--budget", "60", "--out", db, "--count-duplicates"])
     out, err = capsys.readouterr()
     assert code == 2 and "count_duplicates=False" in err and "Traceback" not in err
-    code = main(["run", "--problem", spec, "--budget", "60", "--out", db, "--no-progress"])
+    code = main([*run, "--budget", "60", "--out", db])
     out, err = capsys.readouterr()
     assert code == 0 and "Resuming the run in" in err and "8/60 paid evaluations done" in err
     db2 = str(tmp_path / "k2.db")
-    code = main(["run", "--problem", spec, "--budget", "50", "--out", db2, "--count-duplicates", "--no-progress"])
+    code = main([*run, "--budget", "50", "--out", db2, "--count-duplicates"])
     out, err = capsys.readouterr()
     assert code == 0 and "budget: 50/50 results" in out and "; complete" in out and "warning" not in err
 
