@@ -50,6 +50,7 @@ searches treat the same way.  A worker that dies mid-evaluation costs one retry
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Any, Mapping, Optional
@@ -69,12 +70,18 @@ from .search.base import STATUS_FAILED, STATUS_OK, STATUS_PRUNED, Candidate, Eva
 from .store import EvaluationRecord, RunStore
 
 
-def build_search(problem, algorithm, *, seed=None, options: Optional[Mapping] = None):
+def build_search(problem, algorithm, *, seed=None, options: Optional[Mapping] = None, budget=None):
     """Return ``(search, identity)`` for an algorithm name or a :class:`~moopt.Search` instance.
 
     The identity (problem, algorithm, options, seed) is what a run store checks on resume.
+    ``"auto"`` is replaced by the name :func:`moopt.registry.choose_algorithm` picks for
+    ``problem`` and ``budget`` (so the identity, and the run's config, name the search run).
     """
     options = dict(options or {})
+    if algorithm == "auto":
+        from .registry import choose_algorithm
+
+        algorithm = choose_algorithm(problem, budget)[0]
     if isinstance(algorithm, str):
         from .registry import make_search
 
@@ -560,7 +567,7 @@ class _Engine:
 
 def optimize(
     problem: Problem,
-    algorithm: Any = "random",
+    algorithm: Any = "auto",
     *,
     budget: int,
     seed: Optional[int] = None,
@@ -581,8 +588,13 @@ def optimize(
         problem: The :class:`~moopt.Problem`.
         algorithm: A registered algorithm name (``"random"``, ``"nsga2"``,
             ``"reinforce"``, ``"progressive"``, ...; see
-            :func:`moopt.registry.available_algorithms`) or a
-            :class:`~moopt.Search` instance built for ``problem``.
+            :func:`moopt.registry.available_algorithms`), a
+            :class:`~moopt.Search` instance built for ``problem``, or ``"auto"``
+            (default): the search :func:`moopt.registry.choose_algorithm` picks
+            for the problem's kind and the budget (``pls`` for discrete
+            variables, ``moead``/``nsga2`` for reals, ``progressive`` for
+            growable sequences); the pick is logged (logger ``moopt``), stored
+            as the run's algorithm and under ``config["auto"]``.
         budget: Number of evaluations paid for: ok and failed ones actually run.
             Duplicates answered from the store, candidates with invalid
             parameters and candidates outside the search space
@@ -643,13 +655,24 @@ def optimize(
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     ev = make_evaluator(evaluator)
+    auto = None
+    if isinstance(algorithm, str) and algorithm == "auto":
+        from .registry import choose_algorithm
+
+        picked, why = choose_algorithm(problem, int(budget))
+        auto = {"picked": picked, "reason": why}
+        logging.getLogger("moopt").info("algorithm auto: picked %s (%s)", picked, why)
+        if verbose:
+            print(f"algorithm auto: picked {picked} ({why})", file=sys.stderr)
+        algorithm = picked
     search, identity = build_search(problem, algorithm, seed=seed, options=search_options)
     own_store = not isinstance(store, RunStore)
     st = RunStore(":memory:" if store is None else store, lock=True) if own_store else store
     try:
         resumed = st.configure(identity)  # another run in the store is refused before anything else
         count_dup = resolve_count_duplicates(st, count_duplicates)
-        settings = {"budget": int(budget), "evaluator": ev.spec, **dict(extra or {}),
+        settings = {"budget": int(budget), "evaluator": ev.spec, **({"auto": auto} if auto else {}),
+                    **dict(extra or {}),
                     "count_duplicates": count_dup, "stop": None}
         st.configure(identity, settings)
         n_done = budget_spent(st, count_dup)

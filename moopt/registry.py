@@ -36,6 +36,48 @@ _ALGORITHMS: dict[str, str | Callable] = {
 }
 
 
+#: The name that lets moopt pick the search (:func:`choose_algorithm`); the default of
+#: :func:`moopt.optimize` and ``moopt run``.
+AUTO = "auto"
+
+
+def choose_algorithm(problem, budget=None) -> tuple[str, str]:
+    """The search ``algorithm="auto"`` runs on ``problem``, and why: ``(name, reason)``.
+
+    The rule (evidence in docs/search.md, "algorithm=auto"):
+
+    * every variable discrete (``Categorical``, ``Integer``, fixed-length ``TokenSequence``):
+      ``pls`` -- best of moopt's searches and the peers at 100, 300 and 1,000 evaluations on
+      the NAS-Bench-201 benchmark (``benchmarks/bench_nb201.py``);
+    * any ``Real``: ``moead`` when every variable is real, there are no constraints (pymoo's
+      MOEA/D refuses them) and the budget is at least 1,000 or not given (best on ZDT1/ZDT2/DTLZ2
+      at 5,000 in docs/benchmarking.md); otherwise ``nsga2``;
+    * otherwise a growable space (a ``progressive_space``, or a single variable-length
+      ``TokenSequence``): ``progressive``; anything else: ``random``.
+
+    Args:
+        problem: The :class:`~moopt.Problem`.
+        budget: The run's budget (evaluations), or ``None``.
+    """
+    from .space import Categorical, Integer, Real, TokenSequence
+
+    vs = list(problem.variables)
+    if any(isinstance(v, Real) for v in vs):
+        if (all(isinstance(v, Real) for v in vs) and not getattr(problem, "constraints", ())
+                and (budget is None or budget >= 1000)):
+            return "moead", "real-valued, unconstrained, budget >= 1000: MOEA/D"
+        why = ("constrained" if getattr(problem, "constraints", ()) else
+               "mixed variables" if not all(isinstance(v, Real) for v in vs) else "budget < 1000")
+        return "nsga2", f"real-valued ({why}): NSGA-II"
+    if vs and all(isinstance(v, (Categorical, Integer)) or (isinstance(v, TokenSequence) and v.fixed_length)
+                  for v in vs):
+        return "pls", "all variables discrete: Pareto local search"
+    if getattr(problem, "progressive_space", None) is not None or (
+            len(vs) == 1 and isinstance(vs[0], TokenSequence)):
+        return "progressive", "growable token sequence: progressive search"
+    return "random", "no rule for these variables: random search"
+
+
 def register_algorithm(name: str, target: str | Callable, *, overwrite: bool = False) -> None:
     """Register a search factory under ``name`` (``"module:callable"`` or a callable)."""
     if name in _ALGORITHMS and not overwrite:
@@ -52,16 +94,22 @@ def _importable(target: str) -> bool:
 
 
 def available_algorithms() -> list[str]:
-    """Names of the registered algorithms whose modules are installed."""
+    """Names of the registered algorithms whose modules are installed (``"auto"`` is not one)."""
     return sorted(n for n, t in _ALGORITHMS.items() if callable(t) or _importable(t))
 
 
 def get_algorithm(name: str) -> Callable[..., Any]:
     """Return the factory registered under ``name``.
 
+    ``"auto"`` is resolved per problem by :func:`choose_algorithm` (see :func:`make_search`);
+    here it returns a factory that does so.
+
     Raises:
         ConfigError: unknown name (the message lists the known ones).
     """
+    if name == AUTO:
+        return lambda problem, *, seed=None, **options: make_search(
+            choose_algorithm(problem)[0], problem, seed=seed, **options)
     target = _ALGORITHMS.get(name)
     if target is None or (isinstance(target, str) and not _importable(target)):
         known = available_algorithms()

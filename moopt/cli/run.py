@@ -69,6 +69,12 @@ def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, 
     from ..store import RunStore
 
     problem = _get_problem(problem_spec)
+    extra: dict = {"problem_spec": problem_spec}
+    if algorithm == "auto":
+        from ..registry import choose_algorithm
+
+        algorithm, why = choose_algorithm(problem, budget)
+        extra["auto"] = {"picked": algorithm, "reason": why}
     get_algorithm(algorithm)  # an unknown name is its own error, listing the known ones
     try:
         _, identity = build_search(problem, algorithm, seed=seed, options=options)
@@ -97,9 +103,11 @@ def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, 
         t0 = time.perf_counter()
         result = optimize(problem, algorithm, budget=budget, seed=seed, store=store, evaluator=evaluator,
                           progress=progress, timeout=timeout, retries=retries,
-                          extra={"problem_spec": problem_spec}, count_duplicates=count_dup, **options)
+                          extra=extra, count_duplicates=count_dup, **options)
         result.resumed = resumed
         result.elapsed = time.perf_counter() - t0
+        if "auto" in extra:  # said once the run went ahead, so a refused run stays a one-line error
+            say(f"Algorithm auto: picked {algorithm} ({extra['auto']['reason']}).")
         return result
     finally:
         store.close()
@@ -108,8 +116,10 @@ def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, 
 @click.command("run")
 @click.option("--problem", "problem_spec", required=True, metavar="SPEC",
               help="Problem spec, e.g. zdt1 or dtlz2:m=3 (see moopt.problems).")
-@click.option("--algorithm", default="random", show_default=True,
-              help="Registered algorithm: random, nsga2, reinforce, progressive, ...")
+@click.option("--algorithm", default="auto", show_default=True,
+              help="Registered algorithm: random, nsga2, pls, reinforce, progressive, ..., or auto: the "
+                   "search moopt found best for the problem's kind and the budget (pls for discrete "
+                   "variables, moead/nsga2 for reals, progressive for growable sequences; printed).")
 @click.option("--budget", type=click.IntRange(min=0), required=True,
               help="Number of evaluations paid for (duplicates answered from the store and candidates "
                    "outside the search space are free; see --count-duplicates).")

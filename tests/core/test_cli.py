@@ -101,7 +101,8 @@ def test_usage_errors_exit_2_with_one_line(tmp_path, capsys, monkeypatch, argv, 
 
 def test_show_formats_and_bad_files(tmp_path, capsys):
     db = str(tmp_path / "run.db")
-    assert _run(capsys, "run", "--problem", "zdt1", "--budget", "40", "--seed", "1", "--out", db)[0] == 0
+    assert _run(capsys, "run", "--problem", "zdt1", "--algorithm", "random", "--budget", "40", "--seed", "1",
+                "--out", db)[0] == 0
     res = moopt.RunResult.load(db)
     code, out, _ = _run(capsys, "show", db)
     assert code == 0 and "problem zdt1, algorithm random, seed 1" in out and "ok 40" in out
