@@ -25,7 +25,26 @@ def _parse_options(items) -> dict:
     return out
 
 
+#: ``--suite`` grids: problems, moopt's own algorithms, seeds, budget and options (each
+#: overridable by its flag).  ``nb201``: the grid of ``benchmarks/bench_nb201.py`` for moopt's
+#: searches (the external peers run only in that script); ``HV/HV*`` of its report is
+#: ``1 - problem.regret``.
+SUITES: dict = {
+    "nb201": {
+        "problems": [f"nb201:device={d}" for d in
+                     ("titanx_1", "raspi4", "pixel3", "fpga", "eyeriss", "gold_6226", "panacea")],
+        "algorithms": ["random", "pls", "reinforce", "nsga2", "progressive"],
+        "seeds": "11",
+        "budget": 1000,
+        "options": {"progressive": {"surrogate": "forest", "k": 19}},
+    },
+}
+
+
 @click.command("bench")
+@click.option("--suite", type=click.Choice(sorted(SUITES)), default=None,
+              help="A named grid: nb201 = the 7 NAS-Bench-201 device sets x random, pls, reinforce, nsga2, "
+                   "progressive x 11 seeds x 1000 evaluations (flags given override it).")
 @click.option("--problems", default=None, metavar="SPECS",
               help="Comma-separated problem specs, e.g. 'zdt1,zdt2,dtlz2:m=3' "
                    "(default: the default grid's zdt1,zdt2,dtlz2:m=3).")
@@ -48,7 +67,7 @@ def _parse_options(items) -> dict:
               show_default=True, help="Significance level of the Holm-corrected rank-sum tests.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG hypervolume curves.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-run lines, only the final table.")
-def bench(problems, algorithms, seeds, budget, out, workers, scheduler, options, alpha, no_plots, quiet):
+def bench(suite, problems, algorithms, seeds, budget, out, workers, scheduler, options, alpha, no_plots, quiet):
     """Benchmark algorithms on test problems: final hypervolume and IGD+ over seeds.
 
     Every run is persisted under OUT/runs/ (one SQLite run store each), so a
@@ -64,11 +83,22 @@ def bench(problems, algorithms, seeds, budget, out, workers, scheduler, options,
     from ..problems import get_problem  # the CLI wires the test problems in
     from ..registry import available_algorithms
 
-    problem_list = B.split_problems(problems) if problems else list(B.DEFAULT_PROBLEMS)
+    grid = SUITES.get(suite or "", {})
+    suite_options = {k: dict(v) for k, v in grid.get("options", {}).items()}
+    for alg, opts in _parse_options(options).items():
+        suite_options.setdefault(alg, {}).update(opts)
+    default_problems = grid.get("problems", B.DEFAULT_PROBLEMS)
+    default_algorithms = grid.get("algorithms", B.DEFAULT_ALGORITHMS)
+    seeds = seeds if seeds is not None else grid.get("seeds")
+    budget = budget or grid.get("budget")
+    problem_list = B.split_problems(problems) if problems else list(default_problems)
     algorithm_list = ([a.strip() for a in algorithms.split(",") if a.strip()] if algorithms
-                      else list(B.DEFAULT_ALGORITHMS))
+                      else list(default_algorithms))
     if not algorithm_list:
         raise click.UsageError(f"--algorithms names no algorithm; choose from {available_algorithms()}.")
+    for alg in [a for a in grid.get("options", {}) if a not in algorithm_list]:  # the suite's, not the user's
+        if alg not in _parse_options(options):
+            suite_options.pop(alg, None)
     seed_spec = seeds if seeds is not None else B.DEFAULT_SEEDS
     if not quiet:
         click.echo(f"Grid: {len(problem_list)} problems x {len(algorithm_list)} algorithms x "
@@ -76,7 +106,7 @@ def bench(problems, algorithms, seeds, budget, out, workers, scheduler, options,
                    f"-> {out}", err=True)
     records = B.run_grid(problem_list, algorithm_list, seed_spec, resolve=get_problem,
                          budget=budget or B.DEFAULT_BUDGET, out=out, workers=workers, scheduler=scheduler,
-                         options=_parse_options(options), echo=None if quiet else (lambda s: click.echo(s, err=True)))
+                         options=suite_options, echo=None if quiet else (lambda s: click.echo(s, err=True)))
     report = B.write_report(records, out, alpha=alpha, plots=not no_plots)
     click.echo(report["markdown"])
     if not quiet:
