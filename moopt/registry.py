@@ -47,8 +47,9 @@ def choose_algorithm(problem, budget=None) -> tuple[str, str]:
     The rule (evidence in docs/search.md, "algorithm=auto"):
 
     * every variable discrete (``Categorical``, ``Integer``, fixed-length ``TokenSequence``):
-      ``pls`` -- best of moopt's searches and the peers at 100, 300 and 1,000 evaluations on
-      the NAS-Bench-201 benchmark (``benchmarks/bench_nb201.py``);
+      ``pls`` -- the best geometric-mean regret ratio of moopt's searches and the peers at 100,
+      300 and 1,000 evaluations on the NAS-Bench-201 benchmark (``benchmarks/bench_nb201.py``;
+      per objective set it trails Optuna's TPE slightly at 100 on pixel3 and panacea);
     * any ``Real``: ``moead`` when every variable is real, there are no constraints (pymoo's
       MOEA/D refuses them) and the budget is at least 1,000 or not given (best on ZDT1/ZDT2/DTLZ2
       at 5,000 in docs/benchmarking.md); otherwise ``nsga2``;
