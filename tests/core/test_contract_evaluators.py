@@ -25,21 +25,6 @@ def test_processes_evaluator_contract(check):
     run_evaluator_check(check, "processes:2")
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    dask = pytest.importorskip("dask")
-    distributed = pytest.importorskip("distributed")
-    # the settings DaskEvaluator gives its own LocalCluster (moopt's retry applies, no queued tasks)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
-                          "distributed.scheduler.worker-saturation": 1.0}):
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 @pytest.mark.parametrize("check", evaluator_cases(survives_worker_death=True))
 def test_dask_evaluator_contract(check, dask_client):
     run_evaluator_check(check, lambda: DaskEvaluator(client=dask_client))

@@ -114,20 +114,6 @@ def test_processes_evaluator_direct_use():
 
 
 # --------------------------------------------------------------------- Dask
-@pytest.fixture(scope="module")
-def dask_client():
-    dask = pytest.importorskip("dask")
-    distributed = pytest.importorskip("distributed")
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
-                          "distributed.scheduler.worker-saturation": 1.0}):
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 def test_dask_runs_and_matches_serial(dask_client):
     p = zdt1_problem()
     res = moopt.optimize(p, "random", budget=10, seed=2, evaluator=DaskEvaluator(client=dask_client))
