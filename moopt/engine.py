@@ -106,12 +106,22 @@ def build_search(problem, algorithm, *, seed=None, options: Optional[Mapping] = 
     if search.problem is not problem:
         raise ValueError("the Search instance was built for another problem object; build it with this problem.")
     try:
-        opts = serial.loads(serial.dumps(options))
+        opts = serial.loads(serial.dumps(_storable(options)))
     except TypeError as exc:
         raise TypeError(f"search options must be JSON values to be stored with the run: {exc}") from None
     identity = {"problem": problem.to_config(), "algorithm": name, "options": opts,
                 "seed": None if seed is None else int(seed)}
     return search, identity
+
+
+def _storable(options: Mapping[str, Any]) -> dict:
+    """Options as stored with the run: a :class:`~moopt.rewards.Reward` object becomes its
+    ``config()`` (JSON that :func:`moopt.reward_from_config` rebuilds), so
+    ``optimize(problem, "reinforce", reward=MixedReward(...))`` is stored, compared on resume
+    and reported like the equivalent spec string or dict."""
+    from .rewards.base import Reward
+
+    return {k: (v.config() if isinstance(v, Reward) else v) for k, v in options.items()}
 
 
 #: Status of a run that stopped because its search proposed only known candidates.

@@ -354,3 +354,24 @@ def test_importing_moopt_and_the_search_module_does_not_import_torch():
             "moopt.parse_reward('mixed:alpha=0.5'); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_optimize_takes_a_reward_object_stores_its_config_and_checks_it_on_resume(tmp_path):
+    from moopt.problems import get_problem
+
+    problem = get_problem("knapsack:n_layers=4,n_choices=3")
+    db = str(tmp_path / "r.db")
+
+    def reward(alpha):
+        return moopt.MixedReward(alpha=alpha, accuracy="accuracy", energy="energy_mj")
+
+    res = moopt.optimize(problem, "reinforce", budget=8, seed=0, store=db, progress=False,
+                         reward=reward(0.25), children_per_update=4)
+    assert res.config["options"]["reward"] == reward(0.25).config()
+    # the same reward as a new object (or as its config dict) resumes the run
+    again = moopt.optimize(problem, "reinforce", budget=12, seed=0, store=db, progress=False,
+                           reward=reward(0.25), children_per_update=4)
+    assert again.n_paid == 12
+    with pytest.raises(moopt.RunStoreError, match=r"options\.reward\.alpha \(stored 0\.25, now 0\.75\)"):
+        moopt.optimize(problem, "reinforce", budget=16, seed=0, store=db, progress=False,
+                       reward=reward(0.75), children_per_update=4)
