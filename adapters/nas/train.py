@@ -3,8 +3,14 @@
 Deterministic under a seed on CPU: the weights are initialised and the data
 shuffled / augmented from torch generators seeded from one
 ``numpy.random.Generator``; global RNG state is saved and restored around
-the run.  A NaN / inf loss aborts the run (status ``"failed"``); a wall-time
-cap stops training early and evaluates what was trained (``time_capped``).
+the run.  ``TrainConfig(device="cuda")`` trains on a GPU: the weights are
+still initialised and the batches drawn and augmented on the CPU from the same
+generators, then moved, but CUDA kernels (cuDNN's algorithm choice, atomic
+adds in backward passes) are not bitwise deterministic, so two CUDA runs of the
+same seed can differ in the last digits and, through them, in accuracy.
+
+A NaN / inf loss aborts the run (status ``"failed"``); a wall-time cap stops
+training early and evaluates what was trained (``time_capped``).
 
 Example:
     >>> from moopt.adapters.nas.data import load_digits
@@ -50,6 +56,9 @@ class TrainConfig:
         time_limit_s: Wall-time cap of the training loop (``None``: none).
         max_train: Use only the first ``max_train`` training examples.
         max_val: Use only the first ``max_val`` validation examples.
+        device: The torch device to train on: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
+            (checked when training starts; see :func:`resolve_device`).  The trained
+            model is returned on the CPU.
     """
 
     epochs: float = 1
@@ -65,6 +74,7 @@ class TrainConfig:
     time_limit_s: Optional[float] = None
     max_train: Optional[int] = None
     max_val: Optional[int] = None
+    device: str = "cpu"
 
     def __post_init__(self):
         if self.optimizer not in ("sgd", "adamw"):
@@ -76,9 +86,44 @@ class TrainConfig:
             raise ValueError(f"label_smoothing={self.label_smoothing} must be in [0, 1).")
         if self.threads < 1:
             raise ValueError(f"threads={self.threads} must be >= 1.")
+        _parse_device(self.device)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _parse_device(name: str) -> torch.device:
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device={name!r} is not a torch device; use 'cpu', 'cuda' or 'cuda:N'.") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device={name!r}: training runs on 'cpu' or 'cuda[:N]', not {dev.type!r}.")
+    return dev
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device ``name`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``), checked to exist here.
+
+    Raises:
+        ValueError: not a device string, another device type, no CUDA device on this
+            machine, or a CUDA index beyond the devices present (the message says which
+            devices there are).
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
+    dev = _parse_device(name)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={name!r}: no CUDA device is available on this machine; "
+                             "use device='cpu'.")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(f"device={name!r}: this machine has {count} CUDA device(s), "
+                             f"cuda:0..cuda:{count - 1}.")
+    return dev
 
 
 def _seed_from(seed: Union[int, np.random.Generator, None]) -> int:
@@ -112,12 +157,13 @@ def evaluate_accuracy(model: nn.Module, dataset: Dataset, split: str = "val", *,
                       limit: Optional[int] = None) -> float:
     """Top-1 accuracy (fraction) of ``model`` on a split of ``dataset``."""
     data = getattr(dataset, split).subset(limit)
+    dev = next((p.device for p in model.parameters()), torch.device("cpu"))
     was = model.training
     model.eval()
     correct = 0
     for i in range(0, len(data), batch_size):
-        out = model(dataset.prepare(data.x[i:i + batch_size]))
-        correct += int((out.argmax(1) == data.y[i:i + batch_size]).sum())
+        out = model(dataset.prepare(data.x[i:i + batch_size]).to(dev))
+        correct += int((out.argmax(1).cpu() == data.y[i:i + batch_size]).sum())
     model.train(was)
     return correct / max(1, len(data))
 
@@ -140,6 +186,7 @@ def train_model(model_or_build: Union[nn.Module, Callable[[], nn.Module]], datas
         "epochs_run", "steps", "final_loss", "time_capped", "error"}``.
     """
     config = config or TrainConfig()
+    device = resolve_device(config.device)
     base = _seed_from(seed)
     init_seed, data_seed = base % (2 ** 31), (base // (2 ** 31)) % (2 ** 31)
     with torch.random.fork_rng(devices=[]):
@@ -148,15 +195,17 @@ def train_model(model_or_build: Union[nn.Module, Callable[[], nn.Module]], datas
         old_threads = torch.get_num_threads()
         torch.set_num_threads(config.threads)
         try:
-            res = _train(model, dataset, config, data_seed)
+            res = _train(model.to(device), dataset, config, data_seed, device)
         finally:
             torch.set_num_threads(old_threads)
+            model.to("cpu")
     if return_model:
         res["model"] = model
     return res
 
 
-def _train(model: nn.Module, dataset: Dataset, config: TrainConfig, data_seed: int) -> dict:
+def _train(model: nn.Module, dataset: Dataset, config: TrainConfig, data_seed: int,
+           device: torch.device) -> dict:
     train = dataset.train.subset(config.max_train)
     gen = torch.Generator().manual_seed(data_seed)
     n = len(train)
@@ -186,7 +235,7 @@ def _train(model: nn.Module, dataset: Dataset, config: TrainConfig, data_seed: i
         if config.augment:
             x = _augment(x, flip=dataset.flip, gen=gen)
         set_condense_progress(model, step / total_steps)
-        loss = loss_fn(model(x), train.y[idx])
+        loss = loss_fn(model(x.to(device)), train.y[idx].to(device))
         loss_val = float(loss.detach())
         if not math.isfinite(loss_val):
             error = f"non-finite loss {loss_val} at step {step} (epoch {step / steps_per_epoch:.2f}); aborted"

@@ -70,3 +70,44 @@ def test_build_seeded_is_reproducible():
     b = lambda: torch.nn.Linear(3, 2)
     assert torch.equal(build_seeded(b, 4).weight, build_seeded(b, 4).weight)
     assert not torch.equal(build_seeded(b, 4).weight, build_seeded(b, 5).weight)
+
+
+# -- the torch device (CUDA itself is exercised by the GPU check script, not here) ---------------
+def test_device_cpu_is_the_default_and_returns_the_model_on_the_cpu(digits):
+    ds = digits.subset(train=96, val=48)
+    a = train_model(_build(ds), ds, TrainConfig(epochs=1), seed=3, return_model=True)
+    b = train_model(_build(ds), ds, TrainConfig(epochs=1, device="cpu"), seed=3, return_model=True)
+    assert a["val_acc"] == b["val_acc"] and a["final_loss"] == b["final_loss"]
+    assert all(p.device.type == "cpu" for p in b["model"].parameters())
+    assert TrainConfig(device="cuda:1").device == "cuda:1"  # the format is checked here, presence at training
+
+
+@pytest.mark.parametrize("name, message", [
+    ("bogus", r"device='bogus' is not a torch device; use 'cpu', 'cuda' or 'cuda:N'"),
+    ("meta", r"device='meta': training runs on 'cpu' or 'cuda\[:N\]', not 'meta'"),
+])
+def test_bad_device_strings_are_refused_when_configured(name, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(device=name)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_cuda_without_a_gpu_is_a_clear_error_before_training(digits):
+    from moopt.adapters.nas.train import resolve_device
+
+    no_gpu = r"device='cuda': no CUDA device is available on this machine; use device='cpu'"
+    with pytest.raises(ValueError, match=no_gpu):
+        resolve_device("cuda")
+    ds = digits.subset(train=32, val=16)
+    with pytest.raises(ValueError, match="no CUDA device"):
+        train_model(_build(ds), ds, TrainConfig(epochs=1, device="cuda:0"), seed=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_index_beyond_the_devices_present_is_refused():
+    from moopt.adapters.nas.train import resolve_device
+
+    n = torch.cuda.device_count()
+    assert resolve_device("cuda:0").type == "cuda"
+    with pytest.raises(ValueError, match=f"has {n} CUDA device"):
+        resolve_device(f"cuda:{n}")
