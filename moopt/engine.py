@@ -202,19 +202,6 @@ def budget_spent(store: RunStore, count_duplicates: bool) -> int:
     return store.n_results() if count_duplicates else store.n_paid()
 
 
-def _space_size(problem: Problem) -> Optional[int]:
-    """Number of candidates of a finite space (categorical and integer variables), else None."""
-    size = 1
-    for v in problem.space:
-        if getattr(v, "kind", None) == "categorical":
-            size *= len(v.choices)
-        elif getattr(v, "kind", None) == "integer":
-            size *= int(v.high) - int(v.low) + 1
-        else:
-            return None
-    return size
-
-
 #: Kinds of answers that teach a search nothing new (see ``_Engine._count``).
 _STREAK_KINDS = ("cached", "outside", "invalid")
 
@@ -377,7 +364,7 @@ class _Engine:
             run = [r for r in self.store.evaluations() if r.cached_from is None and r.attempts > 0]
             distinct = len({r.key for r in run if r.status != STATUS_PRUNED})
             n_ok = len({r.key for r in run if r.status == STATUS_OK})
-            size = _space_size(self.problem)
+            size = self.problem.space.size
             head = (f"stalled after {self.n_paid}/{self.budget} paid evaluations: for the last {n_last} "
                     f"answers the search proposed {nothing} ({', '.join(parts)}).")
             if size is not None and len({r.key for r in run}) >= size:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -92,6 +92,11 @@ class Integer:
         if self.log and self.low <= 0:
             raise ValueError(f"Integer {self.name!r}: log=True needs low > 0.")
 
+    @property
+    def n_values(self) -> int:
+        """How many values the variable takes (``high - low + 1``)."""
+        return int(self.high) - int(self.low) + 1
+
     def sample(self, rng: np.random.Generator) -> int:
         if self.log:
             v = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
@@ -138,6 +143,11 @@ class Categorical:
             raise ValueError(f"Categorical {self.name!r}: choices is empty.")
         if len(set(map(repr, self.choices))) != len(self.choices):
             raise ValueError(f"Categorical {self.name!r}: choices contain duplicates: {self.choices}.")
+
+    @property
+    def n_values(self) -> int:
+        """How many values the variable takes (its number of choices)."""
+        return len(self.choices)
 
     def sample(self, rng: np.random.Generator) -> Any:
         return self.choices[int(rng.integers(len(self.choices)))]
@@ -263,6 +273,21 @@ class Space:
 
     def __getitem__(self, name: str):
         return self._by_name[name]
+
+    @property
+    def size(self) -> Optional[int]:
+        """Number of candidates when every variable is Categorical or Integer, else ``None``.
+
+        Example:
+            >>> Space([Categorical("op", ["a", "b", "c"]), Integer("k", 1, 4)]).size
+            12
+        """
+        size = 1
+        for v in self.variables:
+            if not isinstance(v, (Categorical, Integer)):
+                return None
+            size *= v.n_values
+        return size
 
     @property
     def names(self) -> list[str]:

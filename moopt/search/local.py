@@ -129,9 +129,9 @@ def _decisions(problem: Any) -> list[_Decision]:
     bad: dict[str, list[str]] = {}  # kind -> names of the variables not supported
     for var in problem.space.variables:
         if isinstance(var, Categorical):
-            out.append(_Decision(var, None, len(var.choices)))
+            out.append(_Decision(var, None, var.n_values))
         elif isinstance(var, Integer):
-            out.append(_Decision(var, None, int(var.high) - int(var.low) + 1))
+            out.append(_Decision(var, None, var.n_values))
         elif isinstance(var, TokenSequence) and var.fixed_length:
             out.extend(_Decision(var, i, len(var.tokens)) for i in range(var.max_length))
         else:

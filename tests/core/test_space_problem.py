@@ -223,3 +223,9 @@ def test_progressive_space_is_an_explicit_checked_keyword():
     other = FreeSequenceSpace(["a", "b"], max_length=3, variable="sequence")
     with pytest.raises(ValueError, match="'sequence'.*\\['cell'\\]"):
         moopt.Problem([seq], ["f"], lambda q: {"f": 1}, progressive_space=other)
+
+
+def test_space_size_counts_finite_spaces_only():
+    space = moopt.Space([moopt.Categorical("op", ["a", "b", "c"]), moopt.Integer("k", -2, 5)])
+    assert space["k"].n_values == 8 and space.size == 24
+    assert moopt.Space([moopt.Categorical("op", ["a"]), moopt.Real("x", 0, 1)]).size is None
