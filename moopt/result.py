@@ -213,8 +213,7 @@ class RunResult:
         Cached duplicates, candidates with invalid parameters (refused unrun) and
         candidates outside the search space (``pruned``) are not counted.
         """
-        return sum(r.status in ("ok", "failed") and r.cached_from is None and r.attempts > 0
-                   for r in self.records)
+        return sum(r.paid for r in self.records)
 
     @property
     def count_duplicates(self) -> bool:

@@ -139,6 +139,11 @@ class EvaluationRecord:
     params: dict
     info: dict
 
+    @property
+    def paid(self) -> bool:
+        """Whether the evaluation was actually run (what the budget counts by default; ``PAID_SQL``)."""
+        return self.status in ("ok", "failed") and self.cached_from is None and self.attempts > 0
+
 
 def _record(row) -> EvaluationRecord:
     return EvaluationRecord(
