@@ -198,13 +198,15 @@ def run_one(spec: RunSpec, *, budget: int, out, resolve: Resolver, options: Opti
     seconds = time.perf_counter() - t0
     names, cnames, signs = problem.objective_names, problem.constraint_names, problem.signs
     rows, evals = [], []
-    for i, r in enumerate(res.records):
+    spent = 0  # what the run's budget has counted so far: paid evaluations, or every result
+    for r in res.records:
+        spent += 1 if res.count_duplicates or r.paid else 0
         if r.status != "ok" or r.cached_from is not None or r.objectives is None:
             continue
         if any((r.constraints or {}).get(c, 0.0) > 0 for c in cnames):
             continue
         rows.append([r.objectives[n] for n in names])
-        evals.append(i + 1)
+        evals.append(spent)
     F = np.array(rows, dtype=float).reshape(-1, len(names)) * signs
     ref = problem.ref_point
     grid = _curve_grid(budget)

@@ -210,3 +210,18 @@ def test_quartiles_of_runs_without_a_feasible_point_are_inf_not_nan():
     assert _quartiles([inf, inf, inf]) == (inf, inf, inf)
     assert _quartiles([1.0, 2.0, inf, inf]) == (inf, 1.75, inf)
     assert _quartiles([1.0, 2.0, 3.0]) == (2.0, 1.5, 2.5)
+
+
+def test_final_hv_covers_every_paid_evaluation_when_duplicates_are_free(tmp_path):
+    """With duplicates free a run holds more results than its budget; the curve's x-axis is
+    what the budget counted, so its last point covers the whole run."""
+    import moopt
+    from moopt.problems import get_problem
+
+    spec = B.RunSpec("nb201:device=pixel3", "nsga2", 0)
+    s = B.run_one(spec, budget=60, out=tmp_path, resolve=get_problem, options={"pop_size": 8})
+    res = moopt.RunResult.load(str(tmp_path / s["store"]))
+    assert res.n_results > res.n_paid == 60  # NSGA-II re-proposed some cells
+    p = get_problem(spec.problem)
+    F = np.array([[r.objectives[n] for n in p.objective_names] for r in res.records if r.status == "ok"])
+    assert s["hv"] == pytest.approx(moopt.hypervolume(F * p.signs, p.ref_point, outside="ignore"), rel=1e-12)
