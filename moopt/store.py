@@ -690,6 +690,30 @@ class RunStore:
         return [_record(r) for r in rows]
 
     @_guard
+    def add_log(self, kind: str, values: Mapping) -> None:
+        """Append one log entry outside a search step (e.g. a network trained after the search).
+
+        The entry is stored at the current number of told results; it is not part
+        of the search's checkpoint, so resuming the run neither repeats nor loses it.
+
+        Args:
+            kind: The log's kind (e.g. ``"final_training"``); read back with ``logs(kind)``.
+            values: JSON values (``moopt.serial`` encodes numpy arrays and tuples).
+
+        Example:
+            >>> with RunStore(":memory:") as st:
+            ...     st.add_log("note", {"text": "hello"})
+            ...     [e["text"] for e in st.logs("note")]
+            ['hello']
+        """
+        if not isinstance(kind, str) or not kind:
+            raise ValueError(f"a log kind must be a non-empty string, got {kind!r}.")
+        n_told = int(self.conn.execute("SELECT COUNT(*) FROM evaluations WHERE told = 1").fetchone()[0])
+        with self._write() as c:
+            c.execute("INSERT INTO logs(n_told, kind, data, time) VALUES (?, ?, ?, ?)",
+                      (n_told, kind, serial.dumps(dict(values)), time.time()))
+
+    @_guard
     def logs(self, kind: Optional[str] = None) -> list[dict]:
         """The search's logs, each ``{"kind", "n_told", "time", **values}``, in order."""
         sql = "SELECT kind, n_told, time, data FROM logs"

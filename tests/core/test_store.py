@@ -184,3 +184,20 @@ def test_candidate_objects_round_trip(tmp_path):
         c = Candidate(0, {"seq": ("a", "b")}, {"step": 1})
         st.record_ask([E(c.id, "k", dict(c.params), dict(c.info))], {"s": 0}, n_told=0)
         assert st.pending() == [(0, {"seq": ["a", "b"]}, {"step": 1})]
+
+
+def test_add_log_appends_an_entry_that_survives_reopening_and_resume(tmp_path):
+    import moopt
+
+    db = str(tmp_path / "run.db")
+    p = moopt.Problem([moopt.Real("x", 0, 1)], ["f1", "f2"], lambda q: {"f1": q["x"], "f2": 1 - q["x"]})
+    moopt.optimize(p, "random", budget=4, seed=0, store=db)
+    with RunStore(db) as st:
+        st.add_log("final_training", {"id": 2, "val_acc": 0.5, "shape": (1, 8, 8)})
+        with pytest.raises(ValueError, match="non-empty string"):
+            st.add_log("", {})
+    res = moopt.optimize(p, "random", budget=6, seed=0, store=db)  # resume: the entry stays, once
+    with RunStore(db, readonly=True) as st:
+        entries = st.logs("final_training")
+    assert res.n_paid == 6 and len(entries) == 1
+    assert entries[0]["id"] == 2 and entries[0]["val_acc"] == 0.5 and entries[0]["n_told"] == 4
