@@ -92,7 +92,7 @@ def nas_problem(space: str, *, objectives: Sequence[str] = ("error_pct", "params
                 dataset: Union[str, Dataset] = "digits", dataset_root=None,
                 train_config: Union[Mapping, TrainConfig, None] = None, device: Union[str, object] = "host",
                 seed: int = 0, space_options: Optional[Mapping] = None, latency_repeats: int = 20,
-                name: Optional[str] = None):
+                energy: str = "auto", name: Optional[str] = None):
     """A :class:`moopt.Problem` that builds, trains and measures networks of a space.
 
     Args:
@@ -107,7 +107,15 @@ def nas_problem(space: str, *, objectives: Sequence[str] = ("error_pct", "params
         seed: Base seed of every training.
         space_options: Keyword options of the space (e.g. ``n_layers``, ``max_length``, ``stages``).
         latency_repeats: Timed passes per latency measurement.
+        energy: How ``energy_mj`` / ``peak_power_w`` are obtained: ``"auto"`` (measured with
+            NVML when training on CUDA with ``pynvml`` installed, with RAPL where
+            ``/sys/class/powercap`` is readable, else estimated) or ``"estimated"`` (always the
+            deterministic 45 nm estimate, :func:`~moopt.adapters.nas.objectives.estimate_energy`).
         name: Problem name.
+
+    Device objectives measured here (``latency_ms``, ``peak_memory_mb``, measured energy) run on
+    ``train_config.device``, the torch device the networks are trained on.  Where each
+    objective comes from is in the returned problem's :attr:`NASProblem.sources`.
 
     Returns:
         A :class:`NASProblem`; for ``dpp`` its ``progressive_space`` is the cell space.
@@ -121,12 +129,15 @@ def nas_problem(space: str, *, objectives: Sequence[str] = ("error_pct", "params
         count_macs,
         count_params,
         device_objective,
+        estimate_energy,
         measure_energy,
         measure_latency,
         measure_peak_memory,
     )
     from .train import TrainConfig, train_model
 
+    if energy not in ("auto", "estimated"):
+        raise ValueError(f"energy={energy!r}; choose 'auto' (measured where possible) or 'estimated'.")
     unknown = [o for o in objectives if o not in TRAINED_OBJECTIVES + DEVICE_OBJECTIVES]
     if unknown or not objectives:
         raise ValueError(f"unknown objectives {unknown}; choose from {list(TRAINED_OBJECTIVES + DEVICE_OBJECTIVES)}.")
@@ -147,6 +158,8 @@ def nas_problem(space: str, *, objectives: Sequence[str] = ("error_pct", "params
             raise ValueError(f"latency table {lut.name!r} was profiled for {lut.config}, the space uses "
                              f"{extra['dpp_config']}; pass the same skeleton in space_options.")
     shape, n_cls = ds.input_shape, ds.num_classes
+    where = train_config.device
+    energy_how = _energy_source(where) if energy == "auto" else "estimated"
 
     objs = []
     for o in objectives:
@@ -177,14 +190,21 @@ def nas_problem(space: str, *, objectives: Sequence[str] = ("error_pct", "params
                 if lut is not None:
                     out[o] = lut.predict(params[extra["progressive_space"].variable])
                 else:
-                    lat = measure_latency(model, shape, threads=train_config.threads, repeats=latency_repeats)
+                    lat = measure_latency(model, shape, threads=train_config.threads, repeats=latency_repeats,
+                                          device=where)
                     out[o] = lat["latency_ms"]
                     out["latency_iqr_ms"] = lat["latency_iqr_ms"]
             elif o == "peak_memory_mb":
-                out[o] = measure_peak_memory(model, shape)["peak_memory_mb"]
+                out[o] = measure_peak_memory(model, shape, device=where)["peak_memory_mb"]
         if "energy_mj" in cheap_names or "peak_power_w" in cheap_names:
-            e = measure_energy(model, shape, threads=train_config.threads,
-                               latency_ms=None if lat is None else lat["latency_ms"])
+            if energy_how == "estimated":
+                if lat is None and "peak_power_w" in cheap_names:
+                    lat = measure_latency(model, shape, threads=train_config.threads, repeats=latency_repeats,
+                                          device=where)
+                e = estimate_energy(model, shape, latency_ms=None if lat is None else lat["latency_ms"])
+            else:
+                e = measure_energy(model, shape, threads=train_config.threads, device=where,
+                                   latency_ms=None if lat is None else lat["latency_ms"])
             for o in ("energy_mj", "peak_power_w"):
                 if o in cheap_names:
                     if e[o] is None:
@@ -213,12 +233,14 @@ def nas_problem(space: str, *, objectives: Sequence[str] = ("error_pct", "params
         "evaluation_seed": int(seed),
         "device": "host" if lut is None else {"lut": lut.name, "sha256": _digest(lut.entries)},
         "latency_repeats": int(latency_repeats),
+        "energy": energy,
     }
+    sources = _sources(objectives, ds.name, train_config, lut, energy_how, latency_repeats)
     return NASProblem(variables, objs, evaluate, evaluate_cheap=evaluate_cheap if cheap_names else None,
                       name=name or f"nas-{space}-{ds.name}-{'host' if lut is None else lut.name}",
                       progressive_space=extra.get("progressive_space"), settings=settings,
                       build=build, dataset=ds, train_config=train_config, evaluation_seed=int(seed),
-                      dpp_config=extra.get("dpp_config"))
+                      dpp_config=extra.get("dpp_config"), sources=sources)
 
 
 class NASProblem(Problem):
@@ -232,18 +254,52 @@ class NASProblem(Problem):
         train_config: The :class:`~moopt.adapters.nas.train.TrainConfig` every candidate is trained with.
         evaluation_seed: The seed every training derives from (with the candidate's encoding).
         dpp_config: The DPP-Net macro skeleton (``dpp`` space only, else ``None``).
+        sources: Objective name -> where its values come from, in words (e.g.
+            ``"measured here (cpu, median of 20 passes)"``, ``"lookup table pixel"``,
+            ``"estimated (45 nm energy model)"``), for reports.
 
     Build one with :func:`nas_problem`.
     """
 
     def __init__(self, variables, objectives, evaluate, *, build: Callable, dataset, train_config,
-                 evaluation_seed: int, dpp_config=None, **problem_options):
+                 evaluation_seed: int, dpp_config=None, sources: Optional[Mapping[str, str]] = None,
+                 **problem_options):
         super().__init__(variables, objectives, evaluate, **problem_options)
         self.build = build
         self.dataset = dataset
         self.train_config = train_config
         self.evaluation_seed = evaluation_seed
         self.dpp_config = dpp_config
+        self.sources = dict(sources or {})
+
+
+def _energy_source(device: str) -> str:
+    """``"nvml"``, ``"rapl"`` or ``"estimated"``: what ``measure_energy`` will use on ``device``."""
+    from .objectives import rapl_domains
+
+    if device.startswith("cuda"):
+        try:
+            import pynvml  # noqa: F401
+        except ImportError:
+            return "estimated"
+        return "nvml"
+    return "rapl" if rapl_domains() else "estimated"
+
+
+def _sources(objectives: Sequence[str], data: str, train_config, lut, energy_how: str, repeats: int) -> dict:
+    """Objective name -> where its values come from, in words."""
+    trained = f"trained here ({train_config.device}, {train_config.epochs:g} epochs on {data}), validation split"
+    energy = {"nvml": f"measured here (NVML, {train_config.device})",
+              "rapl": "measured here (RAPL package energy, includes idle power)",
+              "estimated": "estimated (45 nm energy model: MACs + memory traffic)"}[energy_how]
+    power = energy if energy_how != "estimated" else "estimated (45 nm energy / measured latency)"
+    latency = (f"lookup table {lut.name!r}" if lut is not None
+               else f"measured here ({train_config.device}, median of {repeats} passes)")
+    words = {"error_pct": trained, "accuracy_pct": trained, "params": "counted (inference form)",
+             "macs": "counted (inference form)", "latency_ms": latency,
+             "peak_memory_mb": f"measured here ({train_config.device})", "energy_mj": energy,
+             "peak_power_w": power}
+    return {o: words[o] for o in objectives}
 
 
 def dataset_fingerprint(ds) -> dict:

@@ -56,3 +56,21 @@ def test_dpp_problem_has_its_cell_space_and_skeleton(digits):
     p = nas_problem("dpp", objectives=["params"], dataset=digits, space_options={"max_length": 3})
     assert isinstance(p.progressive_space, DPPCellSpace) and space_for(p) is p.progressive_space
     assert p.dpp_config == DPPConfig() and p.to_config()["settings"]["space"] == "dpp"
+
+
+def test_estimated_energy_is_deterministic_and_sources_name_where_values_come_from(digits):
+    from moopt.adapters.nas.objectives import estimate_energy
+    from moopt.adapters.nas.problem import nas_problem
+
+    opts = {"n_layers": 2, "filters": (4, 8), "kernels": (1, 3)}
+    p = nas_problem("monas", dataset=digits, objectives=["accuracy_pct", "energy_mj", "latency_ms"],
+                    space_options=opts, train_config={"epochs": 1, "max_train": 64}, energy="estimated")
+    params = {"layer0_filters": 8, "layer0_kernel": 3, "layer1_filters": 4, "layer1_kernel": 1}
+    a, b = p.evaluate_cheap(params), p.evaluate_cheap(params)
+    assert a["energy_mj"] == b["energy_mj"] == estimate_energy(p.build(params), digits.input_shape)["energy_mj"]
+    assert p.to_config()["settings"]["energy"] == "estimated"
+    assert p.sources["energy_mj"].startswith("estimated")
+    assert p.sources["latency_ms"] == "measured here (cpu, median of 20 passes)"
+    assert "1 epochs on digits" in p.sources["accuracy_pct"] and set(p.sources) == set(p.objective_names)
+    with pytest.raises(ValueError, match="energy='measured'"):
+        nas_problem("monas", dataset=digits, objectives=["energy_mj"], space_options=opts, energy="measured")
