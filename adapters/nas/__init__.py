@@ -36,6 +36,7 @@ _EXPORTS = {
     "densenet_space": "spaces.densenet",
     "build_baseline": "baselines",
     "measure_all": "objectives",
+    "export_network": "export",
 }
 
 __all__ = sorted(_EXPORTS)
