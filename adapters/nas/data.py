@@ -8,12 +8,19 @@
 * ``cifar10``: the official python version, ``<root>/cifar-10-batches-py/``
   (read by ``torchvision.datasets.CIFAR10(download=False)``; those batches are
   Python pickles, so load only copies you trust).
-* ``imagefolder``: ``<root>/<class>/<image>`` (``torchvision.datasets.ImageFolder``),
-  resized to ``image_size``; a ``train/`` + ``val/`` split layout is used when present.
+* ``imagefolder``: ``<root>/<class>/<image>`` (the rules of ``torchvision.datasets.ImageFolder``),
+  resized to ``image_size``, as RGB.  Either a folder of class folders (20% of
+  its images, a fixed permutation with seed 0, are held out for validation) or
+  the split layout ``<root>/train/<class>/...`` + ``<root>/val/<class>/...``
+  (val is also the test split).  A clear error, not a silently wrong dataset, for:
+  ``train/`` without ``val/`` or the reverse (else ``train`` would be read as
+  a class); fewer than 2 classes; train and val class folders that differ; a
+  class folder without image files (``.jpg .jpeg .png .ppm .bmp .pgm .tif
+  .tiff .webp``, any case; FileNotFoundError); a file with an image extension
+  that PIL cannot read (named, to remove or replace).
 
-Validation for mnist/cifar10/imagefolder-without-val is the last 10% of a
-fixed permutation (seed 0) of the training set; the test split is the
-official test set (digits: its own 20%).
+Validation for mnist/cifar10 is the last 10% of a fixed permutation (seed 0)
+of the training set; the test split is the official test set (digits: its own 20%).
 
 Example:
     >>> ds = load_dataset("digits")
@@ -234,41 +241,120 @@ def load_cifar10(root, *, verify: bool = True) -> Dataset:
 
 
 # --------------------------------------------------------------------------- image folders
-def _load_imagefolder(root: Path, size) -> tuple[torch.Tensor, torch.Tensor, list]:
-    from torchvision import transforms
-    from torchvision.datasets import ImageFolder
+IMAGEFOLDER_LAYOUT = ("expected <root>/<class>/<image files> with one folder per class, at least 2 classes "
+                      "(20% of the images are held out for validation), or <root>/train/<class>/... and "
+                      "<root>/val/<class>/... with the same class folders")
+
+
+def _image_extensions() -> tuple[str, ...]:
+    """The file extensions read as images (torchvision's ``IMG_EXTENSIONS``, any letter case)."""
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    return tuple(IMG_EXTENSIONS)
+
+
+def _split_folders(root: Path) -> Optional[tuple[Path, Path]]:
+    """``(root/train, root/val)`` for the split layout, ``None`` for a folder of class folders.
+
+    Raises:
+        ValueError: only one of ``train/`` and ``val/`` exists (the other would be read as a class).
+    """
+    train, val = root / "train", root / "val"
+    if train.is_dir() and val.is_dir():
+        return train, val
+    for found, missing in ((train, val), (val, train)):
+        if found.is_dir():
+            raise ValueError(
+                f"image folder {root}: found {found.name}/ without {missing.name}/; add {missing}/<class>/... "
+                f"with the same class folders as {found.name}/, or point root at a folder of class folders "
+                f"directly (e.g. {found}; then 20% of its images are held out for validation).")
+    return None
+
+
+def _class_folders(folder: Path, where: str) -> list[str]:
+    """The sorted class folder names of ``folder`` (as ``ImageFolder`` finds them); at least 2."""
+    classes = sorted(e.name for e in os.scandir(folder) if e.is_dir())
+    if len(classes) < 2:
+        raise ValueError(f"{where} has {len(classes)} class folder(s) {classes}; a classifier needs at least 2; "
+                         f"{IMAGEFOLDER_LAYOUT}.")
+    return classes
+
+
+def _image_files(folder: Path) -> list[str]:
+    """Image files under ``folder`` (recursive, symlinks followed) in ``ImageFolder``'s order."""
+    exts = _image_extensions()
+    return [os.path.join(d, f) for d, _, files in sorted(os.walk(folder, followlinks=True))
+            for f in sorted(files) if f.lower().endswith(exts)]
+
+
+def _image_samples(folder: Path, classes: list[str], where: str) -> list[tuple[str, int]]:
+    """``(path, class index)`` of every image; raises when a class folder holds none."""
+    samples: list[tuple[str, int]] = []
+    empty: list[str] = []
+    for i, cls in enumerate(classes):
+        files = _image_files(folder / cls)
+        if not files:
+            empty.append(str(folder / cls))
+        samples.extend((f, i) for f in files)
+    if empty:
+        raise FileNotFoundError(f"{where}: class folder(s) {empty} hold no image files (accepted extensions: "
+                                f"{', '.join(_image_extensions())}, any case); add images or remove the folder(s).")
+    return samples
+
+
+def _read_image(path: str, where: str):
+    """Open ``path`` as an RGB PIL image; a corrupt or non-image file raises ValueError naming it."""
+    from PIL import Image
 
     try:
-        ds = ImageFolder(str(root), transform=transforms.Compose(
-            [transforms.Resize(tuple(size)), transforms.PILToTensor()]))
-    except (FileNotFoundError, RuntimeError) as exc:
-        raise FileNotFoundError(f"{exc}; expected <root>/<class_name>/<image files>.") from None
-    xs, ys = [], []
-    for i in range(len(ds)):
-        x, y = ds[i]
-        xs.append(x[:3] if x.shape[0] >= 3 else x.expand(3, -1, -1))
-        ys.append(y)
-    return torch.stack(xs), torch.tensor(ys, dtype=torch.long), ds.classes
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError) as exc:
+        raise ValueError(f"{where}: cannot read image file {path} ({type(exc).__name__}: {exc}); "
+                         "remove or replace the file.") from None
+
+
+def _load_imagefolder(folder: Path, size, classes: list[str], where: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image of ``folder/<class>/`` resized to ``size`` as uint8 RGB ``(n, 3, h, w)``, with labels."""
+    from torchvision import transforms
+
+    samples = _image_samples(folder, classes, where)
+    tf = transforms.Compose([transforms.Resize(tuple(size)), transforms.PILToTensor()])
+    xs = [tf(_read_image(path, where)) for path, _ in samples]
+    return torch.stack(xs), torch.tensor([y for _, y in samples], dtype=torch.long)
+
+
+def _same_classes(root: Path, classes: list[str], vclasses: list[str]) -> None:
+    if vclasses == classes:
+        return
+    gaps = [f"missing from {split}/: {sorted(set(a) - set(b))}"
+            for split, a, b in (("val", classes, vclasses), ("train", vclasses, classes)) if set(a) - set(b)]
+    raise ValueError(f"image folder {root}: train/ and val/ must hold the same class folders; {'; '.join(gaps)}; "
+                     "add the missing class folders (with images) or remove the extra ones.")
 
 
 def load_image_folder(root, *, image_size=(32, 32)) -> Dataset:
-    """Class-labelled images in ``root/<class>/...`` (or ``root/train`` and ``root/val``), as RGB."""
+    """Class-labelled images in ``root/<class>/...`` (or ``root/train`` and ``root/val``), as RGB.
+
+    Raises:
+        FileNotFoundError: ``root`` is missing, or a class folder holds no image file.
+        ValueError: ``train/`` without ``val/`` (or the reverse), fewer than 2 classes, train and val
+            classes that differ, or a file that cannot be read as an image (the message names it).
+    """
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"image folder {root} does not exist; expected <root>/<class_name>/<image files>.")
-    if (root / "train").is_dir() and (root / "val").is_dir():
-        tx, ty, classes = _load_imagefolder(root / "train", image_size)
-        vx, vy, vclasses = _load_imagefolder(root / "val", image_size)
-        if vclasses != classes:
-            raise ValueError(f"{root}: train classes {classes} differ from val classes {vclasses}.")
-        train, val = Split(tx, ty), Split(vx, vy)
-        test = val
+        raise FileNotFoundError(f"image folder {root} does not exist; {IMAGEFOLDER_LAYOUT}.")
+    split = _split_folders(root)
+    if split is not None:
+        classes = _class_folders(split[0], f"train split {split[0]}")
+        _same_classes(root, classes, _class_folders(split[1], f"val split {split[1]}"))
+        train = Split(*_load_imagefolder(split[0], image_size, classes, f"train split {split[0]}"))
+        val = Split(*_load_imagefolder(split[1], image_size, classes, f"val split {split[1]}"))
     else:
-        tx, ty, classes = _load_imagefolder(root, image_size)
-        train, val = _split_val(tx, ty, 0.2)
-        test = val
+        classes = _class_folders(root, f"image folder {root}")
+        train, val = _split_val(*_load_imagefolder(root, image_size, classes, f"image folder {root}"), 0.2)
     mean, std = _stats(train.x, 255.0)
-    return Dataset(f"imagefolder:{root.name}", train, val, test, len(classes), 255.0, mean, std, True)
+    return Dataset(f"imagefolder:{root.name}", train, val, val, len(classes), 255.0, mean, std, True)
 
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "imagefolder")

@@ -117,8 +117,112 @@ def test_image_folder(tmp_path):
     ds = load_dataset("imagefolder", root=tmp_path / "imgs", image_size=(8, 8))
     assert ds.input_shape == (3, 8, 8) and ds.num_classes == 3
     assert len(ds.train) + len(ds.val) == 16
-    with pytest.raises(FileNotFoundError, match="class_name"):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
         load_dataset("imagefolder", root=tmp_path / "missing")
     (tmp_path / "emptyroot").mkdir()
-    with pytest.raises(FileNotFoundError, match="class_name"):
+    with pytest.raises(ValueError, match=r"0 class folder\(s\) \[\]; a classifier needs at least 2"):
         load_dataset("imagefolder", root=tmp_path / "emptyroot")
+
+
+def _png(path, rng, size=(8, 8)):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+
+
+def _class_tree(root, classes, n=3, seed=0):
+    rng = np.random.default_rng(seed)
+    for cls in classes:
+        for i in range(n):
+            _png(root / cls / f"{i}.png", rng)
+    return root
+
+
+def test_image_folder_train_val_layout(tmp_path):
+    _class_tree(tmp_path / "ds" / "train", ("ant", "bee", "cow"), n=4)
+    _class_tree(tmp_path / "ds" / "val", ("ant", "bee", "cow"), n=2, seed=1)
+    (tmp_path / "ds" / "train" / "bee" / "notes.txt").write_text("not an image, ignored")
+    _png(tmp_path / "ds" / "val" / "cow" / "nested" / "deep.PNG", np.random.default_rng(3), size=(5, 7))
+    ds = load_dataset("imagefolder", root=tmp_path / "ds", image_size=(6, 6))
+    assert ds.num_classes == 3 and ds.input_shape == (3, 6, 6)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (12, 7, 7)
+    assert ds.train.y.tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    assert ds.val.y.tolist() == [0, 0, 1, 1, 2, 2, 2]
+    assert ds.train.x.dtype == torch.uint8 and ds.name == "imagefolder:ds"
+
+
+@pytest.mark.parametrize("present,absent", [("train", "val"), ("val", "train")])
+def test_image_folder_half_split_layout(tmp_path, present, absent):
+    root = tmp_path / "ds"
+    _class_tree(root / present, ("ant", "bee"))
+    _class_tree(root, ("extra",))  # a class beside train/ must not turn it into a 2-class folder
+    with pytest.raises(ValueError) as err:
+        load_dataset("imagefolder", root=root)
+    msg = str(err.value)
+    assert f"found {present}/ without {absent}/" in msg and str(root) in msg
+    assert f"add {root / absent}/<class>/..." in msg and "20% of its images are held out" in msg
+
+
+@pytest.mark.parametrize("layout", ["flat", "train", "val"])
+def test_image_folder_needs_two_classes(tmp_path, layout):
+    root = tmp_path / "ds"
+    if layout == "flat":
+        _class_tree(root, ("only",))
+        where = f"image folder {root} "
+    else:
+        _class_tree(root / "train", ("only",) if layout == "train" else ("a", "b"))
+        _class_tree(root / "val", ("only",) if layout == "val" else ("a", "b"))
+        where = f"{layout} split {root / layout} "
+    with pytest.raises(ValueError) as err:
+        load_dataset("imagefolder", root=root)
+    msg = str(err.value)
+    assert msg.startswith(where) and "1 class folder(s) ['only']" in msg and "at least 2" in msg
+    assert "<root>/<class>/<image files>" in msg and "<root>/val/<class>/..." in msg
+
+
+@pytest.mark.parametrize("layout", ["flat", "train", "val"])
+def test_image_folder_empty_class(tmp_path, layout):
+    root = tmp_path / "ds"
+    folder = root if layout == "flat" else root / layout
+    if layout != "flat":
+        _class_tree(root / ("val" if layout == "train" else "train"), ("a", "b", "c"))
+    _class_tree(folder, ("a", "c"))
+    (folder / "b").mkdir()
+    (folder / "b" / "readme.txt").write_text("no images here")
+    with pytest.raises(FileNotFoundError) as err:
+        load_dataset("imagefolder", root=root)
+    msg = str(err.value)
+    where = f"image folder {root}:" if layout == "flat" else f"{layout} split {folder}:"
+    assert msg.startswith(where) and f"[{str(folder / 'b')!r}] hold no image files" in msg
+    assert ".jpg" in msg and ".png" in msg and str(folder / "a") not in msg and str(folder / "c") not in msg
+
+
+@pytest.mark.parametrize("content", [b"this is not a png", "truncated"])
+def test_image_folder_corrupt_file(tmp_path, content):
+    root = _class_tree(tmp_path / "ds", ("a", "b"))
+    bad = root / "b" / "broken.png"
+    if content == "truncated":
+        good = (root / "b" / "0.png").read_bytes()
+        _png(bad, np.random.default_rng(5), size=(64, 64))
+        content = bad.read_bytes()[: len(good) // 2 + 60]
+    bad.write_bytes(content)
+    with pytest.raises(ValueError) as err:
+        load_dataset("imagefolder", root=root)
+    msg = str(err.value)
+    assert str(bad) in msg and "remove or replace the file" in msg and msg.startswith(f"image folder {root}:")
+
+
+def test_image_folder_train_val_classes_differ(tmp_path):
+    root = tmp_path / "ds"
+    _class_tree(root / "train", ("ant", "bee", "cow"))
+    _class_tree(root / "val", ("ant", "bee", "dog"))
+    with pytest.raises(ValueError) as err:
+        load_dataset("imagefolder", root=root)
+    msg = str(err.value)
+    assert "missing from val/: ['cow']" in msg and "missing from train/: ['dog']" in msg
+    (root / "val" / "dog").rename(root / "val" / "cow")
+    assert load_dataset("imagefolder", root=root).num_classes == 3
+    _class_tree(root / "val", ("eel",))
+    with pytest.raises(ValueError, match=r"; missing from train/: \['eel'\]; add the missing class folders"):
+        load_dataset("imagefolder", root=root)
