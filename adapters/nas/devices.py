@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import platform
 import socket
@@ -194,20 +195,35 @@ class LatencyTable:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True))
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LatencyTable":
+    def from_dict(cls, d: dict, *, source: Optional[str] = None) -> "LatencyTable":
+        """A table from the form :meth:`to_dict` writes, every value checked.
+
+        Args:
+            d: The parsed JSON.
+            source: Where ``d`` came from (a file path), named in error messages.
+
+        Raises:
+            ValueError: not a moopt table, a missing field, or a value no profiler writes: an entry's
+                ``ms``/``iqr_ms``/``min_ms`` NaN, infinite, negative or not a number, an ``input_shape``
+                other than 3 positive integers, a non-positive ``num_classes``, no entries.  The message
+                names the table, the entry and the value.
+        """
         if not isinstance(d, dict) or d.get("format") != LUT_FORMAT:
-            raise ValueError(f"not a moopt latency table (expected format {LUT_FORMAT!r}).")
+            where = f" {source}" if source else ""
+            raise ValueError(f"latency table{where} is not a moopt latency table (expected format {LUT_FORMAT!r}).")
+        label = _table_label(d, source)
         try:
-            entries = {str(k): {"ms": float(v["ms"]), "iqr_ms": float(v.get("iqr_ms", 0.0)),
-                                "min_ms": float(v.get("min_ms", v["ms"]))} for k, v in d["entries"].items()}
-            return cls(entries, input_shape=d["input_shape"], num_classes=d["num_classes"],
-                       config=DPPConfig(**d["config"]), device=d.get("device"), name=d.get("name", "lut"))
+            entries = _checked_entries(label, d["entries"])
+            input_shape = _checked_input_shape(label, d["input_shape"])
+            num_classes = _checked_num_classes(label, d["num_classes"])
+            return cls(entries, input_shape=input_shape, num_classes=num_classes, config=DPPConfig(**d["config"]),
+                       device=d.get("device"), name=d.get("name", "lut"))
         except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed latency table: {exc!r}.") from None
+            raise ValueError(f"{label} is malformed ({type(exc).__name__}: {exc}); {_REPROFILE}.") from None
 
     @classmethod
     def load(cls, path) -> "LatencyTable":
-        """Read a table written by :meth:`save` (JSON only; no code is loaded)."""
+        """Read a table written by :meth:`save` (JSON only; no code is loaded; values checked by :meth:`from_dict`)."""
         p = Path(path)
         if not p.is_file():
             raise FileNotFoundError(f"latency table {p} not found; create it with `moopt nas profile-device`.")
@@ -215,7 +231,55 @@ class LatencyTable:
             d = json.loads(p.read_text())
         except json.JSONDecodeError as exc:
             raise ValueError(f"latency table {p} is not valid JSON: {exc}.") from None
-        return cls.from_dict(d)
+        return cls.from_dict(d, source=str(p))
+
+
+_REPROFILE = "re-run `moopt nas profile-device` on the target device to rebuild the table"
+_STATS = ("ms", "iqr_ms", "min_ms")
+
+
+def _table_label(d: dict, source: Optional[str]) -> str:
+    name = f"latency table {d.get('name', 'lut')!r}"
+    return f"{name} ({source})" if source else name
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _checked_entry(label: str, key: str, entry: object) -> dict[str, float]:
+    """``{"ms", "iqr_ms", "min_ms"}`` of one entry, each a finite number >= 0 (defaults as :meth:`predict`)."""
+    if not isinstance(entry, dict) or "ms" not in entry:
+        raise ValueError(f"{label}: entry {key!r} is {entry!r}, not {{'ms': ..., 'iqr_ms': ..., 'min_ms': ...}}; "
+                         f"{_REPROFILE}.")
+    stats = {"ms": entry["ms"], "iqr_ms": entry.get("iqr_ms", 0.0), "min_ms": entry.get("min_ms", entry["ms"])}
+    for stat in _STATS:
+        v = stats[stat]
+        if not _is_number(v) or not math.isfinite(v) or v < 0:
+            raise ValueError(f"{label}: entry {key!r} has {stat}={v!r}; a latency must be a finite number >= 0 "
+                             f"(ms); {_REPROFILE}.")
+    return {stat: float(stats[stat]) for stat in _STATS}
+
+
+def _checked_entries(label: str, entries: object) -> dict[str, dict[str, float]]:
+    if not isinstance(entries, dict) or not entries:
+        raise ValueError(f"{label} has no entries (entries={entries!r}); {_REPROFILE}.")
+    return {str(k): _checked_entry(label, str(k), v) for k, v in entries.items()}
+
+
+def _checked_input_shape(label: str, shape: object) -> tuple[int, int, int]:
+    if not isinstance(shape, (list, tuple)) or len(shape) != 3 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape):
+        raise ValueError(f"{label} has input_shape={shape!r}; it must be 3 positive integers [channels, height, "
+                         f"width]; {_REPROFILE}.")
+    c, h, w = shape
+    return c, h, w
+
+
+def _checked_num_classes(label: str, n: object) -> int:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"{label} has num_classes={n!r}; it must be a positive integer; {_REPROFILE}.")
+    return n
 
 
 def profile_dpp(input_shape: Sequence[int], num_classes: int, *, config: Optional[DPPConfig] = None,

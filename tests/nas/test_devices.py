@@ -159,3 +159,87 @@ def test_lut_ranks_random_cells_like_measured_latency(tmp_path):
     assert rho_min >= 0.9, f"Spearman rho of minima {rho_min:.3f}"
     assert rho_med >= 0.85, f"Spearman rho of medians {rho_med:.3f}"
     assert 0.5 <= ratio <= 3.0, f"mean measured/predicted {ratio:.2f}"
+
+
+TINY = DPPConfig(stem_channels=8, stages=(1,), growth=(4,))
+
+
+@pytest.fixture(scope="module")
+def tiny_table(tmp_path_factory):
+    """A table saved by ``profile_dpp`` (the docstring's tiny skeleton) and its parsed JSON."""
+    path = tmp_path_factory.mktemp("lut") / "tiny.json"
+    profile_dpp((1, 8, 8), 10, config=TINY, repeats=3, warmup=1, name="tinyhost").save(path)
+    return path, json.loads(path.read_text())
+
+
+def _entry(d, key, stat, value):
+    d["entries"][key][stat] = value
+
+
+@pytest.mark.parametrize("edit,shown", [
+    (lambda d, k: _entry(d, k, "ms", float("nan")), "has ms=nan"),
+    (lambda d, k: _entry(d, k, "ms", float("inf")), "has ms=inf"),
+    (lambda d, k: _entry(d, k, "ms", -1), "has ms=-1"),
+    (lambda d, k: _entry(d, k, "iqr_ms", float("-inf")), "has iqr_ms=-inf"),
+    (lambda d, k: _entry(d, k, "min_ms", -0.5), "has min_ms=-0.5"),
+    (lambda d, k: _entry(d, k, "min_ms", "fast"), "has min_ms='fast'"),
+    (lambda d, k: d["entries"][k].pop("ms"), "is {'iqr_ms'"),
+])
+def test_bad_entry_values_are_rejected_on_load(tiny_table, tmp_path, edit, shown):
+    path, good = tiny_table
+    d = json.loads(json.dumps(good))
+    key = sorted(d["entries"])[3]
+    edit(d, key)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(d))  # Python writes NaN / Infinity / -Infinity, as a hand edit could
+    with pytest.raises(ValueError) as err:
+        LatencyTable.load(bad)
+    msg = str(err.value)
+    assert msg.startswith(f"latency table 'tinyhost' ({bad}): entry {key!r} {shown}")
+    assert "re-run `moopt nas profile-device`" in msg
+
+
+def test_json_constants_written_by_hand_are_rejected(tiny_table, tmp_path):
+    path, good = tiny_table
+    key = sorted(good["entries"])[0]
+    text = json.dumps(good).replace(json.dumps(good["entries"][key]), '{"ms": NaN, "iqr_ms": 0, "min_ms": Infinity}')
+    assert "NaN" in text
+    (tmp_path / "nan.json").write_text(text)
+    with pytest.raises(ValueError, match=re.escape(f"entry {key!r} has ms=nan")):
+        LatencyTable.load(tmp_path / "nan.json")
+
+
+@pytest.mark.parametrize("field,value,shown", [
+    ("input_shape", [1, 8], "input_shape=[1, 8]; it must be 3 positive integers"),
+    ("input_shape", [1, 0, 8], "input_shape=[1, 0, 8]"),
+    ("input_shape", [1, 8.5, 8], "input_shape=[1, 8.5, 8]"),
+    ("input_shape", "1x8x8", "input_shape='1x8x8'"),
+    ("num_classes", 0, "num_classes=0; it must be a positive integer"),
+    ("num_classes", -3, "num_classes=-3"),
+    ("num_classes", 2.5, "num_classes=2.5"),
+    ("entries", {}, "has no entries (entries={})"),
+])
+def test_bad_skeleton_fields_are_rejected_on_load(tiny_table, tmp_path, field, value, shown):
+    path, good = tiny_table
+    d = dict(good, **{field: value})
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(d))
+    with pytest.raises(ValueError) as err:
+        LatencyTable.load(bad)
+    msg = str(err.value)
+    assert msg.startswith(f"latency table 'tinyhost' ({bad})") and shown in msg
+    assert "re-run `moopt nas profile-device`" in msg
+    with pytest.raises(ValueError, match=r"^latency table 'tinyhost' has "):
+        LatencyTable.from_dict(d)  # without a file, the message names the table alone
+
+
+def test_a_good_saved_table_still_loads_and_predicts_the_same(tiny_table):
+    path, good = tiny_table
+    back = LatencyTable.load(path)
+    cell = ("bnrelu", "conv3x3")
+    expected = sum(good["entries"][k]["ms"] for k in dpp_keys(cell, (1, 8, 8), 10, TINY))
+    assert back.predict(cell) == pytest.approx(expected) and expected > 0
+    assert back.input_shape == (1, 8, 8) and back.num_classes == 10 and back.config == TINY
+    zero = json.loads(json.dumps(good))
+    zero["entries"][sorted(zero["entries"])[0]].update(ms=0, iqr_ms=0, min_ms=0)  # a 0 ms layer is legal
+    assert LatencyTable.from_dict(zero).entries[sorted(zero["entries"])[0]] == {"ms": 0.0, "iqr_ms": 0.0, "min_ms": 0.0}
