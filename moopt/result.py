@@ -281,6 +281,15 @@ class RunResult:
                                                  zip(self.objective_names, self.signs)))
 
     @property
+    def front_records(self) -> list:
+        """The :class:`~moopt.store.EvaluationRecord` of each Pareto-optimal feasible evaluation.
+
+        In the order of :attr:`front` (sorted by the objectives, minimized); each candidate
+        once (a duplicate answered from the store is not repeated).
+        """
+        return self._front_records()
+
+    @property
     def front_F(self) -> np.ndarray:
         """Objective values of the Pareto front, shape ``(n_front, n_obj)``, user directions."""
         return self._matrix(self._front_records())

@@ -154,3 +154,14 @@ def test_crash_with_duplicates_waiting_never_evaluates_twice(tmp_path):
     assert res.counts["cached"] == 6
     full = moopt.optimize(p, "random", budget=8, seed=0, batch_size=4, count_duplicates=True)
     assert sorted(r.key for r in res.records) == sorted(r.key for r in full.records)
+
+
+def test_front_records_are_the_front_rows_records():
+    import moopt
+
+    p = moopt.Problem([moopt.Real("x", 0, 1)], ["f1", "f2"], lambda q: {"f1": q["x"], "f2": (1 - q["x"]) ** 2})
+    res = moopt.optimize(p, "random", budget=12, seed=1)
+    recs = res.front_records
+    assert [r.candidate_id for r in recs] == [row["id"] for row in res.front]
+    assert [[r.objectives["f1"], r.objectives["f2"]] for r in recs] == res.front_F.tolist()
+    assert 0 < len(recs) <= 12 and all(r.status == "ok" and r.cached_from is None for r in recs)
