@@ -13,7 +13,9 @@ and MACs match the condensed counts the CondenseNet / DPP-Net tables report.
   and the batch size and thread count are recorded.
 * ``peak_memory_mb``: weights + buffers + input + the peak of the memory
   allocated during one forward pass (CUDA allocator statistics on a GPU,
-  the torch profiler's memory events on CPU).
+  the torch profiler's memory events on CPU; the log lines the profiler's C++ side
+  prints to the process's stderr, e.g. ``gpuGetDeviceCount failed`` on a machine
+  without a GPU, are dropped, see :func:`quiet_profiler`).
 * ``energy_mj`` / ``peak_power_w``: measured with NVML on an NVIDIA GPU,
   with RAPL on a CPU where ``/sys/class/powercap`` is readable, otherwise
   estimated (see :func:`estimate_energy`).  ``source`` says which.
@@ -31,11 +33,15 @@ import copy
 import glob
 import math
 import os
+import re
 import statistics
+import sys
+import tempfile
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import torch
 from torch import nn
@@ -180,6 +186,72 @@ def measure_latency(model: nn.Module, input_shape: Sequence[int], *, batch_size:
             "device": str(device), "clock": clock}
 
 
+#: A log line the torch profiler's C++ side (kineto, CUPTI, c10 logging) writes to file descriptor 2:
+#: kineto's ``ERROR:2026-01-01 12:00:00 123:123 DeviceProperties.cpp:56] gpuGetDeviceCount failed ...``
+#: and ``USDT:... profiler_start``, c10's ``[W1201 12:00:00.0 123 kineto_shim.cpp:343] ...`` about the
+#: profiler, and any line naming CUPTI or gpuGetDeviceCount.
+PROFILER_NOISE = re.compile(
+    r"^[A-Z]+:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+:\d+ \S+\.cpp:\d+\]"
+    r"|^\[[WIEF][^\]]*\].*(?:kineto|profil|cupti)"
+    r"|gpuGetDeviceCount|CUPTI",
+    re.IGNORECASE,
+)
+
+
+def _write_fd(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+@contextmanager
+def _native_stderr_filtered(noise: re.Pattern) -> Iterator[None]:
+    """Capture file descriptor 2 during the block, then write back the lines ``noise`` does not match.
+
+    C++ code writes to the descriptor directly, past ``sys.stderr``; other output written to it in
+    the block (any thread's) comes back after the block, in order.  Exceptions pass through.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 (a detached process): nothing reaches a user
+        yield
+        return
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            if sys.stderr is not None:
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [ln for ln in capture.read().splitlines(keepends=True)
+                    if not noise.search(ln.decode("utf-8", "replace"))]
+            try:
+                _write_fd(2, b"".join(kept))
+            except OSError:  # stderr closed meanwhile: the kept text has nowhere to go
+                pass
+
+
+@contextmanager
+def quiet_profiler() -> Iterator[None]:
+    """Silence the torch profiler's own chatter around a profiling block, and nothing else.
+
+    The profiler's C++ side (kineto) prints log lines straight to the process's stderr
+    descriptor, e.g. ``ERROR:... DeviceProperties.cpp:56] gpuGetDeviceCount failed with code 35``
+    on a machine without a usable GPU, and ``USDT:... profiler_start`` / ``profiler_stop`` on
+    every run; ``KINETO_LOG_LEVEL`` cannot silence the latter.  This drops the lines matching
+    :data:`PROFILER_NOISE` from descriptor 2 and ignores Python warnings raised from
+    ``torch.profiler`` / ``torch.autograd.profiler``; other output and all exceptions pass.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"torch\.(autograd\.)?profiler")
+        with _native_stderr_filtered(PROFILER_NOISE):
+            yield
+
+
 def measure_peak_memory(model: nn.Module, input_shape: Sequence[int], *, batch_size: int = 1,
                         device: str = "cpu") -> dict:
     """Peak memory of one inference, in MB (1e6 bytes).
@@ -205,7 +277,7 @@ def measure_peak_memory(model: nn.Module, input_shape: Sequence[int], *, batch_s
         else:
             from torch.profiler import ProfilerActivity, profile
 
-            with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            with quiet_profiler(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
                 m(x)
             events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
                             if e.name() == "[memory]" and str(e.device_type()).endswith("CPU"))

@@ -210,3 +210,46 @@ def test_energy_weight_words_count_float_buffers_but_not_the_batch_counter():
     m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).eval()
     # conv 4*1*3*3 + 4 bias, BN weight + bias 8, running mean + var 8; num_batches_tracked is not read
     assert estimate_energy(m, (1, 8, 8))["weight_words"] == 40 + 8 + 8
+
+
+def test_peak_memory_leaves_stderr_clean():
+    """The CPU profiler's C++ log (e.g. ``gpuGetDeviceCount failed`` without a GPU) must not reach a CLI user."""
+    import subprocess
+    import sys
+
+    code = ("import torch; from moopt.adapters.nas.objectives import measure_peak_memory; "
+            "r = measure_peak_memory(torch.nn.Conv2d(1, 4, 3), (1, 8, 8)); print(repr(r['activations_peak_mb']))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "gpuGetDeviceCount" not in run.stderr and "CUPTI" not in run.stderr and "profiler_st" not in run.stderr
+    assert run.stderr == ""
+    # 4 x 6 x 6 float32 outputs of the conv, allocated during the profiled pass
+    assert float(run.stdout.strip()) >= 4 * 6 * 6 * 4 / 1e6
+
+
+def test_quiet_profiler_drops_only_profiler_lines(capfd):
+    import os
+    import sys
+    import warnings
+
+    from moopt.adapters.nas.objectives import quiet_profiler
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with quiet_profiler():
+            os.write(2, b"ERROR:2026-12-01 01:12:34 27026:27026 DeviceProperties.cpp:56] gpuGetDeviceCount failed"
+                        b" with code 35\nUSDT:2026-12-01 01:12:34 27026:27026 SyncActivityProfilerHandler.cpp:39]"
+                        b" profiler_start\n[W1201 01:12:34.0 1 kineto_shim.cpp:343] Profiler is not initialized\n"
+                        b"a real message\n")
+            print("from python", file=sys.stderr)
+            warnings.warn_explicit("profiler noise", UserWarning, "profiler.py", 1, module="torch.profiler.profiler")
+            warnings.warn_explicit("a model warning", UserWarning, "model.py", 1, module="mymodel")
+    # (under capfd, sys.stderr bypasses descriptor 2, so only the set of lines is fixed here)
+    assert sorted(capfd.readouterr().err.splitlines()) == ["a real message", "from python"]
+    assert [str(w.message) for w in seen] == ["a model warning"]
+    with pytest.raises(RuntimeError, match="inside the profiler"):
+        with quiet_profiler():
+            os.write(2, b"kept before the error\n")
+            raise RuntimeError("inside the profiler")
+    os.write(2, b"stderr restored\n")
+    assert capfd.readouterr().err == "kept before the error\nstderr restored\n"
