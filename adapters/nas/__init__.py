@@ -37,6 +37,8 @@ _EXPORTS = {
     "build_baseline": "baselines",
     "measure_all": "objectives",
     "export_network": "export",
+    "front_table": "report",
+    "write_results": "report",
 }
 
 __all__ = sorted(_EXPORTS)
