@@ -94,13 +94,10 @@ def _join(seq: Sequence[Any]) -> str:
 def front_records(result: RunResult) -> list:
     """The :class:`~moopt.store.EvaluationRecord` of each front member, in :attr:`RunResult.front`'s order.
 
-    That order sorts by the first objective in its own direction (ties by the next ones).
+    That order sorts by the first objective in its own direction (ties by the next ones);
+    this is :attr:`RunResult.front_records`.
     """
-    by_candidate: dict[int, Any] = {}
-    for r in result.records:  # the front holds ok, uncached evaluations: one per candidate
-        if r.status == "ok" and r.cached_from is None and r.objectives is not None:
-            by_candidate.setdefault(r.candidate_id, r)
-    return [by_candidate[row["id"]] for row in result.front]
+    return list(result.front_records)
 
 
 def objective_rows(result: RunResult, units: Mapping[str, str], sources: Mapping[str, str]) -> list[dict]:
