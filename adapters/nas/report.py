@@ -11,7 +11,7 @@
 * ``report.md``: title, summary, the front table, links to the files above, the exported
   networks and notes.
 
-``id`` is an evaluation's ``seq`` in the run store (the id ``--id`` takes).  The front is
+``id`` is a candidate's id in the run store (``moopt show``'s ``id``, the id ``--id`` takes).  The front is
 :attr:`moopt.RunResult.front`'s (failed, pruned, infeasible and cached evaluations excluded),
 sorted by the first objective in its own direction.  Every file is written to a temporary file
 in the folder and renamed, so a crash never leaves a half-written report.
@@ -139,11 +139,11 @@ def front_table(result: RunResult, *, units: Mapping[str, str], sources: Mapping
     names = result.objective_names
     if fmt == "csv":
         return _csv([["id", "architecture", *names]]
-                    + [[r.seq, architecture(r.params), *[_csv_value(r.objectives[n]) for n in names]] for r in recs])
+                    + [[r.candidate_id, architecture(r.params), *[_csv_value(r.objectives[n]) for n in names]] for r in recs])
     objs = objective_rows(result, units, sources)
     header = ["id", "architecture"] + [f"{o['name']} ({o['unit']})" if o["unit"] else o["name"] for o in objs]
     lines = [_md_row(header), _md_row(["---:", ":---"] + ["---:"] * len(names))]
-    lines += [_md_row([str(r.seq), architecture(r.params)] + [format_value(r.objectives[n]) for n in names])
+    lines += [_md_row([str(r.candidate_id), architecture(r.params)] + [format_value(r.objectives[n]) for n in names])
               for r in recs]
     if not recs:
         lines.append(_md_row(["", "(no Pareto-optimal evaluation: none is ok and feasible)"] + [""] * len(names)))
@@ -188,7 +188,7 @@ def write_results(result: RunResult, out_dir, *, units: Mapping[str, str], sourc
         title: First heading of ``report.md``.
         summary: Key/value pairs listed under the title (preset, data, device, budget, seed,
             counts, elapsed...), in the given order.
-        exported: Evaluation id (``seq``) -> ``{kind: path}`` of its exported files, as
+        exported: Candidate id (``candidate_id``) -> ``{kind: path}`` of its exported files, as
             :func:`~moopt.adapters.nas.export.export_network` returns them; linked relative to ``out_dir``.
         notes: Lines listed as bullet points at the end.
 
@@ -247,7 +247,7 @@ def _report(result: RunResult, out: Path, *, units, sources, title: str, summary
 def _exported_lines(result: RunResult, out: Path, exported: Mapping[int, Mapping[str, str]]) -> list[str]:
     if not exported:
         return ["No network was exported."]
-    by_seq = {r.seq: r for r in result.records}
+    by_seq = {r.candidate_id: r for r in result.records if r.cached_from is None}
     lines = []
     for seq in sorted(exported):
         rec = by_seq.get(seq)

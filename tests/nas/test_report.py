@@ -32,7 +32,7 @@ def _run(tmp_path, budget=20, *, max_first=False):
 
 
 def by_seq(res):
-    return {r.seq: r for r in res.records}
+    return {r.candidate_id: r for r in res.records if r.cached_from is None}
 
 
 def _links(markdown: str) -> list[str]:
@@ -43,7 +43,7 @@ def _links(markdown: str) -> list[str]:
 def written(tmp_path):
     res = _run(tmp_path)
     out = tmp_path / "results"
-    seq = front_records(res)[0].seq
+    seq = front_records(res)[0].candidate_id
     files = {}
     for kind, suffix in (("json", ".json"), ("torchscript", ".torchscript.pt")):
         path = out / "exported" / f"id{seq}{suffix}"
@@ -73,7 +73,7 @@ def test_front_csv_rows_equal_the_records(written):
     recs = front_records(res)
     assert len(rows) == len(res.front) == len(recs) > 1
     assert list(rows[0]) == ["id", "architecture", "f1", "f2"]
-    by_seq = {r.seq: r for r in res.records}
+    by_seq = {r.candidate_id: r for r in res.records if r.cached_from is None}
     for row, rec in zip(rows, recs):
         r = by_seq[int(row["id"])]
         assert r is rec and r.status == "ok" and r.constraints["g"] <= 0 and r.params["k"] != 3
@@ -81,7 +81,7 @@ def test_front_csv_rows_equal_the_records(written):
         assert sorted(row["architecture"].split(", ")) == [f"k={r.params['k']}", f"x={format_value(r.params['x'])}"]
     f1 = [float(r["f1"]) for r in rows]
     assert f1 == sorted(f1)  # first objective, in its own direction (min)
-    assert {int(r["id"]) for r in rows} == {rec.seq for rec in recs}
+    assert {int(r["id"]) for r in rows} == {rec.candidate_id for rec in recs}
     assert res.counts["failed"] > 0  # failed evaluations existed and were left out
 
 
