@@ -20,6 +20,10 @@ Rewards (``kind`` in brackets, the name used by :func:`parse_reward`), by module
   * :class:`AccuracyConstraintReward` [``accuracy``]:
     ``1 - energy_n if accuracy >= threshold else 0``.
 
+  ``accuracy`` (and ``threshold``) are fractions in ``[0, 1]``: the value is
+  scaled by ``accuracy_scale``, taken from the objective's unit at ``bind``
+  (``"%"``: 0.01) unless given.
+
 * :mod:`moopt.rewards.scalarizations`:
 
   * :class:`WeightedSum` [``weighted_sum``]: ``-sum_i w_i n_i``;

@@ -162,12 +162,20 @@ class Reward:
         """
         F = np.array([self._extract(v) for v in values], dtype=float).reshape(-1, len(self.names))
         signs = self._signs()
+        self._validate(F)  # before any state changes: a refused batch leaves the reward as it was
         self._norm.observe(F * signs)
         r = np.asarray(self._compute(F, signs), dtype=float).reshape(-1)
         if r.size:
             self.min_seen = min(self.min_seen, float(r.min()))
             self.n_seen += int(r.size)
         return r
+
+    def _validate(self, F: np.ndarray) -> None:
+        """Check the raw values ``F`` ``(n, k)`` of a batch before any state changes (default: none).
+
+        Raises:
+            ValueError: a value the formula cannot use.
+        """
 
     def _compute(self, F: np.ndarray, signs: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement _compute(F, signs), its formula.")

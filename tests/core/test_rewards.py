@@ -5,7 +5,7 @@ import math
 import moocore
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import moopt
@@ -111,6 +111,130 @@ def test_failure_reward_min_seen_and_fixed():
     assert PowerConstraintReward(1.0, failure=-1.0).failure_reward() == -1.0
     with pytest.raises(ValueError, match="failure"):
         PowerConstraintReward(1.0, failure="zero")
+
+
+# ---------------------------------------------------------------- MONAS: accuracy on the [0, 1] scale
+PCT = _problem([moopt.Objective("accuracy_pct", "max", "%"), moopt.Objective("energy_mj", "min", "mJ")])
+FRAC = _problem([moopt.Objective("accuracy_pct", "max", "fraction"), moopt.Objective("energy_mj", "min", "mJ")])
+
+
+def _monas_rewards(**kw):
+    return [MixedReward(0.25, accuracy="accuracy_pct", energy="energy_mj", bounds={"energy_mj": (0, 10)}, **kw),
+            PowerConstraintReward(6.0, accuracy="accuracy_pct", power="energy_mj", **kw),
+            AccuracyConstraintReward(0.85, accuracy="accuracy_pct", energy="energy_mj",
+                                     bounds={"energy_mj": (0, 10)}, **kw)]
+
+
+def test_monas_rewards_read_a_percent_accuracy_as_a_fraction_once_bound():
+    mixed, power, acc = (r.bind(PCT) for r in _monas_rewards())
+    assert mixed.accuracy_scale == power.accuracy_scale == acc.accuracy_scale == 0.01
+    v = {"accuracy_pct": 90, "energy_mj": 5}
+    assert mixed(v) == 0.25 * 0.9 - 0.75 * 0.5
+    assert power(v) == 0.9 and power({"accuracy_pct": 90, "energy_mj": 7}) == 0.0
+    assert acc(v) == 1 - 0.5 and acc({"accuracy_pct": 80, "energy_mj": 5}) == 0.0
+    assert acc.satisfied({"accuracy_pct": 85, "energy_mj": 9}) is True
+    assert acc.satisfied({"accuracy_pct": 84.9, "energy_mj": 0}) is False
+    # the same formulas on an objective reported as a fraction give the same rewards
+    frac = [r.bind(FRAC) for r in _monas_rewards()]
+    assert [r.accuracy_scale for r in frac] == [1.0, 1.0, 1.0]
+    assert [r({"accuracy_pct": 0.9, "energy_mj": 5}) for r in frac] == [0.25 * 0.9 - 0.75 * 0.5, 0.9, 0.5]
+
+
+@pytest.mark.parametrize("unit,scale", [("%", 0.01), (" Percent ", 0.01), ("pct", 0.01), (None, 1.0), ("", 1.0),
+                                        ("fraction", 1.0)])
+def test_the_accuracy_unit_decides_the_scale(unit, scale):
+    p = _problem([moopt.Objective("a", "max", unit), moopt.Objective("e", "min")])
+    r = MixedReward(0.5, accuracy="a", energy="e")
+    assert r.accuracy_scale == 1.0  # never bound
+    assert r.bind(p).accuracy_scale == scale
+
+
+def test_an_unbound_reward_fed_percentages_says_how_to_fix_it_and_keeps_its_state():
+    for r in _monas_rewards():
+        with pytest.raises(ValueError, match=r"accuracy objective 'accuracy_pct' = 90 is 90 with accuracy_scale=1, "
+                                             r"outside \[0, 1\].*not bound to a problem.*"
+                                             r"pass accuracy_scale=0\.01 for percentages"):
+            r.batch([{"accuracy_pct": 0.5, "energy_mj": 1.0}, {"accuracy_pct": 90, "energy_mj": 5}])
+        assert r.n_seen == 0 and not np.isfinite(r.state_dict()["norm"]["lo"]).any()  # the batch was refused
+    bound = MixedReward(0.5, accuracy="accuracy_pct", energy="energy_mj", accuracy_scale=1.0).bind(PCT)
+    with pytest.raises(ValueError, match="its unit is '%'; pass accuracy_scale=0.01 for percentages"):
+        bound({"accuracy_pct": 90, "energy_mj": 5})
+    no_unit = MixedReward(0.5, accuracy="acc", energy="energy_mj").bind(ACC_ENERGY)
+    with pytest.raises(ValueError, match="gives no unit"):
+        no_unit({"acc": 90, "energy_mj": 5})
+    with pytest.raises(ValueError, match="= -1 is -0.01"):
+        MixedReward(0.5, accuracy="accuracy_pct", energy="energy_mj").bind(PCT)({"accuracy_pct": -1, "energy_mj": 5})
+    with pytest.raises(ValueError, match="= 150 is 1.5"):
+        AccuracyConstraintReward(0.5, accuracy="accuracy_pct", energy="energy_mj").bind(PCT).satisfied(
+            {"accuracy_pct": 150, "energy_mj": 5})
+
+
+def test_an_explicit_accuracy_scale_overrides_the_unit():
+    unbound = [r({"accuracy_pct": 90, "energy_mj": 5}) for r in _monas_rewards(accuracy_scale=0.01)]
+    assert unbound == [0.25 * 0.9 - 0.75 * 0.5, 0.9, 0.5]
+    # a "%" objective whose values are in fact fractions
+    assert [r.bind(PCT).accuracy_scale for r in _monas_rewards(accuracy_scale=1)] == [1.0, 1.0, 1.0]
+    r = PowerConstraintReward(6.0, accuracy="accuracy_pct", power="energy_mj", accuracy_scale=1).bind(PCT)
+    assert r({"accuracy_pct": 0.9, "energy_mj": 5}) == 0.9
+    # per mille
+    assert PowerConstraintReward(6.0, accuracy="a", power="p", accuracy_scale=0.001)({"a": 900, "p": 1}) == 0.9
+
+
+@pytest.mark.parametrize("scale,error,message", [
+    (0, ValueError, "accuracy_scale must be > 0"), (-0.01, ValueError, "accuracy_scale must be > 0"),
+    (math.nan, ValueError, "accuracy_scale must be finite"), (math.inf, ValueError, "accuracy_scale must be finite"),
+    ("percent", TypeError, "accuracy_scale must be a number"),
+])
+def test_a_bad_accuracy_scale_is_rejected(scale, error, message):
+    for make in (MixedReward, PowerConstraintReward, AccuracyConstraintReward):
+        with pytest.raises(error, match=message):
+            make(0.5, accuracy_scale=scale)
+
+
+@pytest.mark.parametrize("threshold,message", [
+    (90, "threshold=90 is not a fraction; the accuracy threshold is on the [0, 1] scale whatever the "
+         "objective's unit: use 0.9."),
+    (-0.1, "threshold=-0.1 is not a fraction; the accuracy threshold is on the [0, 1] scale whatever the "
+           "objective's unit: use a value in [0, 1]."),
+    (150, "threshold=150 is not a fraction; the accuracy threshold is on the [0, 1] scale whatever the "
+          "objective's unit: use a value in [0, 1]."),
+])
+def test_the_accuracy_threshold_is_a_fraction(threshold, message):
+    with pytest.raises(ValueError) as info:
+        AccuracyConstraintReward(threshold, accuracy="accuracy_pct", energy="energy_mj")
+    assert str(info.value) == message
+    with pytest.raises(ValueError, match="is not a fraction"):
+        parse_reward(f"accuracy:threshold={threshold},accuracy=accuracy_pct,energy=energy_mj")
+    assert AccuracyConstraintReward(0).threshold == 0 and AccuracyConstraintReward(1).threshold == 1
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_monas_config_round_trip_keeps_the_accuracy_scale(explicit):
+    kw = {"accuracy_scale": 0.01} if explicit else {}
+    vals = [{"accuracy_pct": a, "energy_mj": e} for a, e in [(90, 5), (40, 2), (75.5, 8), (100, 0)]]
+    for r in _monas_rewards(**kw):
+        r.bind(PCT)
+        cfg = serial.loads(serial.dumps(r.config()))
+        assert ("accuracy_scale" in cfg) is explicit  # a scale from the unit is re-derived at bind
+        clone = reward_from_config(cfg).bind(PCT)
+        np.testing.assert_array_equal(clone.batch(vals), r.batch(vals))
+        assert clone.config() == r.config()
+    spec = parse_reward("mixed:alpha=0.25,accuracy=accuracy_pct,energy=energy_mj,accuracy_scale=0.01,"
+                        "bounds.energy_mj=0:10")
+    assert spec.accuracy_scale == 0.01 and spec({"accuracy_pct": 90, "energy_mj": 5}) == 0.25 * 0.9 - 0.75 * 0.5
+    assert repr(spec) == "MixedReward(alpha=0.25, accuracy='accuracy_pct', energy='energy_mj', accuracy_scale=0.01)"
+
+
+@given(st.floats(0, 1), st.floats(0, 10), st.floats(0.01, 0.99))
+def test_percent_and_fraction_objectives_give_the_same_rewards(a, e, threshold):
+    assume(abs(a - threshold) > 1e-9)  # 100 * a * 0.01 may round across the threshold
+    for pct, frac in zip(_monas_rewards(), _monas_rewards()):
+        if isinstance(pct, AccuracyConstraintReward):
+            pct, frac = (AccuracyConstraintReward(threshold, accuracy="accuracy_pct", energy="energy_mj",
+                                                  bounds={"energy_mj": (0, 10)}) for _ in range(2))
+        pct.bind(PCT), frac.bind(FRAC)
+        assert pct({"accuracy_pct": 100 * a, "energy_mj": e}) == pytest.approx(
+            frac({"accuracy_pct": a, "energy_mj": e}), abs=1e-12)
 
 
 # ---------------------------------------------------------------- generic rewards
