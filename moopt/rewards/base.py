@@ -13,6 +13,10 @@ Formulas that read their objectives by role (accuracy, energy, ...) declare
 :attr:`Reward.required` ``{role: direction}`` and keep each role's objective
 name in the attribute of that name (``self.accuracy = "acc"``); the base class
 then checks those directions in :meth:`Reward.bind`.
+
+A formula that uses some of its objectives raw (not normalized) overrides
+:attr:`Reward.normalizes`; ``bounds`` may then name only the normalized ones
+(a bound on a raw objective would be ignored, so it is refused).
 """
 
 from __future__ import annotations
@@ -47,12 +51,14 @@ class Reward:
         directions: Objective name -> ``"min"``/``"max"`` for rewards that need
             it (weighted sum, Chebyshev, HVI) when not bound to a problem.
         bounds: Fixed normalization bounds ``{name: (low, high)}`` in the
-            objective's own units (see :mod:`moopt.rewards.normalize`);
-            running min/max for the names not given.
+            objective's own units (see :mod:`moopt.rewards.normalize`), only
+            for names in :attr:`normalizes`; running min/max for the
+            normalized names not given.
 
     Raises:
         ValueError: an empty or repeated name, a bad ``failure``, direction or
-            bound.
+            bound, or a bound for a name the formula does not normalize (it
+            would be ignored).
     """
 
     kind: ClassVar[str] = "reward"
@@ -86,8 +92,35 @@ class Reward:
             self.failure = finite("failure", failure)
         self.directions: dict[str, str] = {n: direction(n, d) for n, d in (directions or {}).items()}
         self._norm = Normalizer(self.names, bounds)
+        self._check_bounds()
         self.min_seen = math.inf
         self.n_seen = 0
+
+    # -- normalization -----------------------------------------------------------
+    @property
+    def normalizes(self) -> list[str]:
+        """The names the formula normalizes (through :meth:`normalized`): all of them by default.
+
+        ``bounds`` may name only these; a subclass whose formula uses some
+        objectives raw overrides this (MONAS: only the energy).
+        """
+        return list(self.names)
+
+    def _unnormalized_note(self, names: Sequence[str]) -> str:
+        """Why the formula ignores a bound on ``names`` (for the error message)."""
+        return f"the {self.kind} formula uses {'it' if len(names) == 1 else 'them'} unnormalized"
+
+    def _check_bounds(self) -> None:
+        """Refuse fixed bounds for names the formula does not normalize (they would be ignored)."""
+        keep = set(self.normalizes)
+        ignored = [n for n in self._norm.fixed if n not in keep]
+        if ignored:
+            fix = (f"give bounds only for {self.normalizes}" if self.normalizes
+                   else "drop bounds: this reward normalizes nothing")
+            raise ValueError(
+                f"{self.kind} reward: bounds given for {ignored}, but {self._unnormalized_note(ignored)}, "
+                f"so the bound would be ignored; {fix}."
+            )
 
     @property
     def floor(self) -> float:

@@ -16,6 +16,9 @@ scale from the accuracy objective's unit (``"%"``, ``"percent"`` or ``"pct"``:
 0.01; any other unit or none: 1); a reward never bound uses 1.  A scaled
 accuracy outside ``[0, 1]`` raises a ``ValueError`` that says how to fix it.
 The accuracy threshold of :class:`AccuracyConstraintReward` is a fraction too.
+
+The accuracy (and the power) enter the formulas unnormalized, so ``bounds`` may
+name only the energy of the mixed and accuracy-constraint rewards.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class _MonasReward(Reward):
             fraction (finite, ``> 0``); ``None``: from the unit at :meth:`bind`.
         failure: Reward of failed children.
         directions: Optional ``{name: "min"/"max"}``.
-        bounds: Fixed normalization bounds (see :class:`Reward`).
+        bounds: Fixed bounds, only for :attr:`normalizes`.
     """
 
     accuracy: str
@@ -123,6 +126,15 @@ class _MonasReward(Reward):
         """``{"accuracy_scale": s}`` when given explicitly (a scale from the unit is re-derived at bind)."""
         return {} if self._scale_arg is None else {"accuracy_scale": self._scale_arg}
 
+    def _unnormalized_note(self, names: Sequence[str]) -> str:
+        notes = []
+        if self.accuracy in names:
+            notes.append("the accuracy unnormalized, on the [0, 1] scale (see accuracy_scale)")
+        rest = [n for n in names if n != self.accuracy]
+        if rest:
+            notes.append(f"{rest} in its own unit")
+        return f"the {self.kind} formula uses " + " and ".join(notes)
+
 
 class MixedReward(_MonasReward):
     """MONAS mixed reward ``R = alpha * accuracy - (1 - alpha) * energy_n``.
@@ -137,7 +149,8 @@ class MixedReward(_MonasReward):
         alpha: Weight of accuracy, in ``[0, 1]``.
         accuracy: Name of the (maximized) accuracy objective.
         energy: Name of the (minimized) energy-like objective.
-        bounds: Optional fixed bounds ``{energy: (low, high)}``.
+        bounds: Optional fixed bounds ``{energy: (low, high)}``; the accuracy
+            takes none (it is used unnormalized).
         accuracy_scale: Factor that turns the accuracy objective's value into
             a fraction (``0.01`` for percent); default: from its unit at
             ``bind`` (1 when never bound).
@@ -145,8 +158,8 @@ class MixedReward(_MonasReward):
         directions: Optional ``{name: "min"/"max"}`` (normally taken by ``bind``).
 
     Raises:
-        ValueError: a bad option, or (when called) a scaled accuracy outside
-            ``[0, 1]``.
+        ValueError: a bad option, bounds for the accuracy, or (when called) a
+            scaled accuracy outside ``[0, 1]``.
 
     Example:
         >>> r = MixedReward(0.5, accuracy="acc", energy="e", bounds={"e": (0, 4)})
@@ -170,6 +183,10 @@ class MixedReward(_MonasReward):
     def floor(self) -> float:
         return -(1.0 - self.alpha)
 
+    @property
+    def normalizes(self) -> list[str]:
+        return [self.energy]
+
     def _compute(self, F, signs):
         N = self.normalized(F, signs)
         return self.alpha * self._fraction(F[:, 0]) - (1.0 - self.alpha) * N[:, 1]
@@ -183,7 +200,8 @@ class PowerConstraintReward(_MonasReward):
 
     ``accuracy`` is a fraction in ``[0, 1]`` (the objective's value times
     ``accuracy_scale``, see :mod:`moopt.rewards.monas`), so the reward is in
-    ``[0, 1]``.  The budget is inclusive and the power is not normalized.
+    ``[0, 1]``.  The budget is inclusive and the power is not normalized:
+    the reward normalizes nothing and takes no ``bounds``.
     Floor: 0.
 
     Args:
@@ -193,12 +211,13 @@ class PowerConstraintReward(_MonasReward):
         accuracy_scale: Factor that turns the accuracy objective's value into
             a fraction (``0.01`` for percent); default: from its unit at
             ``bind`` (1 when never bound).
+        bounds: Accepted only empty: any bound would be ignored, so one is refused.
         failure: Reward of failed children.
         directions: Optional ``{name: "min"/"max"}`` (normally taken by ``bind``).
 
     Raises:
-        ValueError: a bad option, or (when called) a scaled accuracy outside
-            ``[0, 1]``.
+        ValueError: a bad option, any bounds, or (when called) a scaled
+            accuracy outside ``[0, 1]``.
 
     Example:
         >>> r = PowerConstraintReward(2.0, accuracy="acc", power="power_w")
@@ -212,13 +231,17 @@ class PowerConstraintReward(_MonasReward):
     has_constraint = True
 
     def __init__(self, budget: float, *, accuracy: str = "accuracy", power: str = "power",
-                 accuracy_scale: Optional[float] = None, failure: Failure = "min",
+                 accuracy_scale: Optional[float] = None, bounds: Bounds = None, failure: Failure = "min",
                  directions: Optional[Mapping[str, str]] = None):
         self.budget = number("budget", budget, low=0.0, low_open=True,
                              hint="a power budget in the objective's unit")
         self.accuracy, self.power = accuracy, power
         super().__init__([accuracy, power], accuracy_scale=accuracy_scale, failure=failure,
-                         directions=directions)
+                         directions=directions, bounds=bounds)
+
+    @property
+    def normalizes(self) -> list[str]:
+        return []
 
     def _compute(self, F, signs):
         return np.where(F[:, 1] <= self.budget, self._fraction(F[:, 0]), 0.0)
@@ -261,7 +284,8 @@ class AccuracyConstraintReward(_MonasReward):
         threshold: Accuracy threshold (inclusive), a fraction in ``[0, 1]``.
         accuracy: Name of the (maximized) accuracy objective.
         energy: Name of the (minimized) energy objective.
-        bounds: Optional fixed bounds ``{energy: (low, high)}``.
+        bounds: Optional fixed bounds ``{energy: (low, high)}``; the accuracy
+            takes none (it is used unnormalized).
         accuracy_scale: Factor that turns the accuracy objective's value into
             a fraction (``0.01`` for percent); default: from its unit at
             ``bind`` (1 when never bound).
@@ -269,8 +293,9 @@ class AccuracyConstraintReward(_MonasReward):
         directions: Optional ``{name: "min"/"max"}`` (normally taken by ``bind``).
 
     Raises:
-        ValueError: a threshold outside ``[0, 1]``, another bad option, or
-            (when called) a scaled accuracy outside ``[0, 1]``.
+        ValueError: a threshold outside ``[0, 1]``, another bad option,
+            bounds for the accuracy, or (when called) a scaled accuracy
+            outside ``[0, 1]``.
 
     Example:
         >>> r = AccuracyConstraintReward(0.9, accuracy="acc", energy="e", bounds={"e": (0, 10)})
@@ -290,6 +315,10 @@ class AccuracyConstraintReward(_MonasReward):
         self.accuracy, self.energy = accuracy, energy
         super().__init__([accuracy, energy], accuracy_scale=accuracy_scale, failure=failure,
                          directions=directions, bounds=bounds)
+
+    @property
+    def normalizes(self) -> list[str]:
+        return [self.energy]
 
     def _compute(self, F, signs):
         N = self.normalized(F, signs)

@@ -183,6 +183,10 @@ class SoftConstraint(Reward):
         self.accuracy, self.latency = accuracy, latency
         super().__init__([accuracy, latency], failure=failure, directions=directions)
 
+    @property
+    def normalizes(self) -> list[str]:
+        return []  # accuracy and latency are used raw
+
     def _compute(self, F, signs):
         lat = F[:, 1]
         if np.any(lat <= 0):

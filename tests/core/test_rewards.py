@@ -208,6 +208,32 @@ def test_the_accuracy_threshold_is_a_fraction(threshold, message):
     assert AccuracyConstraintReward(0).threshold == 0 and AccuracyConstraintReward(1).threshold == 1
 
 
+def test_bounds_a_monas_formula_would_ignore_are_refused():
+    msg = (r"mixed reward: bounds given for \['accuracy_pct'\], but the mixed formula uses the accuracy "
+           r"unnormalized, on the \[0, 1\] scale \(see accuracy_scale\), so the bound would be ignored; "
+           r"give bounds only for \['energy_mj'\]\.")
+    with pytest.raises(ValueError, match=msg):
+        MixedReward(0.5, accuracy="accuracy_pct", energy="energy_mj",
+                    bounds={"accuracy_pct": (0, 100), "energy_mj": (0, 10)})
+    with pytest.raises(ValueError, match="accuracy reward: bounds given for.*accuracy unnormalized"):
+        AccuracyConstraintReward(0.5, accuracy="accuracy_pct", energy="energy_mj", bounds={"accuracy_pct": (0, 1)})
+    with pytest.raises(ValueError, match=r"power reward: bounds given for \['power_w'\].*in its own unit, so the "
+                                         r"bound would be ignored; drop bounds: this reward normalizes nothing"):
+        PowerConstraintReward(2.0, power="power_w", bounds={"power_w": (0, 5)})
+    with pytest.raises(ValueError, match="accuracy unnormalized.*normalizes nothing"):
+        parse_reward("power:budget=2,accuracy=acc,power=power_w,bounds.acc=0:1")
+    with pytest.raises(ValueError, match="accuracy unnormalized"):
+        reward_from_config({"type": "mixed", "alpha": 0.5, "accuracy": "acc", "energy": "e",
+                            "bounds": {"acc": [0, 1]}})
+    assert PowerConstraintReward(1.0).normalizes == SoftConstraint(1.0).normalizes == []
+    # the rewards that normalize every objective take bounds for each of them
+    both = {"acc": (0, 1), "energy_mj": (0, 10)}
+    for r in (WeightedSum(weights={"acc": 1, "energy_mj": 1}, bounds=both),
+              Chebyshev(weights={"acc": 1, "energy_mj": 1}, bounds=both),
+              HypervolumeImprovement(["acc", "energy_mj"], bounds=both)):
+        assert r.normalizes == ["acc", "energy_mj"]
+
+
 @pytest.mark.parametrize("explicit", [False, True])
 def test_monas_config_round_trip_keeps_the_accuracy_scale(explicit):
     kw = {"accuracy_scale": 0.01} if explicit else {}
