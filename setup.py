@@ -32,6 +32,8 @@ setup(
         "numba>=0.58",
         # WFG hypervolume, fastest for >= 6 objectives
         "hvwfg>=1.0.2",
+        # the TOML parser of `moopt nas ... --config` (stdlib tomllib from Python 3.11)
+        "tomli>=1.1; python_version < '3.11'",
     ],
     extras_require={
         "torch": ["torch>=2.1", "torchvision>=0.16"],

@@ -12,6 +12,8 @@ Modules:
     tabular: NAS-Bench-201 accuracy x real-device latency (the packaged moopt.problems.nb201 table).
     baselines: torchvision baselines and a CondenseNet-like network.
     problem: space + trainer + objectives -> moopt.Problem.
+    presets: the MONAS and DPP-Net presets (``monas``, ``dpp``, ``train_final``, ``export``).
+    export, report: exported networks and a run's results folder.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ _EXPORTS = {
     "densenet_space": "spaces.densenet",
     "build_baseline": "baselines",
     "measure_all": "objectives",
+    "monas": "presets",
+    "dpp": "presets",
+    "run_preset": "presets",
+    "list_presets": "presets",
+    "train_final": "presets",
     "export_network": "export",
     "front_table": "report",
     "write_results": "report",
