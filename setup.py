@@ -39,7 +39,9 @@ setup(
         "torch": ["torch>=2.1", "torchvision>=0.16"],
         "dist": ["dask[distributed]>=2024.1"],
         # the checks `make test` runs: the suite, the linter and the type checker
-        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100", "ruff>=0.6", "mypy>=1.10"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100", "ruff>=0.6", "mypy>=1.10",
+                 # exercises the ONNX export of `moopt nas export` (optional for users)
+                 "onnx>=1.15"],
         # pygmo: fastest exclusive HV contributions for >= 4 objectives (optional)
         "fast": ["pygmo>=2.19"],
         "bench": ["optuna>=3.5", "paretoset>=1.2", "pygmo>=2.19"],
