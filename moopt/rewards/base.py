@@ -17,6 +17,12 @@ then checks those directions in :meth:`Reward.bind`.
 A formula that uses some of its objectives raw (not normalized) overrides
 :attr:`Reward.normalizes`; ``bounds`` may then name only the normalized ones
 (a bound on a raw objective would be ignored, so it is refused).
+
+Stationarity.  :attr:`Reward.stationary` describes the *formula*.  A reward
+that normalizes an objective with the running min/max (no fixed bound for it,
+:attr:`Reward.running_normalized`) is not stationary either: the same child's
+reward changes as new extremes widen the running bounds.  Fixed ``bounds`` for
+every normalized objective make it stationary.
 """
 
 from __future__ import annotations
@@ -71,7 +77,13 @@ class Reward:
     has_constraint: ClassVar[bool] = False
     #: False when the reward of a fixed candidate shrinks as the search goes on
     #: (hypervolume improvement); ReinforceSearch then defaults to a fast
-    #: baseline and normalized advantages.
+    #: baseline and normalized advantages.  This describes the formula only: a
+    #: reward that normalizes an objective with the running min/max (no fixed
+    #: bound for it, see :attr:`running_normalized`) drifts too, as new extremes
+    #: widen the running bounds -- the same child's normalized value, and so
+    #: its reward, changes.  Pass ``bounds`` for every name in
+    #: :attr:`normalizes` to make such a reward stationary.  ReinforceSearch's
+    #: defaults follow this attribute alone.
     stationary: ClassVar[bool] = True
 
     def __init__(self, names: Sequence[str], *, failure: Failure = "min",
@@ -105,6 +117,17 @@ class Reward:
         objectives raw overrides this (MONAS: only the energy).
         """
         return list(self.names)
+
+    @property
+    def running_normalized(self) -> bool:
+        """True when some name in :attr:`normalizes` has no fixed bound.
+
+        Such a reward is not stationary whatever :attr:`stationary` says: the
+        running min/max widens as new extremes are seen, so the reward of a
+        fixed child drifts during a search.  Pass ``bounds`` for every
+        normalized name to avoid it.
+        """
+        return any(n not in self._norm.fixed for n in self.normalizes)
 
     def _unnormalized_note(self, names: Sequence[str]) -> str:
         """Why the formula ignores a bound on ``names`` (for the error message)."""

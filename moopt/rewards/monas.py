@@ -18,7 +18,11 @@ accuracy outside ``[0, 1]`` raises a ``ValueError`` that says how to fix it.
 The accuracy threshold of :class:`AccuracyConstraintReward` is a fraction too.
 
 The accuracy (and the power) enter the formulas unnormalized, so ``bounds`` may
-name only the energy of the mixed and accuracy-constraint rewards.
+name only the energy of the mixed and accuracy-constraint rewards.  Without a
+bound for it the energy is normalized by its running min/max: the reward of a
+fixed child then drifts as new extremes are seen
+(:attr:`~moopt.rewards.Reward.running_normalized`); a fixed ``bounds`` makes
+the reward stationary.
 """
 
 from __future__ import annotations
@@ -145,6 +149,11 @@ class MixedReward(_MonasReward):
     :mod:`moopt.rewards.normalize`).  ``alpha = 1`` is plain accuracy-driven
     NAS; smaller ``alpha`` favours low energy.  Floor: ``-(1 - alpha)``.
 
+    Without ``bounds`` the energy term drifts as new extremes widen the
+    running min/max, so the same child's reward changes during a search
+    (:attr:`running_normalized`); ``bounds={energy: (low, high)}`` makes the
+    reward stationary.
+
     Args:
         alpha: Weight of accuracy, in ``[0, 1]``.
         accuracy: Name of the (maximized) accuracy objective.
@@ -201,7 +210,7 @@ class PowerConstraintReward(_MonasReward):
     ``accuracy`` is a fraction in ``[0, 1]`` (the objective's value times
     ``accuracy_scale``, see :mod:`moopt.rewards.monas`), so the reward is in
     ``[0, 1]``.  The budget is inclusive and the power is not normalized:
-    the reward normalizes nothing and takes no ``bounds``.
+    the reward normalizes nothing, takes no ``bounds`` and is stationary.
     Floor: 0.
 
     Args:
@@ -279,6 +288,11 @@ class AccuracyConstraintReward(_MonasReward):
     ``threshold``, whatever the objective's unit (90 % -> ``threshold=0.9``).
     ``energy_n`` is the normalized energy (fixed ``bounds`` or running
     min/max, :mod:`moopt.rewards.normalize`).  Floor: 0.
+
+    Without ``bounds`` the energy term drifts as new extremes widen the
+    running min/max, so the same child's reward changes during a search
+    (:attr:`running_normalized`); ``bounds={energy: (low, high)}`` makes the
+    reward stationary.
 
     Args:
         threshold: Accuracy threshold (inclusive), a fraction in ``[0, 1]``.

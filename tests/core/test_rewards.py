@@ -231,7 +231,22 @@ def test_bounds_a_monas_formula_would_ignore_are_refused():
     for r in (WeightedSum(weights={"acc": 1, "energy_mj": 1}, bounds=both),
               Chebyshev(weights={"acc": 1, "energy_mj": 1}, bounds=both),
               HypervolumeImprovement(["acc", "energy_mj"], bounds=both)):
-        assert r.normalizes == ["acc", "energy_mj"]
+        assert r.normalizes == ["acc", "energy_mj"] and not r.running_normalized
+
+
+def test_running_normalization_is_visible_and_fixed_bounds_remove_it():
+    drifting = MixedReward(0.5, accuracy="acc", energy="energy_mj").bind(ACC_ENERGY)
+    fixed = MixedReward(0.5, accuracy="acc", energy="energy_mj", bounds={"energy_mj": (0, 10)}).bind(ACC_ENERGY)
+    assert drifting.running_normalized and not fixed.running_normalized
+    assert MixedReward.stationary  # the formula's attribute is unchanged
+    assert drifting.normalizes == fixed.normalizes == ["energy_mj"]
+    assert not PowerConstraintReward(1.0).running_normalized
+    assert AccuracyConstraintReward(0.5).running_normalized
+    assert WeightedSum(weights={"a": 1, "b": 1}, bounds={"a": (0, 1)}).running_normalized
+    child = {"acc": 0.5, "energy_mj": 4.0}
+    first = [drifting.batch([child, {"acc": 0.5, "energy_mj": 8.0}])[0], fixed(child)]
+    drifting({"acc": 0.5, "energy_mj": 0.0})  # a new extreme widens the running bounds
+    assert drifting(child) != first[0] and fixed(child) == first[1]
 
 
 @pytest.mark.parametrize("explicit", [False, True])
