@@ -7,7 +7,7 @@ Examples::
     moopt nas baselines --epochs 1 --format markdown
     moopt nas nb201-devices [--format table|csv|json]                # devices of the NB201 table (no torch)
 
-Searches (``moopt nas monas``, ``moopt nas dpp`` presets) plug in here as further commands.
+    moopt nas monas | dpp | list-presets | train-final | export   # the presets (moopt.cli.nas_presets)
 """
 
 from __future__ import annotations
@@ -53,13 +53,13 @@ def _ints(text: str, what: str) -> tuple:
 
 
 #: commands that need neither torch nor the NAS adapters (the group does not import them for these)
-_TORCH_FREE = frozenset({"nb201-devices"})
+_TORCH_FREE = frozenset({"nb201-devices", "list-presets"})
 
 
 @click.group()
 @click.pass_context
 def nas(ctx: click.Context) -> None:
-    """Device-aware neural architecture search (spaces, devices, baselines)."""
+    """Device-aware neural architecture search: the MONAS and DPP-Net presets, devices, baselines."""
     if ctx.invoked_subcommand not in _TORCH_FREE:
         _require_nas()
 
@@ -204,3 +204,13 @@ def device_listing(rows: list[dict], fmt: str, *, groups: Optional[dict] = None)
         lines += ["", "groups (use as nb201:device=GROUP): "
                   + "; ".join(f"{g} = {'+'.join(members)}" for g, members in groups.items())]
     return "\n".join(lines)
+
+
+def _add_preset_commands() -> None:
+    from .nas_presets import dpp_cmd, export_cmd, list_presets_cmd, monas_cmd, train_final_cmd
+
+    for cmd in (monas_cmd, dpp_cmd, list_presets_cmd, train_final_cmd, export_cmd):
+        nas.add_command(cmd)
+
+
+_add_preset_commands()
