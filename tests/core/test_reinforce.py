@@ -340,10 +340,20 @@ def test_search_contract(check, problem):
 
 
 def test_search_contract_with_a_monas_reward():
+    # not the "failures" check: its bait problem maps accuracy below zero, which a MONAS reward
+    # refuses (accuracy is a fraction in [0, 1]); test_search_contract runs that check
     problem = knapsack(n_layers=5, cost="power_w")
     check_search(lambda p, seed: ReinforceSearch(
         p, seed=seed, children_per_update=3, reward=PowerConstraintReward(2.5, power="power_w")),
-        problems=[problem], checks=["determinism", "resume", "failures"])
+        problems=[problem], checks=["determinism", "resume"])
+
+
+def test_a_bound_monas_reward_refuses_an_accuracy_outside_0_1():
+    problem = knapsack(n_layers=5, cost="power_w")
+    reward = PowerConstraintReward(2.5, power="power_w").bind(problem)
+    with pytest.raises(ValueError, match="outside \\[0, 1\\]"):
+        reward({"accuracy": -0.5, "power_w": 1.0})
+    assert reward({"accuracy": 0.5, "power_w": 1.0}) == 0.5 and reward({"accuracy": 0.5, "power_w": 3.0}) == 0.0
 
 
 def test_importing_moopt_and_the_search_module_does_not_import_torch():
