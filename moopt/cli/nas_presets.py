@@ -148,8 +148,11 @@ def list_presets_cmd(fmt: str) -> None:
             click.echo("")
         click.echo(f"{r['name']}: {r['summary']}")
         click.echo(f"  objectives: {', '.join(r['objectives'])}")
-        defaults = " ".join(f"--{k.replace('_', '-')} {_show(v)}" for k, v in r["defaults"].items())
-        click.echo(f"  defaults: {defaults}")
+        click.echo("  options (default):")
+        width = max(len(k) for k in r["defaults"]) + 2
+        for k, v in r["defaults"].items():
+            shown = f"{r['name']}.db" if k == "out" and v is None else _show(v)
+            click.echo(f"    {('--' + k.replace('_', '-')).ljust(width)}  {shown}")
 
 
 def _show(v: Any) -> str:

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import pytest
 import torch
@@ -119,8 +120,10 @@ def test_exported_torchscript_reproduces_the_trained_network(tmp_path, capsys, l
     problem = build_problem(name, opts)[0]
     rec = res.front_records[0]
     model, _ = retrain(problem, rec.params)
-    ts = torch.jit.load(str(db.with_suffix("") / f"arch-{rec.candidate_id}" /
-                             f"arch-{rec.candidate_id}.torchscript.pt"))
+    with warnings.catch_warnings():  # torch 2.14 deprecates torch.jit (still the TorchScript loader)
+        warnings.simplefilter("ignore", FutureWarning)
+        ts = torch.jit.load(str(db.with_suffix("") / f"arch-{rec.candidate_id}" /
+                                 f"arch-{rec.candidate_id}.torchscript.pt"))
     x = problem.dataset.prepare(problem.dataset.val.x[:32])
     with torch.no_grad():
         want = inference_form(model)(x)
