@@ -300,3 +300,13 @@ def test_a_killed_preset_resumes_to_the_same_result(tmp_path, lut):
         assert 3 <= st.n_paid() < 8
     assert main([*args, "--out", str(killed)]) == 0
     assert _records(killed) == _records(whole)
+
+
+def test_workers_evaluate_on_dask_and_give_the_serial_results(tmp_path, lut):
+    pytest.importorskip("distributed")
+    args = ["nas", "dpp", "--target", str(lut), *DPP_TINY, "--no-export"]
+    assert main([*args, "--out", str(tmp_path / "serial.db")]) == 0
+    assert main([*args, "--workers", "2", "--out", str(tmp_path / "dask.db")]) == 0
+    res = RunResult.load(str(tmp_path / "dask.db"))
+    assert {r.worker.split("://")[0] for r in res.records} == {"tcp"}  # evaluated by Dask workers
+    assert sorted(_records(tmp_path / "dask.db")) == sorted(_records(tmp_path / "serial.db"))
