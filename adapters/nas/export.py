@@ -39,15 +39,15 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from .files import atomic_write
 from .objectives import inference_form
 from .ops import LearnedGroupConv
 
@@ -116,7 +116,7 @@ def export_network(model: nn.Module, out_dir, *, name: str, input_shape: tuple[i
     section["files"] = {k: p.name for k, p in paths.items()}
     card["export"] = section
     text = json.dumps(card, indent=2, allow_nan=False) + "\n"
-    _atomic(paths["json"], lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write(paths["json"], lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return {k: str(paths[k]) for k in ("json", "torchscript", "state_dict", "onnx") if k in paths}
 
 
@@ -143,7 +143,7 @@ def save_torchscript(form: nn.Module, example: torch.Tensor, path) -> dict:
             scripted, method = torch.jit.trace(form, example), "trace"
         except Exception:  # data-dependent control flow: scripting compiles the Python instead
             scripted, method = torch.jit.script(form), "script"
-        _atomic(path, lambda tmp: torch.jit.save(scripted, tmp))
+        atomic_write(path, lambda tmp: torch.jit.save(scripted, tmp))
         loaded = torch.jit.load(str(path), map_location="cpu")
         diff = _max_abs_diff(loaded(example), form(example))
     if not diff <= TORCHSCRIPT_TOLERANCE:  # also catches NaN
@@ -166,7 +166,7 @@ def save_state_dict(form: nn.Module, path, *, condensed: bool) -> dict:
     """
     path = Path(path)
     state = {k: v.detach().cpu().clone() for k, v in form.state_dict().items()}
-    _atomic(path, lambda tmp: torch.save(state, tmp))
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
     kind = ("inference form (condensed): learned group convs replaced by index + group conv, so it differs "
             "from the trainable model" if condensed else
             "inference form (eval mode; same structure as the trainable model, no learned group convs)")
@@ -195,12 +195,12 @@ def save_onnx(form: nn.Module, example: torch.Tensor, path) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            _atomic(path, lambda tmp: torch.onnx.export(form, (example,), tmp, **names))
+            atomic_write(path, lambda tmp: torch.onnx.export(form, (example,), tmp, **names))
             exporter = "default"
         except ImportError as e:
             if "onnxscript" not in str(e) or not _has_legacy_onnx():
                 raise
-            _atomic(path, lambda tmp: torch.onnx.export(form, (example,), tmp, dynamo=False, **names))
+            atomic_write(path, lambda tmp: torch.onnx.export(form, (example,), tmp, dynamo=False, **names))
             exporter = "legacy (dynamo=False)"
     onnx_pkg.checker.check_model(onnx_pkg.load(str(path)))
     return {"written": True, "file": path.name, "exporter": exporter}
@@ -302,16 +302,3 @@ def _jsonable(obj, where: str):
         return os.fspath(obj)
     raise TypeError(f"{where} is a {type(obj).__name__}, which JSON cannot hold; pass numbers, strings, "
                     "lists or dicts (e.g. str(value) or value.tolist()).")
-
-
-def _atomic(path: Path, write: Callable[[str], Any]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

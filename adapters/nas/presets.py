@@ -546,7 +546,9 @@ def write_preset_results(result: RunResult, problem: Problem, info: Mapping[str,
     if options["export"]:
         if options["table"] is None:
             for rec in result.front_records:
-                exported[rec.candidate_id] = export_record(problem, rec, out_dir / f"arch-{rec.candidate_id}")
+                where = out_dir / f"arch-{rec.candidate_id}"
+                exported[rec.candidate_id] = (_exported_already(problem, rec, where)
+                                              or export_record(problem, rec, where))
         else:
             notes.append("a table run trains nothing, so no weights are exported; `moopt nas train-final` trains a "
                          "front cell on your data.")
@@ -560,6 +562,32 @@ def write_preset_results(result: RunResult, problem: Problem, info: Mapping[str,
     return write_results(result, out_dir, units=units, sources=dict(info.get("sources", {})),
                          title=f"moopt nas {name}: {_SUMMARY[name]}", summary=summary, exported=exported,
                          notes=notes)
+
+
+def _exported_already(problem: Problem, record, out_dir: Path) -> Optional[dict]:
+    """The files of an earlier export of ``record`` in ``out_dir`` when they are still valid, else ``None``.
+
+    Valid: the card names the same architecture, evaluation seed, training config and dataset
+    and every file it lists exists (a re-run of a finished preset then rewrites only the report).
+    """
+    import json
+
+    from .problem import NASProblem, dataset_fingerprint
+
+    card = out_dir / f"arch-{record.candidate_id}.json"
+    if not isinstance(problem, NASProblem) or not card.is_file():
+        return None
+    try:
+        d = json.loads(card.read_text())
+        files = {k: out_dir / v for k, v in d["export"]["files"].items()}
+        same = (d["params"] == json.loads(json.dumps(record.params)) and d["evaluation_seed"] == problem.evaluation_seed
+                and d["train_config"] == json.loads(json.dumps(problem.train_config.to_dict()))
+                and d["dataset"]["sha256"] == dataset_fingerprint(problem.dataset)["sha256"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not same or not all(f.is_file() for f in files.values()):
+        return None
+    return {k: str(f) for k, f in files.items()}
 
 
 def retrain(problem: Problem, params: Mapping[str, Any]):

@@ -32,13 +32,14 @@ import csv
 import io
 import math
 import os
-import tempfile
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
 from moopt.result import RunResult
+
+from .files import atomic_write
 
 FORMATS = ("markdown", "csv")
 _NOTHING: Mapping = MappingProxyType({})  # an immutable empty default
@@ -138,8 +139,8 @@ def front_table(result: RunResult, *, units: Mapping[str, str], sources: Mapping
     recs = front_records(result)
     names = result.objective_names
     if fmt == "csv":
-        return _csv([["id", "architecture", *names]]
-                    + [[r.candidate_id, architecture(r.params), *[_csv_value(r.objectives[n]) for n in names]] for r in recs])
+        rows = [[r.candidate_id, architecture(r.params), *[_csv_value(r.objectives[n]) for n in names]] for r in recs]
+        return _csv([["id", "architecture", *names]] + rows)
     objs = objective_rows(result, units, sources)
     header = ["id", "architecture"] + [f"{o['name']} ({o['unit']})" if o["unit"] else o["name"] for o in objs]
     lines = [_md_row(header), _md_row(["---:", ":---"] + ["---:"] * len(names))]
@@ -210,11 +211,11 @@ def write_results(result: RunResult, out_dir, *, units: Mapping[str, str], sourc
     _write_text(out / "front.md", front_table(result, units=units, sources=sources))
     _write_text(out / "front.csv", front_table(result, units=units, sources=sources, fmt="csv"))
     _write_text(out / "objectives.csv", objectives_csv(result, units=units, sources=sources))
-    _atomic(out / "front.png", lambda tmp: plot_front(result, tmp))
+    atomic_write(out / "front.png", lambda tmp: plot_front(result, tmp))
     plots = ["front.png"]
     n_ok = len(result.F)
     if n_ok >= 2 and len(result.front_F):
-        _atomic(out / "hypervolume.png", lambda tmp: plot_hypervolume(result, tmp))
+        atomic_write(out / "hypervolume.png", lambda tmp: plot_hypervolume(result, tmp))
         plots.append("hypervolume.png")
     else:
         notes.append(f"hypervolume.png was not drawn: the run has {n_ok} ok evaluation(s) "
@@ -272,18 +273,5 @@ def _summary_value(v: Any) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
-    _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
-def _atomic(path: Path, write: Callable[[str], Any]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path`` (same extension), then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 

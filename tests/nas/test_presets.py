@@ -310,3 +310,20 @@ def test_workers_evaluate_on_dask_and_give_the_serial_results(tmp_path, lut):
     res = RunResult.load(str(tmp_path / "dask.db"))
     assert {r.worker.split("://")[0] for r in res.records} == {"tcp"}  # evaluated by Dask workers
     assert sorted(_records(tmp_path / "dask.db")) == sorted(_records(tmp_path / "serial.db"))
+
+
+def test_rerunning_a_finished_preset_reprints_the_front_and_keeps_the_exports(tmp_path, capsys, lut):
+    db = tmp_path / "dpp.db"
+    args = ["nas", "dpp", "--target", str(lut), *DPP_TINY, "--out", str(db)]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    files = sorted(p for p in db.with_suffix("").rglob("*") if p.is_file())
+    stamps = {p: p.stat().st_mtime_ns for p in files if "arch-" in str(p)}
+    assert {p.suffixes[-1] for p in stamps} >= {".json", ".pt"}  # json, torchscript, state_dict (+ onnx)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert all(p.stat().st_mode & 0o777 == 0o666 & ~mask for p in files)  # not a temp file's 0600
+    assert main(args) == 0
+    again = capsys.readouterr().out
+    assert again.split("\n", 1)[1] == first.split("\n", 1)[1]  # the same front table and paths
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # not trained and exported again
