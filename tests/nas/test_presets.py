@@ -327,3 +327,19 @@ def test_rerunning_a_finished_preset_reprints_the_front_and_keeps_the_exports(tm
     again = capsys.readouterr().out
     assert again.split("\n", 1)[1] == first.split("\n", 1)[1]  # the same front table and paths
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # not trained and exported again
+
+
+def test_the_python_functions_return_the_run_result(tmp_path, lut):
+    from moopt.adapters.nas import dpp, monas
+
+    res = dpp(target=str(lut), epochs=1, max_train=64, stages=(1, 1), growth=(4, 8), stem_channels=8, budget=5,
+              n_initial=3, k=2, max_layers=3, surrogate="gp", out=str(tmp_path / "d.db"), export=False)
+    assert isinstance(res, RunResult) and res.n_paid == 5 and res.config["options"]["surrogate"] == "gp"
+    assert (tmp_path / "d" / "report.md").is_file()
+    res = monas(reward="accuracy", accuracy_threshold=0.2, layers=1, children_per_update=2, budget=2, epochs=1,
+                max_train=64, energy="estimated")  # in memory: no run file, no results folder
+    assert isinstance(res, RunResult) and res.path is None and res.n_paid == 2
+    assert res.config["options"]["reward"]["type"] == "accuracy"
+    assert res.config["options"]["reward"]["threshold"] == 0.2
+    with pytest.raises(ValueError, match="alpha=1.5"):
+        monas(alpha=1.5)
