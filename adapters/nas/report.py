@@ -32,9 +32,10 @@ import csv
 import io
 import math
 import os
+import re
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 from urllib.parse import quote
 
 from moopt.result import RunResult
@@ -71,12 +72,16 @@ def format_value(v: Any) -> str:
 def architecture(params: Mapping[str, Any]) -> str:
     """A short string of a candidate's parameters.
 
-    A single token-sequence variable gives its tokens joined by ``-``; otherwise ``k=v``
-    pairs joined by ``", "`` (sequences inside also joined by ``-``).
+    A single token-sequence variable gives its tokens joined by ``-``; variables that all read
+    ``<unit><i>_<field>`` (MONAS ``layer0_filters``, DenseNet ``block0_growth``), with the same
+    fields for every ``i``, give ``<fields> per <unit>: <values of unit 0> <values of unit 1> ...``;
+    otherwise ``k=v`` pairs joined by ``", "`` (sequences inside also joined by ``-``).
 
     Example:
         >>> architecture({"cell": ("bnrelu", "conv3x3")})
         'bnrelu-conv3x3'
+        >>> architecture({"layer0_filters": 8, "layer0_kernel": 3, "layer1_filters": 16, "layer1_kernel": 5})
+        'filters/kernel per layer: 8/3 16/5'
         >>> architecture({"layer0_filters": 8, "lr": 0.01})
         'layer0_filters=8, lr=0.01'
     """
@@ -84,8 +89,30 @@ def architecture(params: Mapping[str, Any]) -> str:
         (value,) = params.values()
         if isinstance(value, (list, tuple)):
             return _join(value)
+    grouped = _per_unit(params)
+    if grouped is not None:
+        return grouped
     return ", ".join(f"{k}={_join(v) if isinstance(v, (list, tuple)) else format_value(v)}"
                      for k, v in params.items())
+
+
+def _per_unit(params: Mapping[str, Any]) -> Optional[str]:
+    """``"f1/f2 per unit: a/b c/d"`` when every key is ``<unit><i>_<field>`` with one unit and field set."""
+    units: dict[int, dict[str, Any]] = {}
+    names = set()
+    for key, value in params.items():
+        m = re.fullmatch(r"([a-z]+)(\d+)_([a-z_]+)", key)
+        if m is None or isinstance(value, (list, tuple)):
+            return None
+        names.add(m.group(1))
+        units.setdefault(int(m.group(2)), {})[m.group(3)] = value
+    if len(names) != 1 or sorted(units) != list(range(len(units))):
+        return None
+    fields = list(units[0])
+    if any(list(u) != fields for u in units.values()):
+        return None
+    values = " ".join("/".join(format_value(units[i][f]) for f in fields) for i in range(len(units)))
+    return f"{'/'.join(fields)} per {names.pop()}: {values}"
 
 
 def _join(seq: Sequence[Any]) -> str:

@@ -189,3 +189,18 @@ def test_nas_run_results_folder(digits, tmp_path):
     text = report.read_text(encoding="utf-8")
     assert "| id | architecture | error_pct (%) | params (count) |" in text
     assert all(Path(out / link).is_file() for link in _links(text))
+
+
+def test_architecture_groups_per_unit_variables_and_falls_back_to_pairs():
+    from moopt.adapters.nas.report import architecture
+
+    dense = {"block0_layers": 8, "block0_growth": 24, "block1_layers": 6, "block1_growth": 12}
+    assert architecture(dense) == "layers/growth per block: 8/24 6/12"
+    macro = {"layer0_filters": 64, "layer0_kernel": 3, "layer0_stride": 2, "layer1_filters": 36, "layer1_kernel": 5,
+             "layer1_stride": 1}
+    assert architecture(macro) == "filters/kernel/stride per layer: 64/3/2 36/5/1"
+    # a missing field, a gap in the units or two unit names: plain pairs
+    assert architecture({"layer0_filters": 8, "layer0_kernel": 3, "layer1_filters": 4}) == \
+        "layer0_filters=8, layer0_kernel=3, layer1_filters=4"
+    assert architecture({"layer0_filters": 8, "layer2_filters": 4}) == "layer0_filters=8, layer2_filters=4"
+    assert architecture({"layer0_filters": 8, "block0_growth": 4}) == "layer0_filters=8, block0_growth=4"
