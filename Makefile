@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make run    -> creates .venv, installs moopt, runs the demo on the embedded default
+#   make run    -> creates .venv, installs moopt, runs the DPP-Net preset on the embedded digits (this machine)
 #   make test   -> creates .venv, installs moopt with test extras, runs ruff, mypy and the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -23,7 +23,7 @@ $(VENV)/.installed: setup.py
 install: $(VENV)/.installed
 
 run: install
-	$(VENV)/bin/moopt demo --out out/demo
+	$(VENV)/bin/moopt nas dpp --out out/dpp.db
 
 test: install
 	$(PY) -m ruff check .
