@@ -75,6 +75,7 @@ def architecture(params: Mapping[str, Any]) -> str:
     A single token-sequence variable gives its tokens joined by ``-``; variables that all read
     ``<unit><i>_<field>`` (MONAS ``layer0_filters``, DenseNet ``block0_growth``), with the same
     fields for every ``i``, give ``<fields> per <unit>: <values of unit 0> <values of unit 1> ...``;
+    the 6 edges of an NAS-Bench-201 cell give its standard string (``|op~0|+|op~0|op~1|+...``);
     otherwise ``k=v`` pairs joined by ``", "`` (sequences inside also joined by ``-``).
 
     Example:
@@ -89,6 +90,10 @@ def architecture(params: Mapping[str, Any]) -> str:
         (value,) = params.values()
         if isinstance(value, (list, tuple)):
             return _join(value)
+    from moopt.problems.nb201 import EDGE_NAMES, format_arch
+
+    if sorted(params) == sorted(EDGE_NAMES):  # an NB201 cell: its standard string
+        return format_arch([params[e] for e in EDGE_NAMES])
     grouped = _per_unit(params)
     if grouped is not None:
         return grouped

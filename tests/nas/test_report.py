@@ -204,3 +204,12 @@ def test_architecture_groups_per_unit_variables_and_falls_back_to_pairs():
         "layer0_filters=8, layer0_kernel=3, layer1_filters=4"
     assert architecture({"layer0_filters": 8, "layer2_filters": 4}) == "layer0_filters=8, layer2_filters=4"
     assert architecture({"layer0_filters": 8, "block0_growth": 4}) == "layer0_filters=8, block0_growth=4"
+
+
+def test_architecture_of_an_nb201_cell_is_its_standard_string():
+    from moopt.adapters.nas.report import architecture
+    from moopt.problems.nb201 import EDGE_NAMES, NB201Problem
+
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    params = NB201Problem().params_of(NB201Problem().index_of({"arch": arch}))
+    assert sorted(params) == sorted(EDGE_NAMES) and architecture(params) == arch
