@@ -264,8 +264,9 @@ def _report(result: RunResult, out: Path, *, units, sources, title: str, summary
     parts += [f"- **{k}**: {_summary_value(v)}" for k, v in summary.items()]
     n_front = len(result.front)
     parts += ["", "## Pareto front", "",
-              f"{n_front} Pareto-optimal of {len(result.F)} ok evaluations; `id` is the evaluation id in the run "
-              "store.", "", front_table(result, units=units, sources=sources).rstrip("\n"), "",
+              f"{n_front} Pareto-optimal of {len(result.F)} ok evaluations; `id` is the candidate id in the run "
+              "store (`moopt show`'s `id`; pass it to `moopt nas export` / `train-final --id`).", "",
+              front_table(result, units=units, sources=sources).rstrip("\n"), "",
               "Files: [front.csv](front.csv) (full precision), [objectives.csv](objectives.csv) (direction, unit "
               "and source of each column), [front.md](front.md).", ""]
     for p in plots:
