@@ -15,13 +15,28 @@ Importing this module imports torch.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 import numpy as np
 import torch
 from torch import nn
 
 from .base import Surrogate, pad
+
+
+@contextmanager
+def _threads(n: Optional[int]) -> Iterator[None]:
+    """torch's intra-op thread count set to ``n`` inside the block (``None``: unchanged)."""
+    before = torch.get_num_threads()
+    if n is None or n == before:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class _Net(nn.Module):
@@ -70,6 +85,19 @@ class LSTMSurrogate(Surrogate):
         patience: Epochs without validation improvement before stopping.
         min_val: Fewer validation points than this (small data) -> no split;
             the member trains on everything for ``epochs // 2`` epochs.
+        warm_start: A refit starts each member from its weights of the previous
+            fit (the data of a progressive search only grows) and trains at
+            most ``refit_epochs`` epochs with patience ``refit_patience``;
+            ``False``: every fit trains from a fresh initialization.  The
+            previous weights are part of :meth:`state_dict`, so a resumed
+            search refits exactly like the uninterrupted one.
+        refit_epochs: Maximum epochs of a warm-started refit.
+        refit_patience: Early-stopping patience of a warm-started refit.
+        num_threads: torch intra-op threads while fitting and predicting
+            (restored afterwards); ``None`` keeps torch's setting.  The default
+            1 is the fastest for these small networks (thread start-up and
+            synchronization cost more than they save, and on a loaded machine
+            far more) and makes the numbers independent of the machine's cores.
 
     Example:
         >>> import torch; torch.set_num_threads(1)
@@ -97,21 +125,31 @@ class LSTMSurrogate(Surrogate):
         val_fraction: float = 0.2,
         patience: int = 30,
         min_val: int = 4,
+        warm_start: bool = False,
+        refit_epochs: int = 40,
+        refit_patience: int = 10,
+        num_threads: Optional[int] = 1,
     ):
         super().__init__(n_tokens, max_length, seed=seed)
         for k, v in dict(embed_dim=embed_dim, hidden_size=hidden_size, ensemble=ensemble, epochs=epochs,
-                         batch_size=batch_size, patience=patience).items():
+                         batch_size=batch_size, patience=patience, refit_epochs=refit_epochs,
+                         refit_patience=refit_patience).items():
             if isinstance(v, bool) or int(v) != v or v < 1:
                 raise ValueError(f"{k} must be a positive integer, got {v!r}.")
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}.")
         if not lr > 0:
             raise ValueError(f"lr must be positive, got {lr!r}.")
+        if num_threads is not None and (isinstance(num_threads, bool) or int(num_threads) != num_threads
+                                        or num_threads < 1):
+            raise ValueError(f"num_threads must be a positive integer or None, got {num_threads!r}.")
         self.options: dict[str, Any] = dict(
             embed_dim=int(embed_dim), hidden_size=int(hidden_size), ensemble=int(ensemble),
             epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
             weight_decay=float(weight_decay), val_fraction=float(val_fraction),
-            patience=int(patience), min_val=int(min_val))
+            patience=int(patience), min_val=int(min_val), warm_start=bool(warm_start),
+            refit_epochs=int(refit_epochs), refit_patience=int(refit_patience),
+            num_threads=None if num_threads is None else int(num_threads))
         self._members: list[_Net] = []
         self._y_mean: Optional[np.ndarray] = None
         self._y_std: Optional[np.ndarray] = None
@@ -127,10 +165,16 @@ class LSTMSurrogate(Surrogate):
 
     # -- training ----------------------------------------------------------------
     def fit(self, sequences, values) -> "LSTMSurrogate":
-        """Retrain every member from scratch on ``sequences`` and ``values``."""
+        """Train every member on ``sequences`` and ``values``.
+
+        From a fresh initialization, or (``warm_start``, after a fit with the
+        same number of outputs) from the member's previous weights.
+        """
         seqs = self._check_sequences(sequences)
+        prev_out = self._n_out
         y = self._check_values(values, len(seqs))
         o = self.options
+        warm = bool(o["warm_start"]) and prev_out == self._n_out and len(self._members) == o["ensemble"]
         self._y_mean = y.mean(axis=0)
         self._y_std = np.where(y.std(axis=0) > 0, y.std(axis=0), 1.0)
         z = torch.as_tensor((y - self._y_mean) / self._y_std, dtype=torch.float32)
@@ -138,41 +182,49 @@ class LSTMSurrogate(Surrogate):
         idx, lengths = torch.as_tensor(idx_np), torch.as_tensor(len_np)
         n = len(seqs)
         n_val = int(round(o["val_fraction"] * n))
+        previous = self._members if warm else [None] * o["ensemble"]
         self._members, epochs_run = [], []
-        for _ in range(o["ensemble"]):
-            gen = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
-            perm = torch.as_tensor(self.rng.permutation(n))
-            if n_val >= o["min_val"] and n - n_val >= 1:
-                val, train = perm[:n_val], perm[n_val:]
-            else:
-                val, train = None, perm
-            net, ep = self._train_member(idx, lengths, z, train, val, gen)
-            self._members.append(net)
-            epochs_run.append(ep)
-        self.last_fit = {"n": n, "n_val": n_val if n_val >= o["min_val"] else 0, "epochs": epochs_run}
+        with _threads(o["num_threads"]):
+            for start in previous:
+                gen = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
+                perm = torch.as_tensor(self.rng.permutation(n))
+                if n_val >= o["min_val"] and n - n_val >= 1:
+                    val, train = perm[:n_val], perm[n_val:]
+                else:
+                    val, train = None, perm
+                net, ep = self._train_member(idx, lengths, z, train, val, gen, start)
+                self._members.append(net)
+                epochs_run.append(ep)
+        self.last_fit = {"n": n, "n_val": n_val if n_val >= o["min_val"] else 0, "epochs": epochs_run,
+                         "warm": warm}
         return self
 
-    def _train_member(self, idx, lengths, z, train, val, gen):
+    def _train_member(self, idx, lengths, z, train, val, gen, start: Optional[_Net] = None):
         o = self.options
-        net = self._net()
-        net.init_(gen)
+        if start is None:
+            net = self._net()
+            net.init_(gen)
+            epochs, patience = o["epochs"], o["patience"]
+        else:  # warm start: continue from the previous fit's weights
+            net = start
+            epochs, patience = o["refit_epochs"], o["refit_patience"]
         opt = torch.optim.Adam(net.parameters(), lr=o["lr"], weight_decay=o["weight_decay"])
         loss_fn = nn.MSELoss()
-        epochs = o["epochs"] if val is not None else max(1, o["epochs"] // 2)
+        if val is None:
+            epochs = max(1, epochs // 2)
         best, best_state, since, ep = math.inf, None, 0, 0
         bs = o["batch_size"]
+        net.train()  # no dropout or normalization: train and eval mode compute the same
         for ep in range(1, epochs + 1):  # noqa: B007 - the last epoch run is returned
-            net.train()
             order = train[torch.randperm(len(train), generator=gen)]
-            for start in range(0, len(order), bs):
-                b = order[start:start + bs]
+            for first in range(0, len(order), bs):
+                b = order[first:first + bs]
                 opt.zero_grad()
                 loss = loss_fn(net(idx[b], lengths[b]), z[b])
                 loss.backward()
                 opt.step()
             if val is None:
                 continue
-            net.eval()
             with torch.no_grad():
                 v = float(loss_fn(net(idx[val], lengths[val]), z[val]))
             if v < best - 1e-6:
@@ -180,7 +232,7 @@ class LSTMSurrogate(Surrogate):
                 best_state = {k: t.detach().clone() for k, t in net.state_dict().items()}
             else:
                 since += 1
-                if since >= o["patience"]:
+                if since >= patience:
                     break
         if best_state is not None:
             net.load_state_dict(best_state)
@@ -196,7 +248,7 @@ class LSTMSurrogate(Surrogate):
             return self._shape_out(np.zeros((0, self._n_out)), np.zeros((0, self._n_out)))
         idx_np, len_np = pad(seqs, self.max_length)
         idx, lengths = torch.as_tensor(idx_np), torch.as_tensor(len_np)
-        with torch.no_grad():
+        with torch.no_grad(), _threads(self.options["num_threads"]):
             P = np.stack([m(idx, lengths).numpy().astype(float) for m in self._members])  # (E, n, m)
         P = P * self._y_std + self._y_mean
         return self._shape_out(P.mean(axis=0), P.std(axis=0))
@@ -213,7 +265,9 @@ class LSTMSurrogate(Surrogate):
         return out
 
     def load_state_dict(self, state) -> None:
-        if dict(state.get("options", self.options)) != self.options:
+        theirs = dict(state.get("options", self.options))
+        # options added later (absent from an older state) and the thread count do not block loading it
+        if any(self.options.get(k) != v for k, v in theirs.items() if k != "num_threads"):
             raise ValueError(
                 f"the state was saved by an LSTMSurrogate with options {dict(state['options'])}, "
                 f"this one has {self.options}; build it with the same options."

@@ -159,6 +159,58 @@ def test_lstm_multi_output_small_data_and_single_member():
     assert mean.shape == (3, 2) and np.all(std == 0)
 
 
+def test_lstm_fits_on_its_own_thread_count_and_restores_torch_s():
+    seqs, y = interaction_data(5, 30)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        seen = []
+        s = make_surrogate("lstm", 5, 6, seed=0, ensemble=1, epochs=3, hidden_size=8)
+        real = s._train_member
+
+        def spy(*args, **kwargs):
+            seen.append(torch.get_num_threads())
+            return real(*args, **kwargs)
+
+        s._train_member = spy
+        s.fit(seqs, y).predict(seqs[:3])
+        assert seen == [1] and torch.get_num_threads() == 2  # default num_threads=1, restored after
+        # the result does not depend on the caller's thread setting
+        a = make_surrogate("lstm", 5, 6, seed=0, ensemble=2, epochs=5).fit(seqs, y).predict(seqs)[0]
+        torch.set_num_threads(1)
+        b = make_surrogate("lstm", 5, 6, seed=0, ensemble=2, epochs=5).fit(seqs, y).predict(seqs)[0]
+        assert np.array_equal(a, b)
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="num_threads"):
+        make_surrogate("lstm", 3, 4, num_threads=0)
+
+
+def test_lstm_warm_start_continues_from_the_previous_fit_and_resumes_exactly(split):
+    Xtr, ytr, Xte, _ = split
+    opts = dict(SMALL_LSTM, epochs=20, warm_start=True, refit_epochs=5, refit_patience=3)
+    s = make_surrogate("lstm", 5, 6, seed=3, **opts).fit(Xtr[:40], ytr[:40])
+    assert s.last_fit["warm"] is False
+    state = serial.loads(serial.dumps(s.state_dict()))
+    a = s.fit(Xtr[:60], ytr[:60])
+    assert a.last_fit["warm"] is True and max(a.last_fit["epochs"]) <= 5
+    resumed = make_surrogate("lstm", 5, 6, seed=99, **opts)
+    resumed.load_state_dict(state)  # the previous weights travel in the state: the refit is the same
+    assert np.array_equal(resumed.fit(Xtr[:60], ytr[:60]).predict(Xte)[0], a.predict(Xte)[0])
+    cold = make_surrogate("lstm", 5, 6, seed=3, **dict(opts, warm_start=False)).fit(Xtr[:40], ytr[:40])
+    assert cold.fit(Xtr[:60], ytr[:60]).last_fit["warm"] is False
+    assert max(cold.last_fit["epochs"]) > 5
+
+
+def test_lstm_loads_a_state_saved_before_options_were_added(lstm):
+    state = lstm.state_dict()
+    state["options"] = {k: v for k, v in state["options"].items()
+                        if k not in ("warm_start", "refit_epochs", "refit_patience", "num_threads")}
+    fresh = make_surrogate("lstm", 5, 6, seed=99, **SMALL_LSTM)
+    fresh.load_state_dict(state)
+    assert fresh.fitted
+
+
 # -- scikit-learn baselines ---------------------------------------------------------
 
 @pytest.mark.parametrize("name, options, margin", [("forest", {"n_estimators": 60}, 0.3), ("gp", {}, 0.3)])
