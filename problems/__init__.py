@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 from typing import Any
 
 from moopt.errors import ConfigError
@@ -94,7 +95,13 @@ def parse_spec(spec: str) -> tuple[str, dict]:
                     f"bad option {item!r} in problem spec {spec!r}; write options as "
                     f"'name:key=value,key=value', e.g. 'dtlz2:m=3,n_var=12'."
                 )
-            options[_OPTION_ALIASES.get(key, key)] = _parse_value(value.strip())
+            canonical = _OPTION_ALIASES.get(key, key)
+            if canonical in options:
+                raise ConfigError(
+                    f"option {key!r} is given twice in problem spec {spec!r} ('m' and 'n_obj' are the same "
+                    f"option); give each once, e.g. 'dtlz2:m=3,n_var=12'."
+                )
+            options[canonical] = _parse_value(value.strip())
     return name, options
 
 
@@ -125,16 +132,46 @@ def get_problem(spec: str, **overrides):
         raise ConfigError(f"unknown problem {name!r}; choose one of {available_problems()}.{hint}")
     module, attr = target.split(":")
     cls = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
-    try:
-        return cls(**options)
-    except TypeError as exc:
-        import inspect
-
-        accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    params = inspect.signature(cls).parameters
+    accepted = [p for p, v in params.items() if v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)]
+    takes_any = any(v.kind is v.VAR_KEYWORD for v in params.values())
+    unknown = sorted(set(options) - set(accepted))
+    if unknown and not takes_any:
+        close = [c for u in unknown for c in difflib.get_close_matches(u, accepted, n=1)]
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        example = f"'{name}:{accepted[0]}=...'" if accepted else f"'{name}'"
+        m_hint = " (use 'm' for n_obj)" if "n_obj" in accepted else ""
         raise ConfigError(
-            f"problem {name!r} does not take options {sorted(options)} ({exc}); "
-            f"it accepts {accepted or 'no options'} (use 'm' for n_obj)."
-        ) from None
+            f"problem {name!r} does not take options {unknown}; it accepts "
+            f"{accepted or 'no options'}{m_hint}, e.g. {example}.{hint}"
+        )
+    check = _OPTION_CHECKS.get(name)
+    if check is not None:
+        check(options)
+    return cls(**options)
+
+
+def _check_synthetic_nas(options: dict) -> None:
+    """Types and ranges of ``synthetic-nas`` options (its constructor takes them as given)."""
+    from .base import check_int, check_number
+
+    ex = "synthetic-nas:max_length=5,alternate=true,instance=0"
+    if "max_length" in options:
+        check_int("synthetic-nas", "max_length", options["max_length"], low=1, high=7,
+                  what="longest token sequence; the true front is enumerated", example=ex)
+    if "alternate" in options and not isinstance(options["alternate"], bool):
+        raise ConfigError(f"synthetic-nas: alternate must be true or false, got {options['alternate']!r}; "
+                          f"e.g. '{ex}'.")
+    if "instance" in options:
+        check_int("synthetic-nas", "instance", options["instance"], low=0, high=2**63 - 1,
+                  what="instance seed", example=ex)
+    if "interaction" in options:
+        check_number("synthetic-nas", "interaction", options["interaction"], low=0.0,
+                     what="strength of token-pair effects", example="synthetic-nas:interaction=0.6")
+
+
+# problem name -> a check of its options, for problems whose constructors take values as given
+_OPTION_CHECKS = {"synthetic-nas": _check_synthetic_nas}
 
 
 __all__ = ["available_problems", "get_problem", "parse_spec"]

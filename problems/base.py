@@ -20,14 +20,66 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence
+import numbers
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from moopt.errors import ConfigError
 from moopt.indicators import hypervolume
 from moopt.pareto import is_nondominated
 from moopt.problem import Constraint, Objective, Problem
 from moopt.space import Real
+
+# ---------------------------------------------------------------------------
+# parameter validation (problem specs come from users: "dtlz4:m=3,alpha=100")
+# ---------------------------------------------------------------------------
+
+#: the largest sizes a problem spec may ask for (beyond them a problem only exhausts memory)
+MAX_N_VAR = 10_000
+MAX_N_OBJ = 100
+
+
+def check_int(problem: str, name: str, value: Any, *, low: int, high: int, example: str,
+              what: str = "") -> int:
+    """``value`` as an int in ``[low, high]``, or a :class:`~moopt.errors.ConfigError` naming it.
+
+    Integral floats (``3.0``) are accepted; booleans, strings and ``2.5`` are not.  The message
+    names the problem, the parameter, the value, the allowed range and an example spec.
+
+    Example:
+        >>> check_int("dtlz2", "m", 3, low=2, high=100, example="dtlz2:m=3")
+        3
+    """
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not ok and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        v = float(value)
+        ok = math.isfinite(v) and v == int(v)
+    if ok and low <= int(value) <= high:
+        return int(value)
+    about = f" ({what})" if what else ""
+    raise ConfigError(f"{problem}: {name}{about} must be an integer from {low} to {high}, got {value!r}; "
+                      f"e.g. '{example}'.")
+
+
+def check_number(problem: str, name: str, value: Any, *, low: float, low_open: bool = False,
+                 high: float = math.inf, example: str, what: str = "") -> float:
+    """``value`` as a finite float ``>= low`` (``> low`` with ``low_open``) and ``<= high``.
+
+    Raises:
+        ConfigError: not a number, not finite, or out of range (the message names parameter,
+            value, range and an example spec).
+    """
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+    if ok:
+        v = float(value)
+        ok = (v > low if low_open else v >= low) and v <= high
+    if ok:
+        return float(value)
+    rng = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if math.isfinite(high) else "")
+    about = f" ({what})" if what else ""
+    raise ConfigError(f"{problem}: {name}{about} must be a finite number {rng}, got {value!r}; "
+                      f"e.g. '{example}'.")
 
 
 class BenchmarkProblem(Problem):
@@ -50,9 +102,10 @@ class BenchmarkProblem(Problem):
     hv_sample_size: int = 20000
 
     def __init__(self, n_var: int, n_obj: int, xl, xu, *, n_constr: int = 0, name: str):
-        if int(n_var) < 1 or int(n_obj) < 2:
-            raise ValueError(f"{name}: need n_var >= 1 and n_obj >= 2, got n_var={n_var}, n_obj={n_obj}.")
-        self.n_var = int(n_var)
+        family = name.split(":")[0]
+        n_var = check_int(family, "n_var", n_var, low=1, high=MAX_N_VAR, example=f"{family}:n_var=10")
+        n_obj = check_int(family, "n_obj", n_obj, low=2, high=MAX_N_OBJ, example=f"{family}:m=3")
+        self.n_var = n_var
         self.xl = np.broadcast_to(np.asarray(xl, dtype=float), (self.n_var,)).copy()
         self.xu = np.broadcast_to(np.asarray(xu, dtype=float), (self.n_var,)).copy()
         variables = [Real(f"x{i}", float(lo), float(hi)) for i, (lo, hi) in enumerate(zip(self.xl, self.xu))]

@@ -31,10 +31,16 @@ from __future__ import annotations
 import numpy as np
 
 import moopt
+from moopt.errors import ConfigError
+
+from .base import check_int
 
 __all__ = ["knapsack", "knapsack_tables"]
 
 _COSTS = ("energy_mj", "power_w")
+#: the largest instance a spec may ask for (the tables hold n_layers x n_choices values each)
+MAX_LAYERS = 1000
+MAX_CHOICES = 1000
 
 
 def knapsack_tables(n_layers: int = 10, n_choices: int = 4, *, seed: int = 0) -> dict:
@@ -42,12 +48,13 @@ def knapsack_tables(n_layers: int = 10, n_choices: int = 4, *, seed: int = 0) ->
 
     The same ``seed`` always gives the same instance.
     """
-    if int(n_layers) != n_layers or n_layers < 1:
-        raise ValueError(f"n_layers must be a positive integer, got {n_layers!r}.")
-    if int(n_choices) != n_choices or n_choices < 2:
-        raise ValueError(f"n_choices must be an integer >= 2, got {n_choices!r}.")
-    rng = np.random.default_rng([7541, int(seed)])
-    L, K = int(n_layers), int(n_choices)
+    L = check_int("knapsack", "n_layers", n_layers, low=1, high=MAX_LAYERS, what="number of decisions",
+                  example="knapsack:n_layers=10,n_choices=4")
+    K = check_int("knapsack", "n_choices", n_choices, low=2, high=MAX_CHOICES, what="options per decision",
+                  example="knapsack:n_layers=10,n_choices=4")
+    seed = check_int("knapsack", "seed", seed, low=0, high=2**63 - 1, what="instance seed",
+                     example="knapsack:seed=1")
+    rng = np.random.default_rng([7541, seed])
     size = rng.random((L, K))
     gain_w = rng.uniform(0.5, 1.5, L)
     energy_w = rng.uniform(0.5, 1.5, L)
@@ -75,7 +82,8 @@ def knapsack(n_layers: int = 10, n_choices: int = 4, *, cost: str = "energy_mj",
         ``layer0 ..`` and objectives ``accuracy`` (max) and ``cost`` (min).
     """
     if cost not in _COSTS:
-        raise ValueError(f"cost must be one of {list(_COSTS)}, got {cost!r}.")
+        raise ConfigError(f"knapsack: cost must be one of {list(_COSTS)}, got {cost!r}; "
+                          "e.g. 'knapsack:cost=power_w'.")
     t = knapsack_tables(n_layers, n_choices, seed=seed)
     L, K = t["size"].shape
     g0 = float(t["gain"].mean(axis=1).sum())
@@ -106,5 +114,5 @@ def knapsack(n_layers: int = 10, n_choices: int = 4, *, cost: str = "energy_mj",
         [moopt.Objective("accuracy", "max"), moopt.Objective(cost, "min", unit=cost.split("_")[1])],
         evaluate,
         evaluate_batch=evaluate_batch,
-        name=f"knapsack:n_layers={L},n_choices={n_choices},cost={cost},seed={seed}",
+        name=f"knapsack:n_layers={L},n_choices={K},cost={cost},seed={int(seed)}",
     )

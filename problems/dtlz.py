@@ -32,23 +32,38 @@ import math
 
 import numpy as np
 
-from .base import BenchmarkProblem, das_dennis, hv2d_curve, record_intervals
+from moopt.errors import ConfigError
+
+from .base import (
+    MAX_N_OBJ,
+    MAX_N_VAR,
+    BenchmarkProblem,
+    check_int,
+    check_number,
+    das_dennis,
+    hv2d_curve,
+    record_intervals,
+)
 
 
 class _DTLZ(BenchmarkProblem):
     default_k = 10
 
     def __init__(self, n_obj: int = 3, n_var: int | None = None, k: int | None = None, *, name: str):
-        n_obj = int(n_obj)
-        if n_obj < 2:
-            raise ValueError(f"{name}: n_obj (m) must be >= 2, got {n_obj}.")
-        if n_var is not None and k is not None and int(n_var) != n_obj + int(k) - 1:
-            raise ValueError(f"{name}: give n_var or k, not both inconsistent (n_var = m + k - 1).")
+        n_obj = check_int(name, "m", n_obj, low=2, high=MAX_N_OBJ, what="number of objectives, n_obj",
+                          example=f"{name}:m=3")
+        if k is not None:
+            k = check_int(name, "k", k, low=1, high=MAX_N_VAR - n_obj + 1, what="distance variables, n_var - m + 1",
+                          example=f"{name}:m={n_obj},k={self.default_k}")
+        if n_var is not None:
+            n_var = check_int(name, "n_var", n_var, low=n_obj, high=MAX_N_VAR,
+                              what=f"number of variables, at least m = {n_obj}",
+                              example=f"{name}:m={n_obj},n_var={n_obj + self.default_k - 1}")
+        if n_var is not None and k is not None and n_var != n_obj + k - 1:
+            raise ConfigError(f"{name}: n_var={n_var} and k={k} disagree (n_var = m + k - 1 = {n_obj + k - 1}); "
+                              f"give one of them, e.g. '{name}:m={n_obj},k={k}'.")
         if n_var is None:
-            n_var = n_obj + (self.default_k if k is None else int(k)) - 1
-        n_var = int(n_var)
-        if n_var < n_obj:
-            raise ValueError(f"{name}: n_var must be >= m = {n_obj} (k >= 1), got n_var={n_var}.")
+            n_var = n_obj + (self.default_k if k is None else k) - 1
         self.k = n_var - n_obj + 1
         spec = f"{name}:m={n_obj}" if n_var == n_obj + self.default_k - 1 else f"{name}:m={n_obj},n_var={n_var}"
         super().__init__(n_var, n_obj, 0.0, 1.0, n_constr=self._n_constr, name=spec)
@@ -165,8 +180,12 @@ class DTLZ4(_DTLZ):
     """DTLZ4: DTLZ2 with biased density (``theta = x^alpha pi/2``, alpha = 100)."""
 
     def __init__(self, n_obj: int = 3, n_var: int | None = None, k: int | None = None, alpha: float = 100.0):
-        self.alpha = float(alpha)
+        self.alpha = check_number("dtlz4", "alpha", alpha, low=0.0, low_open=True,
+                                  what="the density bias of theta = x^alpha pi/2; 100 is usual",
+                                  example="dtlz4:m=3,alpha=100")
         super().__init__(n_obj, n_var, k, name="dtlz4")
+        if self.alpha != 100.0:  # the name is itself a spec: keep a non-default alpha in it
+            self.name = f"{self.name},alpha={self.alpha:g}"
 
     def _batch(self, X):
         m = self.n_obj

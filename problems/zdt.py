@@ -20,7 +20,7 @@ import functools
 
 import numpy as np
 
-from .base import BenchmarkProblem, hv2d_curve, record_intervals
+from .base import MAX_N_VAR, BenchmarkProblem, check_int, hv2d_curve, record_intervals
 
 
 def _split_counts(lengths, n: int) -> list[int]:
@@ -37,9 +37,9 @@ class _ZDT(BenchmarkProblem):
     default_n_var = 30
 
     def __init__(self, n_var: int | None = None, *, name: str):
-        n_var = self.default_n_var if n_var is None else int(n_var)
-        if n_var < 2:
-            raise ValueError(f"{name}: n_var must be >= 2, got {n_var}.")
+        n_var = self.default_n_var if n_var is None else check_int(
+            name, "n_var", n_var, low=2, high=MAX_N_VAR, what="number of variables",
+            example=f"{name}:n_var={self.default_n_var}")
         xl, xu = self._bounds(n_var)
         super().__init__(n_var, 2, xl, xu, name=name)
 

@@ -88,3 +88,49 @@ def test_every_problem_name_is_a_spec_that_rebuilds_it():
         p = get_problem(name)
         again = get_problem(p.name)
         assert again.name == p.name and again.to_config() == p.to_config(), name
+
+
+# ------------------------------------------------------------------ parameter types and ranges
+@pytest.mark.parametrize("spec,named", [
+    ("dtlz4:m=3,alpha=-1", "alpha"), ("dtlz4:alpha=0", "alpha"), ("dtlz4:alpha=nan", "alpha"),
+    ("dtlz4:alpha=abc", "alpha"), ("dtlz2:m=2.5", "m"), ("dtlz2:m=abc", "m"), ("dtlz2:m=true", "m"),
+    ("dtlz2:m=1000", "m"), ("dtlz2:k=0", "k"), ("dtlz2:k=-3", "k"), ("dtlz1:n_var=-1", "n_var"),
+    ("dtlz7:n_var=1e9", "n_var"), ("c1dtlz1:m=1", "m"), ("zdt1:n_var=abc", "n_var"), ("zdt1:n_var=-5", "n_var"),
+    ("zdt4:n_var=2.5", "n_var"), ("zdt6:n_var=1e400", "n_var"), ("knapsack:n_layers=0", "n_layers"),
+    ("knapsack:n_choices=1e9", "n_choices"), ("knapsack:n_choices=1", "n_choices"), ("knapsack:seed=-1", "seed"),
+    ("knapsack:cost=time", "cost"), ("synthetic-nas:max_length=0", "max_length"),
+    ("synthetic-nas:alternate=maybe", "alternate"), ("synthetic-nas:instance=-1", "instance"),
+    ("synthetic-nas:instance=x", "instance"),
+])
+def test_bad_parameter_is_a_config_error_naming_it_with_an_example(spec, named):
+    with pytest.raises(ConfigError) as exc:
+        get_problem(spec)
+    msg = str(exc.value)
+    assert f"{named} " in msg and "e.g. '" in msg and spec.split(":")[0] in msg, msg
+
+
+def test_range_message_shows_value_and_range():
+    with pytest.raises(ConfigError, match=r"alpha .*must be a finite number > 0, got -1; e.g. 'dtlz4:m=3,alpha=100'"):
+        get_problem("dtlz4:m=3,alpha=-1")
+    with pytest.raises(ConfigError, match=r"m .*integer from 2 to 100, got 2.5"):
+        get_problem("dtlz2:m=2.5")
+    with pytest.raises(ConfigError, match=r"n_var=5 and k=4 disagree"):
+        get_problem("dtlz2:m=3,n_var=5,k=4")
+
+
+def test_integral_floats_are_accepted_and_alpha_stays_in_the_name():
+    assert get_problem("dtlz2:m=3.0").n_obj == 3
+    p = get_problem("dtlz4:m=3,alpha=50")
+    assert p.alpha == 50.0 and p.name == "dtlz4:m=3,alpha=50"
+    assert get_problem(p.name).alpha == 50.0
+    assert get_problem("dtlz4").name == "dtlz4:m=3"
+
+
+def test_an_option_given_twice_is_an_error():
+    with pytest.raises(ConfigError, match="given twice"):
+        get_problem("dtlz2:m=3,n_obj=4")
+
+
+def test_unknown_option_of_a_function_problem_lists_its_options():
+    with pytest.raises(ConfigError, match=r"n_layers.*Did you mean 'n_layers'"):
+        get_problem("knapsack:n_layer=3")
