@@ -203,23 +203,40 @@ class LatencyTable:
             source: Where ``d`` came from (a file path), named in error messages.
 
         Raises:
-            ValueError: not a moopt table, a missing field, or a value no profiler writes: an entry's
-                ``ms``/``iqr_ms``/``min_ms`` NaN, infinite, negative or not a number, an ``input_shape``
-                other than 3 positive integers, a non-positive ``num_classes``, no entries.  The message
-                names the table, the entry and the value.
+            ValueError: not a moopt table, a missing field, a field of the wrong JSON type (``entries``
+                not an object of key -> ``{"ms", "iqr_ms", "min_ms"}``, ``config`` not an object of
+                :class:`DPPConfig` fields, ``device`` not an object, ``name`` not a string), or a value no
+                profiler writes: an entry's ``ms``/``iqr_ms``/``min_ms`` NaN, infinite, negative or not a
+                number, an ``input_shape`` other than 3 positive integers, a non-positive ``num_classes``,
+                no entries.  The message names the table (its file), the field or entry and the value.
         """
-        if not isinstance(d, dict) or d.get("format") != LUT_FORMAT:
-            where = f" {source}" if source else ""
-            raise ValueError(f"latency table{where} is not a moopt latency table (expected format {LUT_FORMAT!r}).")
+        where = f" {source}" if source else ""
+        if not isinstance(d, dict):
+            raise ValueError(f"latency table{where} is a JSON {_json_type(d)}, not a moopt latency table (a JSON "
+                             f"object with format {LUT_FORMAT!r}, as `moopt nas profile-device` writes).")
+        if d.get("format") != LUT_FORMAT:
+            raise ValueError(f"latency table{where} is not a moopt latency table (expected format {LUT_FORMAT!r}, "
+                             f"got {d.get('format')!r}).")
         label = _table_label(d, source)
-        try:
-            entries = _checked_entries(label, d["entries"])
-            input_shape = _checked_input_shape(label, d["input_shape"])
-            num_classes = _checked_num_classes(label, d["num_classes"])
-            return cls(entries, input_shape=input_shape, num_classes=num_classes, config=DPPConfig(**d["config"]),
-                       device=d.get("device"), name=d.get("name", "lut"))
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"{label} is malformed ({type(exc).__name__}: {exc}); {_REPROFILE}.") from None
+        missing = [k for k in ("entries", "input_shape", "num_classes", "config") if k not in d]
+        if missing:
+            raise ValueError(f"{label} is missing the field(s) {missing}; {_REPROFILE}.")
+        if d.get("space", "dpp") != "dpp":
+            raise ValueError(f"{label} is for the space {d.get('space')!r}; moopt's latency tables cover the DPP-Net "
+                             f"space ('space': 'dpp'); {_REPROFILE}.")
+        name = d.get("name", "lut")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{label}: name must be a non-empty string, got {name!r}; {_REPROFILE}.")
+        device = d.get("device")
+        if device is not None and not isinstance(device, dict):
+            raise ValueError(f"{label}: device must be a JSON object describing the measured machine (or null), "
+                             f"got a JSON {_json_type(device)}; {_REPROFILE}.")
+        entries = _checked_entries(label, d["entries"])
+        input_shape = _checked_input_shape(label, d["input_shape"])
+        num_classes = _checked_num_classes(label, d["num_classes"])
+        config = _checked_config(label, d["config"])
+        return cls(entries, input_shape=input_shape, num_classes=num_classes, config=config,
+                   device=device, name=name)
 
     @classmethod
     def load(cls, path) -> "LatencyTable":
@@ -239,7 +256,7 @@ _STATS = ("ms", "iqr_ms", "min_ms")
 
 
 def _table_label(d: dict, source: Optional[str]) -> str:
-    name = f"latency table {d.get('name', 'lut')!r}"
+    name = f"latency table {d.get('name', 'lut')!r}" if isinstance(d.get("name", "lut"), str) else "latency table"
     return f"{name} ({source})" if source else name
 
 
@@ -261,10 +278,62 @@ def _checked_entry(label: str, key: str, entry: object) -> dict[str, float]:
     return {stat: float(stats[stat]) for stat in _STATS}
 
 
+def _json_type(v: object) -> str:
+    """The JSON name of a parsed value's type (``object``, ``array``, ``string``, ...)."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    for types, name in ((dict, "object"), ((list, tuple), "array"), (str, "string"), ((int, float), "number")):
+        if isinstance(v, types):
+            return name
+    return type(v).__name__
+
+
+_ENTRIES_FORM = ('a JSON object mapping each layer key to {"ms": median, "iqr_ms": spread, "min_ms": minimum}, '
+                 'e.g. {"conv3x3|8|4|8x8": {"ms": 0.12, "iqr_ms": 0.01, "min_ms": 0.11}}')
+
+
 def _checked_entries(label: str, entries: object) -> dict[str, dict[str, float]]:
-    if not isinstance(entries, dict) or not entries:
+    if not isinstance(entries, dict):
+        raise ValueError(f"{label}: entries is a JSON {_json_type(entries)}; it must be {_ENTRIES_FORM}; "
+                         f"{_REPROFILE}.")
+    if not entries:
         raise ValueError(f"{label} has no entries (entries={entries!r}); {_REPROFILE}.")
     return {str(k): _checked_entry(label, str(k), v) for k, v in entries.items()}
+
+
+_CONFIG_INTS = ("stem_channels", "bottleneck", "groups", "condense_factor")
+_CONFIG_LISTS = ("stages", "growth")
+
+
+def _checked_config(label: str, config: object) -> DPPConfig:
+    """The :class:`DPPConfig` of a table's ``config`` object, every field checked."""
+    import dataclasses
+
+    fields = [f.name for f in dataclasses.fields(DPPConfig)]
+    form = f"a JSON object of DPPConfig fields {fields}, e.g. {json.dumps(DPPConfig().to_dict())}"
+    if not isinstance(config, dict):
+        raise ValueError(f"{label}: config is a JSON {_json_type(config)}; it must be {form}; {_REPROFILE}.")
+    unknown = sorted(set(config) - set(fields))
+    if unknown:
+        raise ValueError(f"{label}: config has unknown field(s) {unknown}; it must be {form}; {_REPROFILE}.")
+    for k in _CONFIG_INTS:
+        v = config.get(k, 1)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"{label}: config.{k}={v!r}; it must be a positive integer; {_REPROFILE}.")
+    for k in _CONFIG_LISTS:
+        v = config.get(k, [1])
+        if not isinstance(v, list) or not v or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 1
+                                                       for x in v):
+            raise ValueError(f"{label}: config.{k}={v!r}; it must be a non-empty array of positive integers; "
+                             f"{_REPROFILE}.")
+    if not isinstance(config.get("shuffle", True), bool):
+        raise ValueError(f"{label}: config.shuffle={config['shuffle']!r}; it must be true or false; {_REPROFILE}.")
+    try:
+        return DPPConfig(**config)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{label}: config is invalid ({exc}); {_REPROFILE}.") from None
 
 
 def _checked_input_shape(label: str, shape: object) -> tuple[int, int, int]:

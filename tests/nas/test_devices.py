@@ -243,3 +243,43 @@ def test_a_good_saved_table_still_loads_and_predicts_the_same(tiny_table):
     zero = json.loads(json.dumps(good))
     zero["entries"][sorted(zero["entries"])[0]].update(ms=0, iqr_ms=0, min_ms=0)  # a 0 ms layer is legal
     assert LatencyTable.from_dict(zero).entries[sorted(zero["entries"])[0]] == {"ms": 0.0, "iqr_ms": 0.0, "min_ms": 0.0}
+
+
+@pytest.mark.parametrize("field,value,shown", [
+    ("entries", [{"ms": 1.0}], 'entries is a JSON array; it must be a JSON object mapping each layer key to '
+                               '{"ms": median, "iqr_ms": spread, "min_ms": minimum}'),
+    ("entries", "none", "entries is a JSON string; it must be a JSON object"),
+    ("config", [8, [1], [4]], "config is a JSON array; it must be a JSON object of DPPConfig fields ["),
+    ("config", None, "config is a JSON null"),
+    ("config", {"stem_channels": 8, "stages": [1], "growth": [4], "colour": 1},
+     "config has unknown field(s) ['colour']"),
+    ("config", {"stem_channels": "8", "stages": [1], "growth": [4]}, "config.stem_channels='8'; it must be a positive"),
+    ("config", {"stem_channels": 8, "stages": "ab", "growth": [4]}, "config.stages='ab'; it must be a non-empty array"),
+    ("config", {"stem_channels": 8, "stages": [1, 1], "growth": [4]}, "config is invalid (DPPConfig: stages"),
+    ("config", {"stem_channels": 8, "stages": [1], "growth": [4], "shuffle": "yes"}, "config.shuffle='yes'"),
+    ("device", ["cpu"], "device must be a JSON object describing the measured machine (or null), got a JSON array"),
+    ("space", "nb201", "is for the space 'nb201'"),
+])
+def test_wrong_json_types_are_value_errors_naming_file_and_field(tiny_table, tmp_path, field, value, shown):
+    path, good = tiny_table
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(dict(good, **{field: value})))
+    with pytest.raises(ValueError) as err:
+        LatencyTable.load(bad)
+    msg = str(err.value)
+    assert msg.startswith(f"latency table 'tinyhost' ({bad})") and shown in msg, msg
+    assert "re-run `moopt nas profile-device`" in msg
+
+
+def test_a_table_that_is_not_an_object_or_lacks_fields(tiny_table, tmp_path):
+    path, good = tiny_table
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([good]))
+    with pytest.raises(ValueError, match=re.escape(f"latency table {bad} is a JSON array, not a moopt latency table")):
+        LatencyTable.load(bad)
+    bad.write_text(json.dumps({k: v for k, v in good.items() if k != "config"}))
+    with pytest.raises(ValueError, match=re.escape("is missing the field(s) ['config']")):
+        LatencyTable.load(bad)
+    bad.write_text(json.dumps(dict(good, name=["x"])))
+    with pytest.raises(ValueError, match=re.escape(f"latency table ({bad}): name must be a non-empty string")):
+        LatencyTable.load(bad)
