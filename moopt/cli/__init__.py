@@ -2,7 +2,8 @@
 
 Subcommands live in their own modules and are imported only when invoked, so
 ``moopt --help`` stays fast.  Errors become one line on stderr: exit status 2
-for usage errors (bad option, unknown preset, bad file), 1 for failures, and a
+for usage errors (bad option, unknown preset, bad file), 1 for failures, 130 on
+Ctrl-C (the run store keeps every finished evaluation; the same command resumes), and a
 traceback only with ``--debug``.
 
 To add a command, write a ``click.Command`` in a module of this package and
@@ -58,6 +59,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+#: printed on Ctrl-C (exit status 130, the shell's convention for SIGINT)
+INTERRUPTED = ("Interrupted. The run store keeps every finished evaluation; re-run the same command to resume "
+               "(finished runs of `moopt bench` are skipped).")
+
+
 def main(argv=None) -> int:
     """Console entry point: runs the CLI and maps errors to exit codes."""
     from ..errors import ConfigError, MooptError
@@ -67,7 +73,11 @@ def main(argv=None) -> int:
         cli.main(args=argv, prog_name="moopt", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C (KeyboardInterrupt) into Abort; it is an interruption, not a failure
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            click.echo(INTERRUPTED, err=True)
+            return 130
         click.echo("Aborted.", err=True)
         return 1
     except click.ClickException as exc:  # usage errors: exit 2, one line on stderr
@@ -86,7 +96,7 @@ def main(argv=None) -> int:
         click.echo(f"Error: {exc}", err=True)
         return 1
     except KeyboardInterrupt:
-        click.echo("Interrupted; the run store keeps every finished evaluation.", err=True)
+        click.echo(INTERRUPTED, err=True)
         return 130
     return 0
 

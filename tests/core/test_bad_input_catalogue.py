@@ -35,3 +35,52 @@ def test_run_with_a_bad_problem_parameter_exits_2_before_writing(tmp_path, capsy
     assert code == 2 and shown in err, err
     assert err.startswith("Error: ") and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ Ctrl-C
+def test_ctrl_c_exits_130_with_the_resume_message_and_the_same_command_resumes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import moopt
+
+    store = tmp_path / "X.db"
+    cmd = [sys.executable, "-m", "moopt", "run", "--problem", "zdt1", "--algorithm", "random", "--seed", "0",
+           "--out", str(store)]
+    proc = subprocess.Popen(cmd + ["--budget", "100000000"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (store.exists() and store.stat().st_size > 0):
+            time.sleep(0.2)
+        time.sleep(2.0)  # some evaluations in the store
+        assert proc.poll() is None, proc.communicate()
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Interrupted. The run store keeps every finished evaluation; re-run the same command to resume" in err
+    assert "Aborted." not in err and "Traceback" not in err
+    n = moopt.RunResult.load(str(store)).n_results
+    assert n > 0
+    done = subprocess.run(cmd + ["--budget", str(n + 20)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert moopt.RunResult.load(str(store)).n_results == n + 20
+
+
+def test_an_abort_that_is_not_ctrl_c_still_exits_1(capsys, monkeypatch):
+    import click
+
+    from moopt import cli
+
+    def abort(*a, **k):
+        raise click.exceptions.Abort()
+
+    monkeypatch.setattr(cli.cli, "main", abort)
+    assert cli.main(["show", "x"]) == 1
+    assert "Aborted." in capsys.readouterr().err
