@@ -12,12 +12,16 @@ the ``meta`` table):
 * ``meta``: format name, schema version, moopt version, creation time.
 * ``config``: the run's identity (problem, algorithm, options, seed) and extra
   settings (budget, problem spec).  A second run with another identity is refused.
-* ``candidates``: every asked candidate (id, canonical key, params, info).
+* ``candidates``: every asked candidate (id, params, info; ``key``, its canonical
+  encoding, only when it differs from the params text, which it is for every
+  valid candidate: the engine stores the canonical encoding as the params).
 * ``evaluations``: one row per finished candidate, in completion order
   (``seq``): status ``ok``/``failed``/``pruned``, objective and constraint
   values, metrics, error text, start/end times, worker, seed, attempts,
   ``cached_from`` (the ``seq`` of the evaluation it was answered from) and
-  ``told`` (whether the checkpointed search state has seen it).  Status
+  ``told`` (whether the checkpointed search state has seen it), and ``key``:
+  the 16-byte BLAKE2b digest of the candidate's canonical encoding
+  (:func:`key_digest`), under which a repeated candidate is found.  Status
   ``pruned`` marks a candidate outside the search space
   (:class:`~moopt.errors.OutsideSpaceError`); a repeat of an ok or an outside
   candidate is a cached row (the original's values and error, ``cached_from``);
@@ -40,7 +44,9 @@ Example:
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import math
 import os
 import sqlite3
 import time
@@ -48,10 +54,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence
 
+import numpy as np
+
 from . import serial
 from .errors import RunStoreError, is_outside_space
 
-SCHEMA_VERSION = 1
+#: Version of the layout below.  2 (moopt 0.x, this version): params stored once, the
+#: repeat key as a 16-byte digest (about a third of version 1's size per evaluation).
+#: Stores of another version are refused with a message saying which.
+SCHEMA_VERSION = 2
 FORMAT_NAME = "moopt-runstore"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -65,15 +76,15 @@ CREATE TABLE config (
 );
 CREATE TABLE candidates (
     id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL,
     params TEXT NOT NULL,
+    key TEXT,
     info TEXT NOT NULL,
     asked REAL NOT NULL
 );
 CREATE TABLE evaluations (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     candidate_id INTEGER NOT NULL UNIQUE REFERENCES candidates(id),
-    key TEXT NOT NULL,
+    key BLOB NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'pruned')),
     objectives TEXT,
     constraints TEXT,
@@ -108,7 +119,7 @@ CREATE TABLE logs (
 PAID_SQL = "status IN ('ok', 'failed') AND cached_from IS NULL AND attempts > 0"
 
 _EVAL_COLUMNS = (
-    "e.seq, e.candidate_id, e.key, e.status, e.objectives, e.constraints, e.metrics, e.error, "
+    "e.seq, e.candidate_id, c.key, e.status, e.objectives, e.constraints, e.metrics, e.error, "
     "e.started, e.finished, e.worker, e.seed, e.attempts, e.cached_from, e.told, c.params, c.info"
 )
 
@@ -145,11 +156,38 @@ class EvaluationRecord:
         return self.status in ("ok", "failed") and self.cached_from is None and self.attempts > 0
 
 
-def _record(row) -> EvaluationRecord:
+def key_digest(key: str | bytes) -> bytes:
+    """The 16-byte digest under which the store indexes a candidate's key.
+
+    The key is the candidate's canonical encoding (:func:`moopt.serial.canonical`),
+    or, for a space of Reals only, its float64 vector's bytes (:func:`vector_key`).
+
+    Example:
+        >>> len(key_digest('{"x":1}'))
+        16
+    """
+    return hashlib.blake2b(key.encode("utf-8") if isinstance(key, str) else bytes(key), digest_size=16).digest()
+
+
+def vector_key(values) -> bytes:
+    """The key (and stored params) of a candidate of a space of Reals: its values as little-endian
+    float64 bytes, in the order of the space's variables.  Stored this way a candidate of 30 reals
+    takes 240 bytes instead of about 600 characters of JSON, and needs no float formatting."""
+    return np.asarray(values, dtype="<f8").tobytes()
+
+
+def _record(row, names: Optional[Sequence[str]] = None) -> EvaluationRecord:
+    raw = row[15]
+    if isinstance(raw, bytes):  # a vector of floats (a space of Reals), named by the run's variables
+        params = _vector_params(raw, names)
+        key = row[2] if row[2] is not None and not isinstance(row[2], bytes) else serial.canonical(params)
+    else:
+        params = serial.loads(raw)
+        key = raw if row[2] is None else row[2]  # the params text is the key unless stored apart
     return EvaluationRecord(
         seq=row[0],
         candidate_id=row[1],
-        key=row[2],
+        key=key,
         status=row[3],
         objectives=None if row[4] is None else serial.loads(row[4]),
         constraints=None if row[5] is None else serial.loads(row[5]),
@@ -162,13 +200,44 @@ def _record(row) -> EvaluationRecord:
         attempts=row[12],
         cached_from=row[13],
         told=bool(row[14]),
-        params=serial.loads(row[15]),
+        params=params,
         info=serial.loads(row[16]),
     )
 
 
+def _vector_params(raw: bytes, names: Optional[Sequence[str]]) -> dict:
+    """The params of a candidate stored as float64 bytes in the order of the space's variables."""
+    values = np.frombuffer(raw, dtype="<f8").tolist()
+    if names is None or len(names) != len(values):
+        raise RunStoreError(f"a candidate stored as a vector of {len(values)} numbers does not match the "
+                            f"run's variables ({None if names is None else len(names)}); the store is damaged.")
+    return dict(zip(names, values))
+
+
 def _dumps_or_none(obj) -> Optional[str]:
     return None if obj is None else serial.dumps(obj)
+
+
+_TEMPLATES: dict[tuple, str] = {}
+
+
+def _dumps_values(obj: Optional[Mapping]) -> Optional[str]:
+    """``serial.dumps`` of a flat dict of finite floats and ints (objectives, constraints, a
+    candidate's info), the same text faster; anything else goes to ``serial.dumps``."""
+    if obj is None:
+        return None
+    vals = tuple(obj.values())
+    if not all(type(v) is int or (type(v) is float and math.isfinite(v)) for v in vals) \
+            or not all(type(k) is str for k in obj):
+        return serial.dumps(obj)
+    keys = tuple(obj)
+    tpl = _TEMPLATES.get(keys)
+    if tpl is None:
+        if len(_TEMPLATES) > 64:
+            _TEMPLATES.clear()
+        tpl = _TEMPLATES[keys] = "{" + ",".join(
+            json.dumps(k).replace("%", "%%") + ":%r" for k in keys) + "}"  # json writes numbers with repr
+    return tpl % vals
 
 
 def _guard(method):
@@ -226,6 +295,9 @@ class RunStore:
             commit survives the process being killed, the last commits may be
             lost on power failure) or ``"full"`` (fsync at every commit; also
             survives power failure, slower).
+        verify: Run SQLite's ``quick_check`` when opening an existing file
+            (default); ``False`` skips it (for a file just checked, e.g. a
+            :class:`~moopt.RunResult` reading the rest of a store it loaded).
 
     Raises:
         RunStoreError: the file is not SQLite, is corrupt, belongs to another
@@ -234,16 +306,19 @@ class RunStore:
     """
 
     def __init__(self, path: str | os.PathLike = ":memory:", *, readonly: bool = False,
-                 create: bool = True, lock: bool = False, synchronous: str = "normal"):
+                 create: bool = True, lock: bool = False, synchronous: str = "normal", verify: bool = True):
         if synchronous not in ("normal", "full"):
             raise ValueError(f"synchronous must be 'normal' or 'full', got {synchronous!r}.")
         self.synchronous = synchronous
         self.path = str(path)
         self.readonly = readonly
+        self.verify = verify
         self._lock_fd: Optional[int] = None
         self._conn: Optional[sqlite3.Connection] = None
-        self._ok_index: Optional[dict[str, int]] = None
-        self._outside_index: Optional[dict[str, int]] = None
+        self._ok_index: Optional[dict[bytes, int]] = None  # key digest -> seq
+        self._outside_index: Optional[dict[bytes, int]] = None
+        self._digests: dict[str | bytes, bytes] = {}
+        self._var_names: Optional[list[str]] = None
         memory = self.path == ":memory:"
         if not memory:
             p = Path(self.path)
@@ -342,12 +417,19 @@ class RunStore:
                     f"{self.path} was written by a newer moopt (run-store schema {version}; this "
                     f"moopt reads schema {SCHEMA_VERSION}); upgrade moopt to read it."
                 )
+            if 0 < version < SCHEMA_VERSION and meta.get("schema_version") == str(version):
+                raise RunStoreError(
+                    f"{self.path} was written by an older moopt (run-store schema {version}; this moopt "
+                    f"reads schema {SCHEMA_VERSION}, which stores each candidate's parameters once); "
+                    f"read or resume it with the moopt version that wrote it "
+                    f"({meta.get('moopt_version', 'unknown')}), or start a new run with another path."
+                )
             if version != SCHEMA_VERSION or meta.get("schema_version") != str(SCHEMA_VERSION):
                 raise RunStoreError(
                     f"{self.path} has an unknown run-store schema (user_version={version}, "
                     f"meta schema_version={meta.get('schema_version')!r}); expected {SCHEMA_VERSION}."
                 )
-            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            check = conn.execute("PRAGMA quick_check").fetchone()[0] if self.verify else "ok"
             if check != "ok":
                 raise RunStoreError(
                     f"{self.path} is corrupt (SQLite integrity check: {check}); restore it or start "
@@ -451,7 +533,10 @@ class RunStore:
         Args:
             entries: ``(candidate_id, key, params_json, info_json)`` of each asked
                 candidate, ``key`` being its canonical encoding and the others
-                JSON text from :func:`moopt.serial.dumps`.
+                JSON text from :func:`moopt.serial.dumps`; for a space of Reals
+                only, ``key`` and ``params_json`` may both be the candidate's
+                :func:`vector_key` (bytes; read back as params named by the run's
+                variables, with the canonical encoding as ``key``).
             state: The search's ``state_dict()`` after ``ask``.
             n_told: Number of results the search has been told so far.
             cached: ``(candidate_id, original_seq)`` pairs answered from the
@@ -464,8 +549,9 @@ class RunStore:
         now = time.time()
         with self._write() as c:
             c.executemany(
-                "INSERT INTO candidates(id, key, params, info, asked) VALUES (?, ?, ?, ?, ?)",
-                [(int(i), key, params, info, now) for i, key, params, info in entries],
+                "INSERT INTO candidates(id, params, key, info, asked) VALUES (?, ?, ?, ?, ?)",
+                [(int(i), params, None if key == params else key, info, now)
+                 for i, key, params, info in entries],
             )
             for cid, orig in cached:
                 self._insert_cached(c, cid, orig, now)
@@ -473,7 +559,7 @@ class RunStore:
                 c.execute(
                     "INSERT INTO evaluations(candidate_id, key, status, error, started, finished, worker, attempts) "
                     "VALUES (?, ?, ?, ?, ?, ?, 'engine', 0)",
-                    (int(cid), key, status, error, now, now),
+                    (int(cid), key_digest(key), status, error, now, now),
                 )
             self._told_and_logs(c, told, logs, n_told, now)
             if state is not None:
@@ -493,8 +579,8 @@ class RunStore:
             c.executemany("INSERT INTO logs(n_told, kind, data, time) VALUES (?, ?, ?, ?)", rows)
 
     @staticmethod
-    def _insert_cached(c, cid: int, orig: int, now: float) -> None:
-        c.execute(
+    def _insert_cached(c, cid: int, orig: int, now: float):
+        return c.execute(
             "INSERT INTO evaluations(candidate_id, key, status, objectives, constraints, metrics, "
             "error, started, finished, worker, seed, attempts, cached_from) "
             "SELECT ?, key, status, objectives, constraints, metrics, error, ?, ?, 'cache', seed, 0, seq "
@@ -517,10 +603,10 @@ class RunStore:
             "WHERE e.seq = ?", (int(seq),)).fetchone()
         if row is None:
             raise RunStoreError(f"run store {self.path} has no evaluation {seq}.")
-        return _record(row)
+        return _record(row, self._names())
 
     @_guard
-    def record_evaluation(self, candidate_id: int, key: str, status: str, *,
+    def record_evaluation(self, candidate_id: int, key: str | bytes, status: str, *,
                           objectives: Optional[Mapping] = None, constraints: Optional[Mapping] = None,
                           metrics: Optional[Mapping] = None, error: Optional[str] = None,
                           started: Optional[float] = None, finished: Optional[float] = None,
@@ -529,21 +615,137 @@ class RunStore:
         """Persist one finished evaluation (its own transaction); returns its ``seq``."""
         if self.readonly:
             raise RunStoreError(f"run store {self.path} was opened read-only.")
+        digest = key_digest(key)
         # one statement: SQLite's implicit transaction commits it atomically
         cur = self.conn.execute(
             "INSERT INTO evaluations(candidate_id, key, status, objectives, constraints, metrics, error, "
             "started, finished, worker, seed, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (int(candidate_id), key, status, _dumps_or_none(objectives), _dumps_or_none(constraints),
+            (int(candidate_id), digest, status, _dumps_or_none(objectives), _dumps_or_none(constraints),
              _dumps_or_none(dict(metrics) if metrics else None), error, started, finished, worker,
              seed, int(attempts)),
         )
         seq = cur.lastrowid
         assert seq is not None  # typeshed: None only before any INSERT on this cursor
-        if status == "ok" and self._ok_index is not None:
-            self._ok_index.setdefault(key, seq)
-        if status == "pruned" and self._outside_index is not None and is_outside_space(error):
-            self._outside_index.setdefault(key, seq)
+        self._index(digest, status, error, seq)
         return seq
+
+    def _digest(self, key: str | bytes) -> bytes:
+        """:func:`key_digest`, remembered for the keys of the current batch (looked up, then recorded)."""
+        cache = self._digests
+        d = cache.get(key)
+        if d is None:
+            if len(cache) >= 4096:
+                cache.clear()
+            d = cache[key] = key_digest(key)
+        return d
+
+    def _index(self, digest: bytes, status: str, error: Optional[str], seq: int) -> None:
+        if status == "ok" and self._ok_index is not None:
+            self._ok_index.setdefault(digest, seq)
+        if status == "pruned" and self._outside_index is not None and is_outside_space(error):
+            self._outside_index.setdefault(digest, seq)
+
+    @_guard
+    def record_answers(self, items: Sequence[tuple]) -> list[int]:
+        """Persist answers to asked candidates in order, in one transaction; returns their ``seq``.
+
+        Each item is one of
+
+        * ``("eval", row)``: a finished evaluation, ``row`` holding
+          :meth:`record_evaluation`'s arguments by name;
+        * ``("cached", candidate_id, orig)``: answered from the evaluation ``orig``, a
+          ``seq`` or ``("item", j)`` for the ``j``-th item of this call;
+        * ``("immediate", candidate_id, key, status, error)``: ended without evaluation
+          (invalid parameters).
+
+        Either every item is stored or none is.
+        """
+        if self.readonly:
+            raise RunStoreError(f"run store {self.path} was opened read-only.")
+        if not items:
+            return []
+        now = time.time()
+        evals, immediates, cached = [], [], []
+        index: list[tuple[bytes, str, Optional[str], int]] = []
+        with self._write() as c:
+            first = self._next_seq(c)
+            seqs = list(range(first, first + len(items)))  # one row per item, in order
+            for seq, item in zip(seqs, items):
+                kind = item[0]
+                if kind == "eval":
+                    r = item[1]
+                    d = self._digest(r["key"])
+                    metrics = r.get("metrics")
+                    evals.append((seq, int(r["candidate_id"]), d, r["status"], _dumps_values(r.get("objectives")),
+                                  _dumps_values(r.get("constraints")),
+                                  _dumps_or_none(dict(metrics) if metrics else None), r.get("error"),
+                                  r.get("started"), r.get("finished"), r.get("worker"), r.get("seed"),
+                                  int(r.get("attempts", 1))))
+                    index.append((d, r["status"], r.get("error"), seq))
+                elif kind == "cached":
+                    orig = item[2]
+                    cached.append((seq, int(item[1]), seqs[orig[1]] if isinstance(orig, tuple) else int(orig)))
+                elif kind == "immediate":
+                    _, cid, key, status, error = item
+                    immediates.append((seq, int(cid), key_digest(key), status, error, now, now))
+                else:
+                    raise ValueError(f"unknown answer kind {kind!r}")
+            if evals:
+                c.executemany(
+                    "INSERT INTO evaluations(seq, candidate_id, key, status, objectives, constraints, metrics, "
+                    "error, started, finished, worker, seed, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    evals)
+            if immediates:
+                c.executemany(
+                    "INSERT INTO evaluations(seq, candidate_id, key, status, error, started, finished, worker, "
+                    "attempts) VALUES (?, ?, ?, ?, ?, ?, ?, 'engine', 0)", immediates)
+            for seq, cid, orig in cached:  # after the evaluations they may copy
+                c.execute(
+                    "INSERT INTO evaluations(seq, candidate_id, key, status, objectives, constraints, metrics, "
+                    "error, started, finished, worker, seed, attempts, cached_from) "
+                    "SELECT ?, ?, key, status, objectives, constraints, metrics, error, ?, ?, 'cache', seed, 0, seq "
+                    "FROM evaluations WHERE seq = ?", (seq, cid, now, now, orig))
+        for d, status, error, seq in index:
+            self._index(d, status, error, seq)
+        return seqs
+
+    @staticmethod
+    def _next_seq(c) -> int:
+        """The ``seq`` AUTOINCREMENT would give the next evaluation row."""
+        return 1 + int(c.execute(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'evaluations'), 0), "
+            "COALESCE((SELECT MAX(seq) FROM evaluations), 0))").fetchone()[0])
+
+    @_guard
+    def record_evaluations(self, rows: Sequence[Mapping]) -> list[int]:
+        """Persist several finished evaluations in one transaction; returns their ``seq`` in order.
+
+        Each row holds :meth:`record_evaluation`'s arguments by name (``candidate_id``,
+        ``key``, ``status`` and any of the optional ones).  Either every row is
+        stored or none is.
+        """
+        now_rows, digests = [], []
+        for r in rows:
+            d = key_digest(r["key"])
+            digests.append(d)
+            metrics = r.get("metrics")
+            now_rows.append((int(r["candidate_id"]), d, r["status"], _dumps_or_none(r.get("objectives")),
+                             _dumps_or_none(r.get("constraints")), _dumps_or_none(dict(metrics) if metrics else None),
+                             r.get("error"), r.get("started"), r.get("finished"), r.get("worker"), r.get("seed"),
+                             int(r.get("attempts", 1))))
+        if not now_rows:
+            return []
+        with self._write() as c:
+            first = self._next_seq(c)
+            c.executemany(
+                "INSERT INTO evaluations(seq, candidate_id, key, status, objectives, constraints, metrics, error, "
+                "started, finished, worker, seed, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(first + i, *row) for i, row in enumerate(now_rows)],
+            )
+        seqs = list(range(first, first + len(now_rows)))
+        for d, r, seq in zip(digests, rows, seqs):
+            self._index(d, r["status"], r.get("error"), seq)
+        return seqs
 
     @_guard
     def record_tell(self, candidate_ids: Iterable[int], state: Optional[Mapping], *, n_told: int,
@@ -585,7 +787,19 @@ class RunStore:
             "SELECT c.id, c.params, c.info FROM candidates c LEFT JOIN evaluations e "
             "ON e.candidate_id = c.id WHERE e.seq IS NULL ORDER BY c.id"
         ).fetchall()
-        return [(r[0], serial.loads(r[1]), serial.loads(r[2])) for r in rows]
+        names = self._names()
+        return [(r[0], _vector_params(r[1], names) if isinstance(r[1], bytes) else serial.loads(r[1]),
+                 serial.loads(r[2])) for r in rows]
+
+    def _names(self) -> Optional[list[str]]:
+        """The run's variable names (from its configuration), which name a candidate stored as a vector."""
+        if self._var_names is None:
+            row = self.conn.execute("SELECT identity FROM config WHERE id = 1").fetchone()
+            if row is None:
+                return None
+            variables = (serial.loads(row[0]).get("problem") or {}).get("variables") or []
+            self._var_names = [str(v.get("name")) for v in variables if isinstance(v, Mapping)]
+        return self._var_names
 
     @_guard
     def untold(self) -> list[EvaluationRecord]:
@@ -594,10 +808,11 @@ class RunStore:
             f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id "
             "WHERE e.told = 0 ORDER BY e.seq"
         ).fetchall()
-        return [_record(r) for r in rows]
+        names = self._names()
+        return [_record(r, names) for r in rows]
 
     @_guard
-    def lookup_ok(self, key: str) -> Optional[int]:
+    def lookup_ok(self, key: str | bytes) -> Optional[int]:
         """``seq`` of the first ok evaluation of the candidate with canonical ``key``."""
         if self._ok_index is None:
             self._ok_index = {}
@@ -605,10 +820,10 @@ class RunStore:
                 "SELECT key, MIN(seq) FROM evaluations WHERE status = 'ok' AND cached_from IS NULL GROUP BY key"
             ):
                 self._ok_index[k] = seq
-        return self._ok_index.get(key)
+        return self._ok_index.get(self._digest(key))
 
     @_guard
-    def lookup_outside(self, key: str) -> Optional[int]:
+    def lookup_outside(self, key: str | bytes) -> Optional[int]:
         """``seq`` of the first evaluation that found the candidate ``key`` outside the search space.
 
         That is a ``pruned`` evaluation (not a cached one) whose error is a
@@ -623,7 +838,7 @@ class RunStore:
             ):
                 if is_outside_space(error):
                     self._outside_index.setdefault(k, seq)
-        return self._outside_index.get(key)
+        return self._outside_index.get(self._digest(key))
 
     # -- reading ------------------------------------------------------------
     @_guard
@@ -682,12 +897,60 @@ class RunStore:
         return out
 
     @_guard
-    def evaluations(self) -> list[EvaluationRecord]:
-        """Every finished evaluation in completion order."""
-        rows = self.conn.execute(
-            f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id ORDER BY e.seq"
-        ).fetchall()
-        return [_record(r) for r in rows]
+    def evaluations(self, max_seq: Optional[int] = None) -> list[EvaluationRecord]:
+        """Every finished evaluation in completion order (up to sequence number ``max_seq`` when given)."""
+        sql = f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id"
+        if max_seq is not None:
+            rows = self.conn.execute(sql + " WHERE e.seq <= ? ORDER BY e.seq", (int(max_seq),))
+        else:
+            rows = self.conn.execute(sql + " ORDER BY e.seq")
+        names = self._names()
+        return [_record(r, names) for r in rows]
+
+    @_guard
+    def summary_rows(self, max_seq: Optional[int] = None) -> list[tuple]:
+        """What reports need of every evaluation, without parameters: one tuple per row.
+
+        ``(seq, candidate_id, status, objectives_json, constraints_json, cached_from, attempts)``
+        in completion order (the JSON texts undecoded; ``None`` where absent), up to
+        ``max_seq`` when given.  Much cheaper than :meth:`evaluations` on large runs.
+        """
+        sql = "SELECT seq, candidate_id, status, objectives, constraints, cached_from, attempts FROM evaluations"
+        if max_seq is not None:
+            return self.conn.execute(sql + " WHERE seq <= ? ORDER BY seq", (int(max_seq),)).fetchall()
+        return self.conn.execute(sql + " ORDER BY seq").fetchall()
+
+    @_guard
+    def records(self, seqs: Iterable[int]) -> list[EvaluationRecord]:
+        """The evaluations with the given sequence numbers, in that order (missing ones skipped)."""
+        seqs = [int(s) for s in seqs]
+        names = self._names()
+        found: dict[int, EvaluationRecord] = {}
+        for i in range(0, len(seqs), 500):
+            part = seqs[i:i + 500]
+            rows = self.conn.execute(
+                f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id "
+                f"WHERE e.seq IN ({','.join('?' * len(part))})", part).fetchall()
+            found.update((r[0], _record(r, names)) for r in rows)
+        return [found[s] for s in seqs if s in found]
+
+    @_guard
+    def distinct_counts(self) -> dict[str, int]:
+        """Distinct candidates among the evaluations actually run (neither cached nor refused unrun).
+
+        Returns:
+            ``{"all": ..., "not_pruned": ..., "ok": ...}``: distinct canonical keys of
+            every such evaluation, of those not outside the search space, of the ok ones.
+        """
+        where = "cached_from IS NULL AND attempts > 0"
+        one = lambda cond: int(self.conn.execute(  # noqa: E731
+            f"SELECT COUNT(DISTINCT key) FROM evaluations WHERE {where}{cond}").fetchone()[0])
+        return {"all": one(""), "not_pruned": one(" AND status != 'pruned'"), "ok": one(" AND status = 'ok'")}
+
+    @_guard
+    def n_untold(self) -> int:
+        """Number of finished evaluations the checkpointed search has not been told."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM evaluations WHERE told = 0").fetchone()[0])
 
     @_guard
     def add_log(self, kind: str, values: Mapping) -> None:
