@@ -162,8 +162,15 @@ class RunResult:
 
     def __init__(self, config: Mapping, records: Sequence, *, counts: Optional[Mapping] = None,
                  logs: Sequence[Mapping] = (), resumed: bool = False, path: Optional[str] = None):
+        recs = list(records)
+        rows = [(r.seq, r.candidate_id, r.status, r.objectives, r.constraints, r.cached_from, r.attempts)
+                for r in recs]
+        self._setup(config, rows, counts=counts, logs=logs, resumed=resumed, path=path)
+        self._records: Optional[list] = recs
+        self._source: Optional[_StoreSource] = None
+
+    def _setup(self, config: Mapping, rows: Sequence[tuple], *, counts, logs, resumed, path) -> None:
         self.config = dict(config)
-        self.records = list(records)
         self.logs = list(logs)
         self.resumed = resumed
         self.path = path
@@ -173,21 +180,65 @@ class RunResult:
         self.constraint_names = [c["name"] for c in prob.get("constraints", [])]
         self.variable_names = [v["name"] for v in prob.get("variables", [])]
         self.signs = directions_signs(self.directions, len(self.directions)) if self.directions else np.ones(0)
+        self._columns(rows)
         if counts is None:
             counts = {"ok": 0, "failed": 0, "pruned": 0}
-            for r in self.records:
-                counts[r.status] = counts.get(r.status, 0) + 1
-            counts["cached"] = sum(r.cached_from is not None for r in self.records)
+            for st in self._status:
+                counts[st] = counts.get(st, 0) + 1
+            counts["cached"] = int(self._cached.sum())
             counts["pending"] = 0
         self.counts = dict(counts)
 
+    def _columns(self, rows: Sequence[tuple]) -> None:
+        """Per-evaluation columns (numpy) from ``(seq, id, status, objectives, constraints, cached_from,
+        attempts)`` rows, objectives and constraints as dicts or JSON text."""
+        n, names = len(rows), self.objective_names
+        self._seq = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+        self._status = [r[2] for r in rows]
+        self._cached = np.fromiter((r[5] is not None for r in rows), dtype=bool, count=n)
+        self._paid = np.fromiter((r[2] in ("ok", "failed") and r[5] is None and r[6] > 0 for r in rows),
+                                 dtype=bool, count=n)
+        idx, F, feas = [], [], []
+        loads = json.loads
+        for i, r in enumerate(rows):
+            if r[2] != "ok" or r[5] is not None or r[3] is None:
+                continue
+            obj = loads(r[3]) if isinstance(r[3], str) else r[3]
+            con = r[4]
+            if isinstance(con, str):
+                con = loads(con)
+            idx.append(i)
+            F.append([obj[nm] for nm in names])
+            feas.append(not con or all(v <= 0 for v in con.values()))
+        self._pt_idx = np.asarray(idx, dtype=np.int64)  # rows that are points (ok, not cached)
+        self._pt_F = np.array(F, dtype=float).reshape(-1, len(names))  # their objectives, user directions
+        self._pt_feas = np.asarray(feas, dtype=bool)
+        self._front_pos: Optional[np.ndarray] = None  # indices into the points, in front order
+
     # -- loading ---------------------------------------------------------------
     @classmethod
-    def from_store(cls, store, *, resumed: bool = False) -> "RunResult":
-        """Read a result from an open :class:`~moopt.store.RunStore`."""
+    def from_store(cls, store, *, resumed: bool = False, keep: bool = False) -> "RunResult":
+        """Read a result from an open :class:`~moopt.store.RunStore`.
+
+        Only what the front, counts and hypervolume need is read at once; the full
+        :attr:`records` (parameters included) are read when first used, from the
+        store while it is open, else by reopening its file read-only (up to the last
+        evaluation this result saw).  An in-memory store closed before that cannot be
+        reopened, so its records are read at once unless ``keep`` says the result may
+        keep the store open (then it holds it, and the store lives as long as the result).
+        """
         path = None if store.path == ":memory:" else store.path
-        return cls(store.config(), store.evaluations(), counts=store.counts(), logs=store.logs(),
-                   resumed=resumed, path=path)
+        self = cls.__new__(cls)
+        rows = store.summary_rows()
+        self._setup(store.config(), rows, counts=store.counts(), logs=store.logs(), resumed=resumed, path=path)
+        max_seq = int(self._seq[-1]) if len(self._seq) else 0
+        if path is None and not keep:
+            self._records = store.evaluations(max_seq)
+            self._source = None
+        else:
+            self._records = None
+            self._source = _StoreSource(store, path, max_seq)
+        return self
 
     @classmethod
     def load(cls, path: str) -> "RunResult":
@@ -197,6 +248,21 @@ class RunResult:
         with RunStore(path, readonly=True) as store:
             return cls.from_store(store)
 
+    @property
+    def records(self) -> list:
+        """Every finished evaluation (:class:`~moopt.store.EvaluationRecord`) in completion order."""
+        if self._records is None:
+            assert self._source is not None  # set whenever the records are not
+            self._records = self._source.all()
+        return self._records
+
+    @records.setter
+    def records(self, value: Sequence) -> None:
+        recs = list(value)
+        self._records, self._source = recs, None
+        self._columns([(r.seq, r.candidate_id, r.status, r.objectives, r.constraints, r.cached_from, r.attempts)
+                       for r in recs])
+
     # -- selections ------------------------------------------------------------
     @property
     def n_results(self) -> int:
@@ -204,7 +270,7 @@ class RunResult:
 
         This is what the budget counts with ``count_duplicates=True``.
         """
-        return len(self.records)
+        return len(self._seq)
 
     @property
     def n_paid(self) -> int:
@@ -213,14 +279,14 @@ class RunResult:
         Cached duplicates, candidates with invalid parameters (refused unrun) and
         candidates outside the search space (``pruned``) are not counted.
         """
-        return sum(r.paid for r in self.records)
+        return int(self._paid.sum())
 
     @property
     def count_duplicates(self) -> bool:
         """Whether the run's budget counted every result (``True``) or paid evaluations only."""
         extra = self.config.get("extra") or {}
         value = extra.get("count_duplicates")
-        return bool(value) if value is not None else bool(self.records)  # older stores counted every result
+        return bool(value) if value is not None else self.n_results > 0  # older stores counted every result
 
     @property
     def budget(self) -> Optional[int]:
@@ -251,34 +317,38 @@ class RunResult:
         stop = (self.config.get("extra") or {}).get("stop")
         return str(stop["message"]) if isinstance(stop, Mapping) and stop.get("message") else None
 
-    def _is_point(self, r) -> bool:
-        return r.status == "ok" and r.cached_from is None and r.objectives is not None
-
-    @staticmethod
-    def _feasible(r) -> bool:
-        return all(v <= 0 for v in (r.constraints or {}).values())
-
-    def _points(self, *, feasible_only: bool) -> list:
-        return [r for r in self.records if self._is_point(r) and (not feasible_only or self._feasible(r))]
-
-    def _matrix(self, recs) -> np.ndarray:
-        m = len(self.objective_names)
-        return np.array([[r.objectives[n] for n in self.objective_names] for r in recs],
-                        dtype=float).reshape(-1, m)
-
     @property
     def F(self) -> np.ndarray:
         """Objective values of the ok evaluations, shape ``(n_ok, n_obj)``, in user directions."""
-        return self._matrix(self._points(feasible_only=False))
+        return self._pt_F.copy()
+
+    def _feasible_F(self) -> np.ndarray:
+        return self._pt_F[self._pt_feas]
+
+    def _front_positions(self) -> np.ndarray:
+        """Indices (into the points) of the feasible Pareto front, sorted by the minimized objectives."""
+        if self._front_pos is None:
+            feas = np.flatnonzero(self._pt_feas)
+            if len(feas) == 0:
+                self._front_pos = np.zeros(0, dtype=np.int64)
+            else:
+                Fm = self._pt_F[feas] * self.signs
+                pos = feas[is_nondominated(Fm)]
+                Q = self._pt_F[pos] * self.signs
+                # lexicographic by the minimized objectives (first objective first), stable like sorted()
+                order = np.lexsort(Q.T[::-1]) if Q.shape[1] else np.arange(len(pos))
+                self._front_pos = pos[order]
+        return self._front_pos
 
     def _front_records(self) -> list:
-        recs = self._points(feasible_only=True)
-        if not recs:
+        pos = self._front_positions()
+        if len(pos) == 0:
             return []
-        mask = is_nondominated(self._matrix(recs) * self.signs)
-        front = [r for r, k in zip(recs, mask) if k]
-        return sorted(front, key=lambda r: tuple(r.objectives[n] * s for n, s in
-                                                 zip(self.objective_names, self.signs)))
+        rows = self._pt_idx[pos]
+        if self._records is not None:
+            return [self._records[i] for i in rows]
+        assert self._source is not None
+        return self._source.by_seqs(self._seq[rows].tolist())
 
     @property
     def front_records(self) -> list:
@@ -292,7 +362,7 @@ class RunResult:
     @property
     def front_F(self) -> np.ndarray:
         """Objective values of the Pareto front, shape ``(n_front, n_obj)``, user directions."""
-        return self._matrix(self._front_records())
+        return self._pt_F[self._front_positions()]
 
     @property
     def front(self) -> Table:
@@ -325,7 +395,7 @@ class RunResult:
     # -- hypervolume -------------------------------------------------------------
     def reference_point(self) -> np.ndarray:
         """Reference point inferred from the feasible ok points (user directions)."""
-        F = self._matrix(self._points(feasible_only=True))
+        F = self._feasible_F()
         if len(F) == 0:
             raise ValueError("the run has no feasible ok evaluation; pass ref= explicitly.")
         return infer_reference_point(F, directions=self.directions)
@@ -356,19 +426,35 @@ class RunResult:
             ref: Reference point in user directions; inferred from all feasible
                 ok points when ``None`` (so the last value equals :meth:`hypervolume`).
         """
-        ref_min = self._ref_min(ref) if self._points(feasible_only=True) or ref is not None else None
-        out = np.zeros(len(self.records))
-        front = np.zeros((0, len(self.objective_names)))
+        n = self.n_results
+        feas = np.flatnonzero(self._pt_feas)
+        ref_min = self._ref_min(ref) if len(feas) or ref is not None else None
+        out = np.zeros(n)
+        if ref_min is None or len(feas) == 0:
+            return out
+        P = self._pt_F[feas] * self.signs
+        rows = self._pt_idx[feas]
+        # a point dominated by an earlier one never changes the front: drop those at once, in blocks
+        keep = _not_dominated_by_earlier(P)
+        m = P.shape[1]
+        front = np.zeros((0, m))
+        changes, values = [], []
         hv = 0.0
-        for i, r in enumerate(self.records):
-            if ref_min is not None and self._is_point(r) and self._feasible(r):
-                p = np.array([r.objectives[n] for n in self.objective_names], dtype=float) * self.signs
-                if not np.any(np.all(front <= p, axis=1)):
-                    keep = ~np.all(p <= front, axis=1)
-                    front = np.vstack([front[keep], p])
-                    if np.all(p < ref_min):
-                        hv = hypervolume(front, ref_min, outside="ignore")
-            out[i] = hv
+        for j in np.flatnonzero(keep):
+            p = P[j]
+            if front.shape[0] and np.any(np.all(front <= p, axis=1)):
+                continue
+            front = np.vstack([front[~np.all(p <= front, axis=1)], p])
+            if np.all(p < ref_min):
+                hv = hypervolume(front, ref_min, outside="ignore")
+                changes.append(rows[j])
+                values.append(hv)
+        if changes:  # each value from where it changed on, carried forward
+            at = np.asarray(changes, dtype=np.int64)
+            last = np.full(n, -1, dtype=np.int64)
+            last[at] = np.arange(len(at))
+            last = np.maximum.accumulate(last)
+            out = np.where(last >= 0, np.asarray(values, dtype=float)[np.maximum(last, 0)], 0.0)
         return out
 
     # -- reports -------------------------------------------------------------------
@@ -416,3 +502,53 @@ class RunResult:
 
 def _plain(v):
     return list(v) if isinstance(v, tuple) else v
+
+
+def _not_dominated_by_earlier(P: np.ndarray, block: int = 2048) -> np.ndarray:
+    """For each row of ``P`` (minimized), whether no earlier row weakly dominates it.
+
+    Rows that an earlier row weakly dominates (or equals) never enter the running
+    front, so :meth:`RunResult.hypervolume_history` skips them.  Block-wise against
+    the running nondominated set, so the cost stays near ``n x front``.
+    """
+    n = len(P)
+    keep = np.ones(n, dtype=bool)
+    front = np.zeros((0, P.shape[1]))
+    for s in range(0, n, block):
+        B = P[s:s + block]
+        if len(front):
+            dom = np.zeros(len(B), dtype=bool)
+            for i in range(0, len(front), 256):
+                F = front[i:i + 256]
+                dom |= np.any(np.all(F[None, :, :] <= B[:, None, :], axis=2), axis=1)
+            keep[s:s + len(B)] = ~dom
+        cand = B[~dom] if len(front) else B
+        if len(cand):
+            allp = np.vstack([front, cand])
+            front = allp[is_nondominated(allp)]
+    return keep
+
+
+class _StoreSource:
+    """Where a lazily loaded :class:`RunResult` reads its full records: the open store, else its file."""
+
+    def __init__(self, store, path: Optional[str], max_seq: int):
+        self.store, self.path, self.max_seq = store, path, max_seq
+
+    def _read(self, fn):
+        st = self.store
+        if st is not None and getattr(st, "_conn", None) is not None:
+            return fn(st)
+        if self.path is None:
+            raise RuntimeError("the in-memory run store of this result was closed; its records are gone.")
+        from .store import RunStore
+
+        self.store = None  # the store object is closed: read the file from now on
+        with RunStore(self.path, readonly=True, verify=False) as fresh:
+            return fn(fresh)
+
+    def all(self) -> list:
+        return self._read(lambda st: st.evaluations(self.max_seq))
+
+    def by_seqs(self, seqs: list) -> list:
+        return self._read(lambda st: st.records(seqs))
