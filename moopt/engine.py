@@ -59,7 +59,7 @@ import numpy as np
 
 from . import serial
 from .errors import ConfigError, RunStoreError, is_outside_space
-from .evaluators import Evaluator, Outcome, make_evaluator
+from .evaluators import Evaluator, InProcessEvaluator, Outcome, evaluate_params, make_evaluator
 from .indicators import hypervolume
 from .pareto import is_nondominated
 from .problem import Problem
@@ -67,7 +67,7 @@ from .progress import Progress
 from .reference import infer_reference_point
 from .result import RunResult
 from .search.base import STATUS_FAILED, STATUS_OK, STATUS_PRUNED, Candidate, Evaluation, Search
-from .store import EvaluationRecord, RunStore
+from .store import EvaluationRecord, RunStore, _dumps_values, vector_key
 
 
 def build_search(problem, algorithm, *, seed=None, options: Optional[Mapping] = None, budget=None):
@@ -235,13 +235,18 @@ class _Engine:
         self.con_names = problem.constraint_names
         self.n_told = 0
         self.in_flight: dict[int, list] = {}  # id -> [candidate, key, attempts]
-        self.flight_keys: dict[str, int] = {}  # key -> id of the in-flight original
+        self.flight_keys: dict[str | bytes, int] = {}  # key -> id of the in-flight original
         self.waiting: dict[int, list[Candidate]] = {}  # original id -> duplicates asked meanwhile
         self._hv_points: list[np.ndarray] = []
         self._hv_time = 0.0
         self._hv_value: Optional[float] = None
         self._told: list[int] = []  # told since the last checkpoint
         self._logs: list[dict] = []  # drained since the last checkpoint
+        # evaluate what is in flight in one evaluate_batch call where that gives the same values
+        self.vectorized = type(evaluator) is InProcessEvaluator and timeout is None and problem.batch_exact
+        # and then ask a batch at a time, where how asks are split cannot change the run
+        self.ask_batch = ASK_BATCH if self.vectorized and batch_size is None and batch_invariant(search) else None
+        self._queue: list[tuple[int, dict]] = []  # submitted, for the vectorized path
 
     # -- helpers ------------------------------------------------------------
     def _normalize(self, params: Mapping) -> dict:
@@ -361,13 +366,12 @@ class _Engine:
                       "invalid": "with invalid parameters"}
             parts = [f"{s[k]} {label}" for k, label in labels.items() if s.get(k)]
             n_last = sum(s.values())
-            run = [r for r in self.store.evaluations() if r.cached_from is None and r.attempts > 0]
-            distinct = len({r.key for r in run if r.status != STATUS_PRUNED})
-            n_ok = len({r.key for r in run if r.status == STATUS_OK})
+            dc = self.store.distinct_counts()
+            distinct, n_ok = dc["not_pruned"], dc["ok"]
             size = self.problem.space.size
             head = (f"stalled after {self.n_paid}/{self.budget} paid evaluations: for the last {n_last} "
                     f"answers the search proposed {nothing} ({', '.join(parts)}).")
-            if size is not None and len({r.key for r in run}) >= size:
+            if size is not None and dc["all"] >= size:
                 return STOP_STALLED, (
                     f"{head} Every one of the {size} candidates of the search space is known ({distinct} "
                     f"evaluated, {n_ok} ok): the budget is larger than the space, and the results cover all of it.")
@@ -382,14 +386,38 @@ class _Engine:
                                    f"{what}.")
         return "incomplete", f"stopped after {self.used}/{self.budget} {what}."
 
-    def _submit(self, cand: Candidate, key: str, attempts: int = 1) -> None:
+    def _submit(self, cand: Candidate, key: str | bytes, attempts: int = 1) -> None:
         self.in_flight[cand.id] = [cand, key, attempts]
         self.flight_keys.setdefault(key, cand.id)
-        self.evaluator.submit(cand.id, dict(cand.params))
+        if self.vectorized:
+            self._queue.append((cand.id, dict(cand.params)))
+        else:
+            self.evaluator.submit(cand.id, dict(cand.params))
+
+    def _wait(self) -> list[Outcome]:
+        """The next finished evaluations: the evaluator's, or the whole queue in one vectorized call."""
+        if not self.vectorized:
+            return self.evaluator.wait()
+        queue, self._queue = self._queue, []
+        return evaluate_queue(self.problem, queue)
+
+    def _free(self) -> int:
+        """How many candidates to ask now (before the budget's room)."""
+        if self.ask_batch is not None:
+            return 0 if self.in_flight else self.ask_batch
+        return self.evaluator.capacity - len(self.in_flight)
 
     # -- the loop -------------------------------------------------------------
     def run(self) -> None:
         st = self.store
+        self.n_results = st.n_results()
+        self.n_paid = st.n_paid()
+        if self.used >= self.budget and st.n_untold() == 0 and st.n_candidates() == self.n_results:
+            # a finished run: nothing to tell, evaluate or ask, so the search state is not rebuilt
+            counts = st.counts()
+            self.failed, self.pruned, self.n_cached = counts["failed"], counts["pruned"], counts["cached"]
+            self._draw(force=True)
+            return
         ck = st.checkpoint()
         if ck is not None:
             self.search.load_state_dict(ck[0])
@@ -404,10 +432,18 @@ class _Engine:
             self._count(kind)
         for rec in st.untold():  # finished before the interruption, not yet told
             self._tell([self._result_from_record(rec)])
+        if self.ask_batch is not None:
+            pending = [Candidate(cid, params, info) for cid, params, info in st.pending()]
+            if pending:  # the rest of an interrupted batch, answered in order as before the interruption
+                self._answer_batch(pending)
+            self._batch_loop()
+            self._flush()
+            self._draw(force=True)
+            return
         resumed_results = []
         for cid, params, info in st.pending():  # asked but without a result: run again
             p = self._normalize(params)
-            cand, key = Candidate(cid, p, info), serial.canonical(p)
+            cand, key = Candidate(cid, p, info), self._key_of(p)
             orig = st.lookup_ok(key)
             src = orig if orig is not None else st.lookup_outside(key)
             if src is not None:  # a repeat whose original (ok, or outside the space) finished before the interruption
@@ -425,7 +461,7 @@ class _Engine:
             # waiting duplicates count as outstanding: one whose original fails is evaluated itself
             outstanding = len(self.in_flight) + n_waiting
             room = self.budget - self.used - outstanding
-            free = self.evaluator.capacity - len(self.in_flight)
+            free = self._free()
             self.stalled = self._is_stalled()
             if room > 0 and free > 0 and not self.stalled:
                 n = min(room, free) if self.batch_size is None else min(room, self.batch_size)
@@ -438,13 +474,239 @@ class _Engine:
                     continue
             if not self.in_flight:
                 break  # budget spent, or stalled
-            results = []
-            for o in self.evaluator.wait():
-                results.extend(self._complete(o))
+            results = self._complete_many(self._wait())
             if results:
                 self._tell(results)
         self._flush()
         self._draw(force=True)
+
+    # -- asking a batch at a time (batch-invariant searches, in-process evaluator) ----------------
+    def _stall_room(self) -> int:
+        """Answers that cannot stall the run: a batch of at most this many stalls only at its end,
+        exactly where asking one candidate at a time would."""
+        if self.count_duplicates:
+            return self.ask_batch or 1
+        return max(1, min(self.stall_limit - sum(self.streak.values()),
+                          10 * self.stall_limit - sum(self.dry.values())))
+
+    def _batch_loop(self) -> None:
+        while True:
+            room = self.budget - self.used
+            self.stalled = self._is_stalled()
+            if room <= 0 or self.stalled:
+                return
+            assert self.ask_batch is not None
+            n = min(room, self.ask_batch, self._stall_room())
+            cands = self._checked_ask(n)
+            if not cands:
+                self.finished = True
+                return
+            self._answer_batch(cands, ask=True)
+
+    def _checked_ask(self, n: int) -> list[Candidate]:
+        cands = self.search.ask(n)
+        if not isinstance(cands, list) or any(not isinstance(c, Candidate) for c in cands):
+            raise TypeError(f"{type(self.search).__name__}.ask() must return a list of moopt.Candidate, "
+                            f"got {cands!r:.200}.")
+        if len(cands) > n:
+            raise ConfigError(f"{type(self.search).__name__}.ask({n}) returned {len(cands)} candidates; "
+                              f"a search must return at most n.")
+        return cands
+
+    def _prepare(self, c: Candidate) -> tuple[Candidate, str | bytes, str | bytes, Optional[str]]:
+        """``(candidate, key, params_text, error)``: the candidate with validated params, its
+        canonical key, the params as stored, and the error of an invalid one."""
+        key: str | bytes
+        try:
+            valid = self.problem.space.validate(c.params)
+            key = self._key_of(valid)
+            params: Mapping[str, Any] = valid
+            error = None
+        except (ValueError, TypeError, KeyError) as exc:
+            params, error = c.params, f"invalid candidate: {exc}"
+            try:
+                key = serial.canonical(dict(params))
+            except TypeError:
+                key = repr(sorted(dict(params).items(), key=str))
+        try:
+            # the key doubles as the stored params (key order is the space's on reload)
+            params_text = key if error is None else serial.dumps(dict(params))
+        except TypeError as exc:
+            raise TypeError(f"candidate {c.id} holds values that cannot be stored (JSON and numpy "
+                            f"only): {exc}") from None
+        cand = c if error is not None or params == dict(c.params) else Candidate(c.id, params, c.info)
+        return cand, key, params_text, error
+
+    def _answer_batch(self, cands: list[Candidate], *, ask: bool = False) -> None:
+        """Answer asked candidates as if they had been asked one at a time, in order.
+
+        With ``ask`` the candidates (and the post-ask checkpoint) are persisted first,
+        in one transaction; otherwise they are the pending rest of an interrupted batch.
+        Each answer is recorded in the candidates' order (a repeat is answered from the
+        first evaluation of its key, a repeat of a failed one is evaluated itself), so
+        the store, the stall counts and a resume after any interruption are those of
+        one-at-a-time asking.  The batch's new candidates are evaluated in one
+        ``evaluate_batch`` call (a vectorized problem), and every answer is recorded
+        in one transaction.
+        """
+        st = self.store
+        plan, X = self._prepare_batch(cands)
+        if ask:
+            entries = []
+            for (_, key, params_text, _), c in zip(plan, cands):
+                try:
+                    info_text = (_dumps_values(c.info) or "{}") if c.info else "{}"
+                except TypeError as exc:
+                    raise TypeError(f"candidate {c.id} holds values that cannot be stored (JSON and numpy "
+                                    f"only): {exc}") from None
+                entries.append((c.id, key, params_text, info_text))
+            try:
+                st.record_ask(entries, self.search.state_dict(), n_told=self.n_told, told=self._told,
+                              logs=self._logs)
+                self._told, self._logs = [], []
+            except RunStoreError:
+                raise
+            except Exception as exc:  # duplicate ids and the like
+                if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
+                    raise ConfigError(f"{type(self.search).__name__}.ask() returned a candidate id that was "
+                                      f"already used ({[c.id for c in cands]}); ids must be fresh.") from None
+                raise
+        results = self._answer_vectorized(plan, X)
+        if results:
+            self._tell(results)
+
+    def _known(self, key: str | bytes) -> tuple[Optional[int], bool]:
+        """``(seq, outside)`` of the evaluation a repeat of ``key`` is answered from, if any."""
+        orig = self.store.lookup_ok(key)
+        if orig is not None:
+            return orig, False
+        out = self.store.lookup_outside(key)
+        return (out, True) if out is not None else (None, False)
+
+    def _outcome_result(self, cand: Candidate, key: str | bytes, o: Outcome) -> tuple[dict, Evaluation]:
+        row: dict[str, Any] = {"candidate_id": cand.id, "key": key, "started": o.started, "finished": o.finished,
+                               "worker": o.worker, "seed": self.seed, "attempts": 1}
+        if o.status == STATUS_OK:
+            objectives, constraints, metrics = self._split(o.values)
+            row.update(status=STATUS_OK, objectives=objectives, constraints=constraints or None, metrics=metrics)
+            return row, self._result(cand, STATUS_OK, objectives, constraints, metrics)
+        status = STATUS_PRUNED if is_outside_space(o.error) else STATUS_FAILED
+        row.update(status=status, error=o.error)
+        return row, self._result(cand, status, error=o.error)
+
+    def _prepare_batch(self, cands: list[Candidate]) -> tuple[list, Optional[np.ndarray]]:
+        """:meth:`_prepare` for each candidate, and the vector encodings of the valid ones.
+
+        Where every variable is a :class:`~moopt.Real` this is done on arrays: the same
+        validated params (floats within the bounds), canonical keys and vectors as the
+        per-candidate path, for a fraction of its cost; a candidate that does not pass
+        (a missing or extra name, a value out of range or not a number) takes the
+        per-candidate path, which says what is wrong with it.  Returns ``X`` of shape
+        ``(len(cands), n_vars)`` (rows of invalid candidates unused), or ``None``.
+        """
+        fast = self._real_lane()
+        if fast is None or not cands:
+            return [self._prepare(c) for c in cands], None
+        names, lo, hi = fast
+        n_vars = len(names)
+        try:
+            rows = [[p[nm] for nm in names] if len(p) == n_vars else None
+                    for p in (c.params for c in cands)]
+            filled = [r if r is not None else [np.nan] * n_vars for r in rows]
+            X = np.array(filled, dtype=float).reshape(len(cands), n_vars)
+        except (KeyError, TypeError, ValueError):
+            return [self._prepare(c) for c in cands], None
+        good = np.all((X >= lo) & (X <= hi), axis=1)
+        plan: list[tuple] = []
+        Xb = np.ascontiguousarray(X, dtype="<f8")
+        for i, (c, ok, v) in enumerate(zip(cands, good.tolist(), X.tolist())):
+            if not ok:
+                plan.append(self._prepare(c))
+                continue
+            params = dict(zip(names, v))
+            key = Xb[i].tobytes()  # == vector_key(params)
+            cand = c if params == c.params else Candidate(c.id, params, c.info)
+            plan.append((cand, key, key, None))
+        return plan, X
+
+    def _real_lane(self) -> Optional[tuple]:
+        """``(names, low, high)`` for a space of Reals only, else ``None``."""
+        lane: Optional[tuple] = getattr(self, "_lane", None)
+        if not getattr(self, "_lane_set", False):
+            from .space import Real
+
+            space = self.problem.space
+            lane = None
+            if space.variables and all(type(v) is Real for v in space.variables):
+                lo, hi = space.bounds()
+                lane = (space.names, lo, hi)
+            self._lane, self._lane_set = lane, True
+        return lane
+
+    def _key_of(self, params: Mapping) -> str | bytes:
+        """The key of a valid candidate: its float64 vector (:func:`~moopt.store.vector_key`) in a
+        space of Reals only, else its canonical encoding (:func:`moopt.serial.canonical`).
+
+        Every path of the engine keys a candidate this way, so a repeat is recognized whichever
+        evaluator or session asked the first one."""
+        lane = self._real_lane()
+        if lane is not None:
+            try:
+                return vector_key([float(params[n]) for n in lane[0]])
+            except (KeyError, TypeError, ValueError):
+                pass
+        return serial.canonical(dict(params))
+
+    def _answer_vectorized(self, plan: list, X: Optional[np.ndarray] = None) -> list[Evaluation]:
+        st = self.store
+        first: dict[str | bytes, int] = {}  # key -> position in plan of the batch's first evaluation of it
+        known: dict[str | bytes, tuple[Optional[int], bool]] = {}  # key -> answer from before this batch
+        queue, rows = [], []
+        for i, (cand, key, _, error) in enumerate(plan):
+            if error is not None or key in first:
+                continue
+            kn = known.get(key)
+            if kn is None:
+                kn = known[key] = self._known(key)
+            if kn[0] is None:
+                first[key] = i
+                queue.append((cand.id, cand.params))
+                rows.append(i)
+        outcomes: dict[int, Outcome] = {}
+        if queue:
+            Xq = X[rows] if X is not None else None
+            outcomes = {o.task_id: o for o in evaluate_queue(self.problem, queue, Xq)}
+        items: list[tuple] = []
+        results: list[Evaluation] = []
+        done: dict[str | bytes, tuple[int, Evaluation]] = {}  # key -> (item index, result) of its evaluation here
+        for i, (cand, key, _, error) in enumerate(plan):
+            if error is not None:
+                items.append(("immediate", cand.id, key, STATUS_FAILED, error))
+                results.append(self._result(cand, STATUS_FAILED, error=error))
+                self._count("invalid")
+                continue
+            src, outside = known.get(key) or self._known(key)
+            prev = done.get(key)
+            if src is not None:
+                items.append(("cached", cand.id, src))
+                results.append(self._cached_result(cand, src))
+                self._count("outside" if outside else "cached")
+            elif prev is not None and prev[1].status in (STATUS_OK, STATUS_PRUNED):
+                r0 = prev[1]
+                items.append(("cached", cand.id, ("item", prev[0])))
+                results.append(self._result(cand, r0.status, r0.values, r0.constraints, r0.metrics, r0.error))
+                self._count("outside" if r0.status == STATUS_PRUNED else "cached")
+            else:  # new, or a repeat of one that failed here: evaluated (the latter on its own)
+                o = outcomes.pop(cand.id) if first.get(key) == i else \
+                    evaluate_queue(self.problem, [(cand.id, dict(cand.params))])[0]
+                row, r = self._outcome_result(cand, key, o)
+                if key not in done or r.status in (STATUS_OK, STATUS_PRUNED):
+                    done[key] = (len(items), r)
+                items.append(("eval", row))
+                results.append(r)
+                self._count("new_outside" if r.status == STATUS_PRUNED else "paid")
+        st.record_answers(items)
+        return results
 
     def _ask(self, n: int) -> Optional[list[Evaluation]]:
         """Ask, persist, submit; returns results available at once, or None when the search is done."""
@@ -458,13 +720,14 @@ class _Engine:
         if not cands:
             return None
         entries, cached, immediate, to_submit, dup_wait = [], [], [], [], []
-        first_in_batch: dict[str, int] = {}  # key -> id of its first candidate in this batch
+        first_in_batch: dict[str | bytes, int] = {}  # key -> id of its first candidate in this batch
         n_outside = 0  # of the cached: repeats of candidates outside the search space
         results: list[Evaluation] = []
         for c in cands:
+            key: str | bytes
             try:
                 valid = self.problem.space.validate(c.params)
-                key = serial.canonical(valid)
+                key = self._key_of(valid)
                 params: Mapping[str, Any] = valid  # the candidate's own params when invalid
                 error = None
             except (ValueError, TypeError, KeyError) as exc:
@@ -474,7 +737,7 @@ class _Engine:
                 except TypeError:
                     key = repr(sorted(dict(params).items(), key=str))
             try:
-                # the canonical text doubles as the stored params (key order is the space's on reload)
+                # the key doubles as the stored params (key order is the space's on reload)
                 params_text = key if error is None else serial.dumps(dict(params))
                 info_text = serial.dumps(dict(c.info)) if c.info else "{}"
             except TypeError as exc:
@@ -522,44 +785,126 @@ class _Engine:
             self._submit(cand, key)
         return results
 
-    def _complete(self, o: Outcome) -> list[Evaluation]:
-        entry = self.in_flight.get(o.task_id)
-        if entry is None:  # a late answer for a task already settled (e.g. timed out)
+    def _complete_many(self, outcomes: list[Outcome]) -> list[Evaluation]:
+        """Record finished evaluations (one transaction for all of them) and return their results."""
+        settled: list[tuple[Candidate, str, int, str, Optional[str], Outcome]] = []
+        rows: list[dict] = []
+        for o in outcomes:
+            entry = self.in_flight.get(o.task_id)
+            if entry is None:  # a late answer for a task already settled (e.g. timed out)
+                continue
+            cand, key, attempts = entry
+            if o.lost and attempts <= self.retries:
+                entry[2] = attempts + 1
+                self.evaluator.submit(cand.id, dict(cand.params))
+                continue
+            del self.in_flight[cand.id]
+            if self.flight_keys.get(key) == cand.id:
+                del self.flight_keys[key]
+            row: dict[str, Any] = {"candidate_id": cand.id, "key": key, "started": o.started,
+                                   "finished": o.finished, "worker": o.worker, "seed": self.seed,
+                                   "attempts": attempts}
+            if o.status == STATUS_OK:
+                objectives, constraints, metrics = self._split(o.values)
+                row.update(status=STATUS_OK, objectives=objectives, constraints=constraints or None,
+                           metrics=metrics)
+                settled.append((cand, key, attempts, STATUS_OK, None, o))
+            else:
+                error = o.error if not o.lost else f"{o.error} (after {attempts} attempts)"
+                # a candidate the problem does not contain: recorded pruned, free
+                status = STATUS_PRUNED if not o.lost and is_outside_space(error) else STATUS_FAILED
+                row.update(status=status, error=error)
+                settled.append((cand, key, attempts, status, error, o))
+            rows.append(row)
+        if not rows:
             return []
-        cand, key, attempts = entry
-        if o.lost and attempts <= self.retries:
-            self.in_flight[cand.id][2] = attempts + 1
-            self.evaluator.submit(cand.id, dict(cand.params))
-            return []
-        del self.in_flight[cand.id]
-        if self.flight_keys.get(key) == cand.id:
-            del self.flight_keys[key]
-        if o.status == STATUS_OK:
-            objectives, constraints, metrics = self._split(o.values)
-            seq = self.store.record_evaluation(
-                cand.id, key, STATUS_OK, objectives=objectives, constraints=constraints or None,
-                metrics=metrics, started=o.started, finished=o.finished, worker=o.worker,
-                seed=self.seed, attempts=attempts)
-            results = [self._result(cand, STATUS_OK, objectives, constraints, metrics)]
+        if len(rows) == 1:
+            seqs = [self.store.record_evaluation(**rows[0])]
         else:
-            error = o.error if not o.lost else f"{o.error} (after {attempts} attempts)"
-            # a candidate the problem does not contain: recorded pruned, free
-            status = STATUS_PRUNED if not o.lost and is_outside_space(error) else STATUS_FAILED
-            seq = self.store.record_evaluation(
-                cand.id, key, status, error=error, started=o.started, finished=o.finished,
-                worker=o.worker, seed=self.seed, attempts=attempts)
-            results = [self._result(cand, status, error=error)]
-        outside = results[0].status == STATUS_PRUNED
-        self._count("new_outside" if outside else "paid")
-        for dup in self.waiting.pop(cand.id, []):
-            if o.status == STATUS_OK or outside:
-                self.store.record_cached(dup.id, seq)
-                r = results[0]
-                results.append(self._result(dup, r.status, r.values, r.constraints, r.metrics, r.error))
-                self._count("outside" if outside else "cached")
-            else:  # the original failed: evaluate the duplicate itself
-                self._submit(dup, key)
+            seqs = self.store.record_evaluations(rows)
+        results: list[Evaluation] = []
+        for (cand, key, _attempts, status, error, _o), row, seq in zip(settled, rows, seqs):
+            if status == STATUS_OK:
+                r = self._result(cand, STATUS_OK, row["objectives"], row["constraints"], row["metrics"])
+            else:
+                r = self._result(cand, status, error=error)
+            results.append(r)
+            outside = status == STATUS_PRUNED
+            self._count("new_outside" if outside else "paid")
+            for dup in self.waiting.pop(cand.id, []):
+                if status == STATUS_OK or outside:
+                    self.store.record_cached(dup.id, seq)
+                    results.append(self._result(dup, r.status, r.values, r.constraints, r.metrics, r.error))
+                    self._count("outside" if outside else "cached")
+                else:  # the original failed: evaluate the duplicate itself
+                    self._submit(dup, key)
         return results
+
+
+#: Candidates asked at once from a search whose proposals do not depend on how asks are split
+#: (:func:`batch_invariant`), for a vectorized problem (:attr:`moopt.Problem.batch_exact`) on the
+#: in-process evaluator without a time limit.
+ASK_BATCH = 1024
+
+
+def batch_invariant(search: Search) -> bool:
+    """Whether ``search`` proposes the same candidates however its asks are split.
+
+    True for a search class that declares ``batch_invariant = True`` (random search,
+    the generational searches: they learn only from whole generations) and whose
+    subclass does not override ``ask`` or ``tell`` (an override may learn from each
+    result).  Such a search is asked a batch at a time by the in-process evaluator,
+    which gives the same run as asking one candidate at a time, at a fraction of the
+    cost (one checkpoint per batch instead of one per candidate).
+    """
+    cls = type(search)
+    for owner in cls.__mro__:
+        if "batch_invariant" in owner.__dict__:
+            return (owner.__dict__["batch_invariant"] is True and cls.ask is owner.ask  # type: ignore[attr-defined]
+                    and cls.tell is owner.tell)  # type: ignore[attr-defined]
+    return False
+
+
+def evaluate_queue(problem: Problem, queue: list[tuple[int, dict]],
+                   X: Optional[np.ndarray] = None) -> list[Outcome]:
+    """Evaluate queued ``(task_id, params)`` in one ``evaluate_batch`` call (in this process).
+
+    Only for a problem whose :attr:`~moopt.Problem.batch_exact` is true: each row's
+    values are then exactly what :meth:`~moopt.Problem.evaluate` gives that candidate.
+    A candidate whose row is not finite, and every candidate when the batch call
+    itself raises or returns the wrong shape, is evaluated alone, so it gets the
+    outcome (and the error text) the per-candidate path gives; the others keep theirs.
+    ``X`` (optional) holds the candidates' vector encodings, row by row.
+    """
+    if not queue:
+        raise RuntimeError("wait() called with nothing submitted")
+    names, cnames = problem.objective_names, problem.constraint_names
+    started = time.time()
+    try:
+        if X is None:
+            X = np.array([problem.space.to_vector(p) for _, p in queue], dtype=float)
+        F, G = problem.evaluate_batch(X)
+        if F.shape != (len(queue), len(names)) or (
+                cnames and (G is None or G.shape != (len(queue), len(cnames)))):
+            raise ValueError("evaluate_batch returned arrays of the wrong shape")
+    except Exception:  # noqa: BLE001 - each candidate on its own tells which one fails, and how
+        return [evaluate_params(problem, p, worker="main", task_id=tid) for tid, p in queue]
+    finished = time.time()
+    ok = np.all(np.isfinite(F), axis=1)
+    if cnames:
+        assert G is not None  # checked above
+        ok &= np.all(np.isfinite(G), axis=1)
+    Fl, Gl = F.tolist(), (G.tolist() if cnames and G is not None else None)
+    out = []
+    for i, (tid, p) in enumerate(queue):
+        if not ok[i]:
+            out.append(evaluate_params(problem, p, worker="main", task_id=tid))
+            continue
+        values = dict(zip(names, Fl[i]))
+        if Gl is not None:
+            values.update(zip(cnames, Gl[i]))
+        out.append(Outcome(tid, STATUS_OK, values, started=started, finished=finished, worker="main"))
+    return out
 
 
 def optimize(
@@ -665,6 +1010,7 @@ def optimize(
     search, identity = build_search(problem, algorithm, seed=seed, options=search_options)
     own_store = not isinstance(store, RunStore)
     st = RunStore(":memory:" if store is None else store, lock=True) if own_store else store
+    keep = False  # an in-memory store of our own goes to the result, which reads its records lazily
     try:
         resumed = st.configure(identity)  # another run in the store is refused before anything else
         count_dup = resolve_count_duplicates(st, count_duplicates)
@@ -687,7 +1033,8 @@ def optimize(
             bar.close()
         status, message = engine.stop()
         st.configure(identity, {"stop": {"status": status, "message": message}})
-        return RunResult.from_store(st, resumed=resumed)
+        keep = own_store and store is None
+        return RunResult.from_store(st, resumed=resumed, keep=keep)
     finally:
-        if own_store:
+        if own_store and not keep:
             st.close()

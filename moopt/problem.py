@@ -181,6 +181,16 @@ class Problem:
     def has_batch(self) -> bool:
         return self._evaluate_batch is not None
 
+    @property
+    def batch_exact(self) -> bool:
+        """True when :meth:`evaluate` itself goes through ``evaluate_batch`` (no per-candidate function).
+
+        Then evaluating several candidates in one ``evaluate_batch`` call gives exactly the
+        values :meth:`evaluate` gives each (no metrics are lost, no error differs), so the
+        engine may evaluate a whole asked batch at once.
+        """
+        return self._evaluate is None and self._evaluate_batch is not None
+
     # -- evaluation --------------------------------------------------------
     def evaluate(self, params: Mapping) -> dict:
         """Evaluate one candidate; returns ``{name: float}`` with every objective and constraint.

@@ -19,6 +19,7 @@ subclass's documented choice.
 from __future__ import annotations
 
 import abc
+import math
 from typing import Optional, Sequence
 
 import numpy as np
@@ -28,10 +29,27 @@ from .base import Candidate, Evaluation, Search
 _ARRAYS = {"ids": np.int64, "F": float, "G": float, "told": bool, "failed": bool}
 
 
+def _decode(space, X: np.ndarray) -> list[dict]:
+    """``[space.from_vector(x) for x in X]``, vectorized where every variable is a Real."""
+    from ..space import Real
+
+    variables = space.variables
+    if not all(type(v) is Real for v in variables):
+        return [space.from_vector(x) for x in X]
+    lo, hi = space.bounds()
+    # Real.from_float: float(min(max(x, low), high)), row by row
+    Xc = np.minimum(np.maximum(np.asarray(X, dtype=float), lo), hi)
+    names = space.names
+    return [dict(zip(names, row)) for row in Xc.tolist()]
+
+
 class GenerationalSearch(Search):
     """A search that proposes and learns from whole generations (see module docs)."""
 
     _cur: Optional[dict] = None
+    #: A generation is proposed whole and learnt from whole, so how the engine splits its asks
+    #: does not change the run (see :func:`moopt.engine.batch_invariant`).
+    batch_invariant = True
 
     @abc.abstractmethod
     def _start_generation(self) -> None:
@@ -68,6 +86,8 @@ class GenerationalSearch(Search):
         for key, dtype in _ARRAYS.items():
             cur[key] = np.array(state[key], dtype=dtype).reshape(cur[key].shape)
         cur["issued"] = int(state["issued"])
+        cur.pop("pos", None)  # derived from ids and told: rebuilt when needed
+        cur.pop("n_told", None)
 
     def ask(self, n: int = 1) -> list[Candidate]:
         if n < 0:
@@ -78,34 +98,42 @@ class GenerationalSearch(Search):
             self._start_generation()
         cur, space = self._cur, self.problem.space
         assert cur is not None, "_start_generation() must call _open_generation()"
+        lo_i = int(cur["issued"])
+        hi_i = min(len(cur["X"]), lo_i + n)
+        if hi_i <= lo_i:
+            return []
+        rows = _decode(space, cur["X"][lo_i:hi_i])
+        gen = self._generation_index()
         out: list[Candidate] = []
-        while len(out) < n and cur["issued"] < len(cur["X"]):
-            i = cur["issued"]
-            c = self._new_candidate(space.from_vector(cur["X"][i]),
-                                    {"generation": self._generation_index(), "index": i})
+        pos = cur.setdefault("pos", {})
+        for i, params in zip(range(lo_i, hi_i), rows):
+            c = Candidate(self._next_id, params, {"generation": gen, "index": i})
+            self._next_id += 1
             cur["ids"][i] = c.id
-            cur["issued"] += 1
+            pos[c.id] = i
             out.append(c)
+        cur["issued"] = hi_i
         return out
 
     def tell(self, results: Sequence[Evaluation]) -> None:
         names, cnames, signs = self.problem.objective_names, self.problem.constraint_names, self.problem.signs
         for r in results:
             cur = self._cur
-            idx = np.flatnonzero(cur["ids"] == r.candidate.id) if cur is not None else np.zeros(0, np.intp)
-            if cur is None or len(idx) == 0 or cur["told"][idx[0]]:
+            i = self._position(cur, r.candidate.id)
+            if cur is None or i is None or cur["told"][i]:
                 raise ValueError(
                     f"tell() got candidate {r.candidate.id}, which this search has not asked in the "
                     "current generation or was already told; tell each asked candidate once."
                 )
-            i = int(idx[0])
             cur["told"][i] = True
+            cur["n_told"] = cur.get("n_told", int(cur["told"].sum()) - 1) + 1
             ok = r.ok
             if ok:
                 try:
-                    f = np.array([float((r.values or {})[nm]) for nm in names]) * signs
-                    g = np.array([float((r.constraints or {})[nm]) for nm in cnames])
-                    ok = bool(np.all(np.isfinite(f)) and np.all(np.isfinite(g)))
+                    vals, cons = r.values or {}, r.constraints or {}
+                    f = [float(vals[nm]) * sg for nm, sg in zip(names, signs)]
+                    g = [float(cons[nm]) for nm in cnames]
+                    ok = all(math.isfinite(v) for v in f) and all(math.isfinite(v) for v in g)
                 except (KeyError, TypeError, ValueError):
                     ok = False
             if ok:
@@ -113,5 +141,15 @@ class GenerationalSearch(Search):
                 cur["G"][i] = g
             else:
                 cur["failed"][i] = True
-            if cur["told"].all():
+            if cur["n_told"] == len(cur["told"]):
                 self._finish_generation()
+
+    @staticmethod
+    def _position(cur: Optional[dict], cid: int) -> Optional[int]:
+        """Index in the open generation of the asked candidate ``cid`` (``None`` if not there)."""
+        if cur is None:
+            return None
+        pos = cur.get("pos")
+        if pos is None or len(pos) != int(cur["issued"]):  # e.g. after load_state_dict: rebuild
+            pos = cur["pos"] = {int(c): k for k, c in enumerate(cur["ids"].tolist()) if c >= 0}
+        return pos.get(cid)

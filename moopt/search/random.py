@@ -22,6 +22,9 @@ class RandomSearch(Search):
     """
 
     name = "random"
+    #: Draws are independent of results and of how asks are split (see
+    #: :func:`moopt.engine.batch_invariant`): ``ask(3)`` gives what three ``ask(1)`` give.
+    batch_invariant = True
 
     def ask(self, n: int = 1) -> list[Candidate]:
         if n < 0:
