@@ -122,6 +122,19 @@ def overhead_table(quick: bool, repeats: int) -> tuple[str, dict]:
     return "\n".join(lines), med
 
 
+def _idle_gap_ms(res) -> float:
+    """Median time a worker sat idle between finishing one evaluation and starting its next (ms)."""
+    by_worker: dict = {}
+    for r in res.records:
+        if r.worker is not None and r.started is not None and r.finished is not None:
+            by_worker.setdefault(r.worker, []).append((r.started, r.finished))
+    gaps = []
+    for spans in by_worker.values():
+        spans.sort()
+        gaps += [b[0] - a[1] for a, b in zip(spans, spans[1:])]
+    return 1e3 * statistics.median(gaps) if gaps else float("nan")
+
+
 def throughput_table(quick: bool) -> str:
     import moopt
     from moopt.evaluators import DaskEvaluator
@@ -135,37 +148,47 @@ def throughput_table(quick: bool) -> str:
         res = moopt.optimize(p, "random", budget=n, seed=0, evaluator=evaluator, progress=False)
         dt = time.perf_counter() - t0
         assert res.n_results == n and res.counts["failed"] == 0
-        return dt
+        return dt, (_idle_gap_ms(res) if evaluator != "serial" else float("nan"))
 
-    serial = timed("serial")
-    rows.append(("serial (in-process)", serial))
-    rows.append(("2 local processes (`processes:2`)", timed("processes:2")))
+    serial, _ = timed("serial")
+    rows.append(("serial (in-process)", serial, float("nan")))
+    rows.append(("2 local processes (`processes:2`)", *timed("processes:2")))
     try:
         import dask
         import distributed
 
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0,
-                              "distributed.scheduler.worker-saturation": 1.0,
-                              "logging.distributed": "error"}):
-            logging.getLogger("distributed").setLevel(logging.ERROR)
-            cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                               dashboard_address=None)
-            client = distributed.Client(cluster)
-            try:
-                timed(DaskEvaluator(client=client))  # warm the workers (imports)
-                rows.append(("Dask LocalCluster, 2 worker processes, prefetch=1",
-                             timed(DaskEvaluator(client=client, prefetch=1))))
-                rows.append(("Dask LocalCluster, 2 worker processes, prefetch=2 (default of `dask:2`)",
-                             timed(DaskEvaluator(client=client, prefetch=2))))
-            finally:
-                client.close()
-                cluster.close()
+        # worker-saturation 1.0 is what `dask:2` sets (a worker holds only the task it runs);
+        # 2.0 lets it hold the next one too (no scheduler round trip between tasks, but a worker
+        # death then also kills the waiting task)
+        for saturation in (1.0, 2.0):
+            with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                                  "distributed.scheduler.worker-saturation": saturation,
+                                  "logging.distributed": "error"}):
+                logging.getLogger("distributed").setLevel(logging.ERROR)
+                cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                   dashboard_address=None)
+                client = distributed.Client(cluster)
+                try:
+                    timed(DaskEvaluator(client=client))  # warm the workers (imports)
+                    if saturation == 1.0:
+                        rows.append(("Dask LocalCluster, 2 worker processes, prefetch=1",
+                                     *timed(DaskEvaluator(client=client, prefetch=1))))
+                        rows.append(("Dask LocalCluster, 2 worker processes, prefetch=2 (default of `dask:2`)",
+                                     *timed(DaskEvaluator(client=client, prefetch=2))))
+                    else:
+                        rows.append(("Dask LocalCluster, 2 worker processes, prefetch=2, worker-saturation=2.0 "
+                                     "(not a default)", *timed(DaskEvaluator(client=client, prefetch=2))))
+                finally:
+                    client.close()
+                    cluster.close()
     except ImportError:
-        rows.append(("Dask LocalCluster (dask not installed)", float("nan")))
-    lines = [f"| evaluator | {n} evaluations of a 50 ms objective | evaluations / s | speed-up over serial |",
-             "|---|---:|---:|---:|"]
-    for name, dt in rows:
-        lines.append(f"| {name} | {dt:.2f} s | {n / dt:.1f} | {serial / dt:.2f}x |")
+        rows.append(("Dask LocalCluster (dask not installed)", float("nan"), float("nan")))
+    lines = [f"| evaluator | {n} evaluations of a 50 ms objective | evaluations / s | speed-up over serial "
+             "| worker idle between tasks (median) |",
+             "|---|---:|---:|---:|---:|"]
+    for name, dt, gap in rows:
+        gap_s = "-" if gap != gap else f"{gap:.1f} ms"
+        lines.append(f"| {name} | {dt:.2f} s | {n / dt:.1f} | {serial / dt:.2f}x | {gap_s} |")
     return "\n".join(lines)
 
 
@@ -175,6 +198,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=None, help="repeats per configuration (default 3, quick 2)")
     ap.add_argument("--out", default=None, help="also write the Markdown to this file")
     ap.add_argument("--no-throughput", action="store_true", help="skip the parallel throughput table")
+    ap.add_argument("--throughput-only", action="store_true", help="only the parallel throughput table")
     args = ap.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 3)
     import optuna
@@ -184,9 +208,13 @@ def main(argv=None) -> int:
     head = (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
             f"moopt {moopt.__version__}, optuna {optuna.__version__}, load average "
             f"{os.getloadavg()[0]:.1f} at start. Medians of {repeats} interleaved repeats.")
-    t1, _ = overhead_table(args.quick, repeats)
-    parts = ["## Engine overhead per evaluation (persistence on)", "", head, "", t1]
-    if not args.no_throughput:
+    parts = []
+    if not args.throughput_only:
+        t1, _ = overhead_table(args.quick, repeats)
+        parts += ["## Engine overhead per evaluation (persistence on)", "", head, "", t1]
+    else:
+        parts += [head.replace(f" Medians of {repeats} interleaved repeats.", "")]
+    if not args.no_throughput or args.throughput_only:
         parts += ["", "## Parallel throughput (50 ms objective)", "", throughput_table(args.quick)]
     text = "\n".join(parts) + "\n"
     print(text)

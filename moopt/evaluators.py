@@ -416,8 +416,8 @@ class DaskEvaluator(Evaluator):
         client: An existing ``distributed.Client`` to use (not closed here).
         prefetch: Tasks kept in flight per worker thread.  ``None`` (default):
             2 on the local cluster (one more task waits at the scheduler, so
-            workers never wait for the client's round trip: 1.75x serial
-            instead of 1.17x with 2 workers on a 50 ms objective, see
+            workers never wait for the client's round trip: 1.93-1.96x serial
+            instead of 1.55-1.86x with 2 workers on a 50 ms objective, see
             docs/bench/overhead.md), 1 on a remote scheduler or client, where
             ``worker-saturation`` above 1.0 may queue the extra task on a
             worker, which then spends a retry when that worker dies.
