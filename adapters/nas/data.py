@@ -5,9 +5,11 @@
 * ``mnist`` / ``fashion-mnist``: the four idx files (raw or ``.gz``) in a folder:
   ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
   ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``.
-* ``cifar10``: the official python version, ``<root>/cifar-10-batches-py/``
-  (read by ``torchvision.datasets.CIFAR10(download=False)``; those batches are
-  Python pickles, so load only copies you trust).
+* ``cifar10``: the official python version, ``<root>/cifar-10-batches-py/``.
+  Those batches are Python pickles; moopt reads them with a restricted unpickler
+  that builds numpy arrays, lists and strings only, so a planted payload is
+  refused, never run (see docs/security.md); the MD5 sums are checked unless
+  ``verify=False``.
 * ``imagefolder``: ``<root>/<class>/<image>`` (the rules of ``torchvision.datasets.ImageFolder``),
   resized to ``image_size``, as RGB.  Either a folder of class folders (20% of
   its images, a fixed permutation with seed 0, are held out for validation) or
@@ -31,7 +33,9 @@ Example:
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
+import pickle
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,42 +204,128 @@ def load_idx_folder(root, *, name: str = "mnist") -> Dataset:
 CIFAR_LAYOUT = ("expected <root>/cifar-10-batches-py/ with data_batch_1..data_batch_5, test_batch and "
                 "batches.meta (the official 'CIFAR-10 python version')")
 
+#: MD5 sums of the official CIFAR-10 python files (as torchvision.datasets.CIFAR10 lists them)
+CIFAR_MD5 = {
+    "data_batch_1": "c99cafc152244af753f735de768cd75f",
+    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+    "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+    "test_batch": "40351d587109b95175f43aff81a1287e",
+    "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
+}
+
+#: the only globals a CIFAR-10 batch pickle may name: numpy array and dtype reconstruction (numpy 1
+#: and 2 module names), and the bytes decoder of protocol-2 pickles written by Python 3
+CIFAR_PICKLE_GLOBALS = frozenset({
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("_codecs", "encode"),
+})
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds only plain data and numpy arrays (CIFAR-10 batches hold nothing else).
+
+    Any other global (``os.system``, ``builtins.eval``, a class with a ``__reduce__``) raises
+    :class:`pickle.UnpicklingError` before anything is called, so a planted payload never runs.
+    """
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in CIFAR_PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
+        return super().find_class(module, name)
+
+
+def read_cifar_pickle(path) -> dict:
+    """Read one CIFAR-10 python file with :class:`_CifarUnpickler` (data only, never code).
+
+    Keys are returned as ``str`` (``"data"``, ``"labels"``, ``"label_names"``), whether the file was
+    written by Python 2 (the official files) or 3.
+
+    Raises:
+        ValueError: the file names a forbidden global (the message names the file and the global),
+            is not a pickle of a dict, or is truncated.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            obj = _CifarUnpickler(f, encoding="latin1").load()
+    except pickle.UnpicklingError as exc:
+        if str(exc).startswith("forbidden global"):
+            raise ValueError(f"CIFAR-10 file {path} is refused: it names the {exc}, which a CIFAR-10 batch never "
+                             "contains (only numpy arrays, lists and strings); the file may be an attack: do not "
+                             f"use it; download the official files again. {CIFAR_LAYOUT}.") from None
+        raise ValueError(f"CIFAR-10 file {path} is malformed (not a pickle: {exc}); {CIFAR_LAYOUT}.") from None
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as exc:
+        raise ValueError(f"CIFAR-10 file {path} is malformed ({type(exc).__name__}: {exc}); {CIFAR_LAYOUT}.") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"CIFAR-10 file {path} is malformed (a pickled {type(obj).__name__}, not a dict); "
+                         f"{CIFAR_LAYOUT}.")
+    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
+
+
+def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(images (n, 3, 32, 32) uint8, labels (n,) int64)`` of one batch file, shapes and labels checked."""
+    d = read_cifar_pickle(path)
+    if "data" not in d or "labels" not in d:
+        raise ValueError(f"CIFAR-10 file {path} is malformed (keys {sorted(map(str, d))}; expected 'data' and "
+                         f"'labels'); {CIFAR_LAYOUT}.")
+    data, labels = d["data"], d["labels"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        shown = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
+        raise ValueError(f"CIFAR-10 file {path}: 'data' is a {shown}; expected a uint8 array of shape (n, 3072); "
+                         f"{CIFAR_LAYOUT}.")
+    try:
+        y = np.asarray(labels)
+        ok = y.ndim == 1 and y.dtype.kind in "iu" and len(y) == len(data) and (len(y) == 0 or
+                                                                               (y.min() >= 0 and y.max() <= 9))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"CIFAR-10 file {path}: 'labels' must be {len(data)} integers in 0..9 (one per image); "
+                         f"{CIFAR_LAYOUT}.")
+    return data.reshape(-1, 3, 32, 32), y.astype(np.int64)
+
+
+def _md5(path: Path) -> str:
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
 
 def load_cifar10(root, *, verify: bool = True) -> Dataset:
-    """CIFAR-10 in the official python format via ``torchvision.datasets.CIFAR10(download=False)``.
+    """CIFAR-10 in the official python format, read as data only (a restricted unpickler).
+
+    The batch files are Python pickles; moopt reads them with an unpickler that admits numpy arrays,
+    lists and strings and nothing else (:func:`read_cifar_pickle`), whatever ``verify`` says, so a
+    file that would run code on loading is refused (a ValueError naming the file and the global).
 
     Args:
         root: Folder holding ``cifar-10-batches-py/``.
         verify: Check the official MD5 sums (turn off for re-packed or tiny test copies).
     """
-    from torchvision.datasets import CIFAR10
-
     root = Path(root)
     base = root / "cifar-10-batches-py"
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
     missing = [n for n in names if not (base / n).is_file()]
     if missing:
         raise FileNotFoundError(f"CIFAR-10 files {missing} not found; {CIFAR_LAYOUT}.")
-
-    class _Cifar(CIFAR10):
-        meta = CIFAR10.meta if verify else dict(CIFAR10.meta, md5=None)
-
-        def _check_integrity(self):  # noqa: D401 - torchvision hook
-            return super()._check_integrity() if verify else True
-
-    try:
-        tr = _Cifar(str(root), train=True, download=False)
-        te = _Cifar(str(root), train=False, download=False)
-    except RuntimeError as exc:
-        raise ValueError(f"CIFAR-10 in {root} failed its integrity check ({exc}); {CIFAR_LAYOUT}; "
-                         "pass verify=False for a re-packed copy.") from None
-    except Exception as exc:  # malformed pickle / arrays
-        raise ValueError(f"CIFAR-10 in {root} is malformed ({type(exc).__name__}: {exc}); {CIFAR_LAYOUT}.") from None
-    tx = torch.from_numpy(np.ascontiguousarray(tr.data.transpose(0, 3, 1, 2)))
-    ty = torch.tensor(tr.targets, dtype=torch.long)
+    if verify:
+        bad = [n for n in names if _md5(base / n) != CIFAR_MD5[n]]
+        if bad:
+            raise ValueError(f"CIFAR-10 in {root} failed its integrity check (MD5 of {bad} differs from the official "
+                             f"files); {CIFAR_LAYOUT}; pass verify=False for a re-packed copy.")
+    read_cifar_pickle(base / "batches.meta")  # refused like the batches if it names anything but data
+    parts = [_cifar_batch(base / f"data_batch_{i}") for i in range(1, 6)]
+    tx = torch.from_numpy(np.ascontiguousarray(np.concatenate([x for x, _ in parts])))
+    ty = torch.from_numpy(np.concatenate([y for _, y in parts]))
     train, val = _split_val(tx, ty)
-    test = Split(torch.from_numpy(np.ascontiguousarray(te.data.transpose(0, 3, 1, 2))),
-                 torch.tensor(te.targets, dtype=torch.long))
+    x_test, y_test = _cifar_batch(base / "test_batch")
+    test = Split(torch.from_numpy(np.ascontiguousarray(x_test)), torch.from_numpy(y_test))
     mean, std = _stats(train.x, 255.0)
     return Dataset("cifar10", train, val, test, 10, 255.0, mean, std, True)
 

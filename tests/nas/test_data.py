@@ -104,6 +104,86 @@ def test_cifar10_folder(tmp_path):
         load_dataset("cifar10", root=root, verify=False)
 
 
+def test_cifar10_shapes_labels_and_bytes_keys(tmp_path):
+    root = _cifar_folder(tmp_path / "cifar", n=4)
+    base = root / "cifar-10-batches-py"
+    # the official files, written by Python 2, have bytes keys once read with encoding="bytes"
+    rng = np.random.default_rng(3)
+    test_x = rng.integers(0, 256, (4, 3072), dtype=np.uint8)
+    with open(base / "test_batch", "wb") as f:
+        pickle.dump({b"data": test_x, b"labels": [0, 9, 3, 3], b"filenames": [b"a.png"] * 4}, f, protocol=2)
+    ds = load_dataset("cifar10", root=root, verify=False)
+    assert ds.train.x.dtype == torch.uint8 and tuple(ds.train.x.shape[1:]) == (3, 32, 32)
+    assert ds.test.y.tolist() == [0, 9, 3, 3] and ds.test.y.dtype == torch.long
+    assert torch.equal(ds.test.x, torch.from_numpy(test_x.reshape(4, 3, 32, 32)))
+
+
+def test_cifar10_md5_is_checked_when_verify(tmp_path, monkeypatch):
+    import hashlib
+
+    from moopt.adapters.nas import data
+
+    root = _cifar_folder(tmp_path / "cifar")
+    base = root / "cifar-10-batches-py"
+    sums = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in base.iterdir()}
+    monkeypatch.setattr(data, "CIFAR_MD5", sums)
+    assert len(load_dataset("cifar10", root=root, verify=True).test) == 6
+    (base / "data_batch_3").write_bytes((base / "data_batch_3").read_bytes() + b"x")
+    with pytest.raises(ValueError, match=r"integrity check \(MD5 of \['data_batch_3'\]"):
+        load_dataset("cifar10", root=root, verify=True)
+
+
+class _Payload:
+    """Pickles to a call of os.system: what a planted CIFAR batch would do on a plain pickle.load."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("batch", ["data_batch_2", "test_batch", "batches.meta"])
+@pytest.mark.parametrize("verify", [False, True])
+def test_cifar10_pickle_payload_is_refused_not_run(tmp_path, monkeypatch, batch, verify):
+    import hashlib
+
+    from moopt.adapters.nas import data
+
+    root = _cifar_folder(tmp_path / "cifar")
+    marker = tmp_path / "pwned"
+    bad = root / "cifar-10-batches-py" / batch
+    with open(bad, "wb") as f:
+        pickle.dump({"data": np.zeros((6, 3072), np.uint8), "labels": [0] * 6, "x": _Payload(marker)}, f)
+    if verify:  # even a file whose MD5 matches (a poisoned mirror) is read as data only
+        for p in bad.parent.iterdir():
+            monkeypatch.setitem(data.CIFAR_MD5, p.name, hashlib.md5(p.read_bytes()).hexdigest())
+    with pytest.raises(ValueError) as err:
+        load_dataset("cifar10", root=root, verify=verify)
+    msg = str(err.value)
+    assert str(bad) in msg and "forbidden global " in msg and ".system" in msg and "do not use it" in msg, msg
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("obj,shown", [
+    ([1, 2, 3], "a pickled list, not a dict"),
+    ({"data": np.zeros((6, 100), np.uint8), "labels": [0] * 6}, "expected a uint8 array of shape (n, 3072)"),
+    ({"data": np.zeros((6, 3072), np.float32), "labels": [0] * 6}, "'data' is a float32 array"),
+    ({"data": np.zeros((6, 3072), np.uint8), "labels": [0] * 5}, "'labels' must be 6 integers in 0..9"),
+    ({"data": np.zeros((6, 3072), np.uint8), "labels": [11] * 6}, "'labels' must be 6 integers in 0..9"),
+    ({"data": np.zeros((6, 3072), np.uint8)}, "expected 'data' and 'labels'"),
+])
+def test_cifar10_malformed_batches_are_named(tmp_path, obj, shown):
+    root = _cifar_folder(tmp_path / "cifar")
+    bad = root / "cifar-10-batches-py" / "data_batch_4"
+    bad.write_bytes(pickle.dumps(obj))
+    with pytest.raises(ValueError) as err:
+        load_dataset("cifar10", root=root, verify=False)
+    assert str(bad) in str(err.value) and shown in str(err.value)
+
+
 def test_image_folder(tmp_path):
     from PIL import Image
 
