@@ -37,6 +37,7 @@ from .grid import (
                    DEFAULT_SEEDS,
                    REFERENCE_FRONT_SIZE,
                    RunSpec,
+                   check_grid,
                    hypervolume_curve,
                    parse_seeds,
                    run_grid,
@@ -47,6 +48,6 @@ from .report import markdown_table, plot_curves, write_report
 from .stats import compare_to_best, holm, summarize
 
 __all__ = ["CURVE_POINTS", "DEFAULT_ALGORITHMS", "DEFAULT_BUDGET", "DEFAULT_PROBLEMS", "DEFAULT_SEEDS",
-           "REFERENCE_FRONT_SIZE", "RunSpec", "compare_to_best", "holm", "hypervolume_curve",
+           "REFERENCE_FRONT_SIZE", "RunSpec", "check_grid", "compare_to_best", "holm", "hypervolume_curve",
            "markdown_table", "parse_seeds", "plot_curves", "run_grid", "run_one", "split_problems",
            "summarize", "write_report"]

@@ -26,6 +26,7 @@ from ..pareto import is_nondominated
 from ..problem import Problem
 from ..registry import get_algorithm
 from ..space import Integer
+from .options import check_search_options
 
 #: the default grid: finishes in a few minutes on 2 cores (see docs/benchmarking.md)
 DEFAULT_PROBLEMS = ("zdt1", "zdt2", "dtlz2:m=3")
@@ -78,25 +79,39 @@ def split_problems(text: str) -> list[str]:
 
 
 def parse_seeds(seeds) -> list[int]:
-    """``5`` -> ``[0..4]``; ``"3,7,11"`` or ``[3, 7, 11]`` -> those seeds."""
+    """``5`` -> ``[0..4]``; ``"3,7,11"`` or ``[3, 7, 11]`` -> those seeds (each an integer >= 0).
+
+    Raises:
+        ConfigError: not a count >= 1 nor a list of distinct integers >= 0 (the message shows both forms).
+    """
+    forms = "give a count (5 runs seeds 0..4) or a comma-separated list of distinct seeds (3,7,11)"
     if isinstance(seeds, str):
-        seeds = seeds.strip()
-        if "," not in seeds and "-" not in seeds:
-            seeds = int(seeds) if seeds.isdigit() else seeds
+        text = seeds.strip()
+        if "," not in text:
+            try:
+                seeds = int(text)
+            except ValueError:
+                raise ConfigError(f"seeds must be a count or a list, got {text!r}; {forms}.") from None
+            if seeds < 1:
+                raise ConfigError(f"the number of seeds must be >= 1, got {seeds}; {forms}.")
         else:
             try:
-                seeds = [int(s) for s in seeds.split(",") if s.strip()]
+                seeds = [int(s) for s in text.split(",") if s.strip()]
             except ValueError:
-                raise ConfigError(f"seeds must be a count (11) or a list (1,2,3), got {seeds!r}.") from None
+                raise ConfigError(f"seeds must be a count or a list, got {text!r}; {forms}.") from None
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         if seeds < 1:
-            raise ConfigError(f"the number of seeds must be >= 1, got {seeds}.")
+            raise ConfigError(f"the number of seeds must be >= 1, got {seeds}; {forms}.")
         return list(range(int(seeds)))
-    if isinstance(seeds, str):
-        raise ConfigError(f"seeds must be a count (11) or a list (1,2,3), got {seeds!r}.")
-    out = [int(s) for s in seeds]
+    if isinstance(seeds, (str, bytes, bool, float)) or not hasattr(seeds, "__iter__"):
+        raise ConfigError(f"seeds must be a count or a list, got {seeds!r}; {forms}.")
+    out = list(seeds)
+    bad = [s for s in out if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0]
+    if bad:
+        raise ConfigError(f"a seed must be an integer >= 0, got {bad[0]!r}; {forms}.")
+    out = [int(s) for s in out]
     if not out or len(set(out)) != len(out):
-        raise ConfigError(f"seeds must be a non-empty list of distinct integers, got {list(seeds)}.")
+        raise ConfigError(f"seeds must be a non-empty list of distinct integers, got {out}; {forms}.")
     return out
 
 
@@ -237,6 +252,52 @@ def _grid_problem(specs: Sequence[RunSpec], budget: int, out: str, options: Mapp
     return Problem([Integer("task", 0, max(len(specs) - 1, 0))], ["hv"], evaluate, name="bench-grid")
 
 
+def check_grid(problems: Sequence[str], algorithms: Sequence[str], seeds=DEFAULT_SEEDS, *,
+               resolve: Resolver, budget: int = DEFAULT_BUDGET, workers: int = 1,
+               options: Optional[Mapping[str, Mapping]] = None) -> tuple[list, list, list, dict]:
+    """Check a grid before anything runs; :func:`run_grid` calls it first.
+
+    Every problem is resolved, every algorithm looked up, the seeds parsed, and every search built
+    once on every problem with its options (so an option the search does not take, or a value of
+    the wrong type or range, is an error here rather than a failure of every run).
+
+    Returns:
+        ``(problems, algorithms, seeds, options)`` as lists and a dict of dicts.
+
+    Raises:
+        ConfigError: unknown problem or algorithm, bad seeds, bad options (the message names the
+            option and a valid value).
+        ValueError: a budget or worker count that is not a positive integer.
+    """
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise ValueError(f"budget must be a positive integer, got {budget!r}.")
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}.")
+    problems, algorithms, seed_list = list(problems), list(algorithms), parse_seeds(seeds)
+    if not problems or not algorithms:
+        raise ConfigError("the grid needs at least one problem and one algorithm.")
+    if options is not None and not isinstance(options, Mapping):
+        raise ConfigError(f"options must map algorithm names to their options, e.g. {{'nsga2': {{'pop_size': 50}}}}, "
+                          f"got {options!r}.")
+    for alg, opts in (options or {}).items():
+        if not isinstance(opts, Mapping):
+            raise ConfigError(f"options[{alg!r}] must map option names to values, e.g. {{'pop_size': 50}}, "
+                              f"got {opts!r}.")
+    opts_by_alg = {k: dict(v) for k, v in (options or {}).items()}
+    for p in problems:
+        _problem(resolve, p)
+    for a in algorithms:
+        get_algorithm(a)
+    unknown = sorted(set(opts_by_alg) - set(algorithms))
+    if unknown:
+        raise ConfigError(f"options given for algorithms not in the grid: {unknown}; give options only for "
+                          f"{algorithms}, or add the algorithm to the grid.")
+    for a in algorithms:  # every search is built once on every problem: bad options fail here, not per run
+        for p in problems:
+            check_search_options(_problem(resolve, p), p, a, opts_by_alg.get(a, {}))
+    return problems, algorithms, seed_list, opts_by_alg
+
+
 def run_grid(problems: Sequence[str], algorithms: Sequence[str], seeds=DEFAULT_SEEDS, *,
              resolve: Resolver, budget: int = DEFAULT_BUDGET, out="bench-out", workers: int = 1,
              scheduler: Optional[str] = None,
@@ -263,26 +324,17 @@ def run_grid(problems: Sequence[str], algorithms: Sequence[str], seeds=DEFAULT_S
         failed gives ``{"problem", "algorithm", "seed", "error"}``.
 
     Raises:
-        ConfigError: unknown problem or algorithm (checked before anything runs).
+        ConfigError: a bad grid (see :func:`check_grid`; checked before anything runs), or an
+            output folder that cannot be created.
     """
-
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise ValueError(f"budget must be a positive integer, got {budget!r}.")
-    if not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}.")
-    problems, algorithms, seed_list = list(problems), list(algorithms), parse_seeds(seeds)
-    if not problems or not algorithms:
-        raise ConfigError("the grid needs at least one problem and one algorithm.")
-    options = {k: dict(v) for k, v in (options or {}).items()}
-    for p in problems:
-        _problem(resolve, p)
-    for a in algorithms:
-        get_algorithm(a)
-    unknown = sorted(set(options) - set(algorithms))
-    if unknown:
-        raise ConfigError(f"options given for algorithms not in the grid: {unknown}.")
+    problems, algorithms, seed_list, options = check_grid(problems, algorithms, seeds, resolve=resolve,
+                                                          budget=budget, workers=workers, options=options)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission
+        raise ConfigError(f"cannot create the output folder {out} ({exc.strerror or exc}); choose another "
+                          "folder (--out) or remove the file in the way.") from None
     specs = [RunSpec(p, a, s) for p in problems for a in algorithms for s in seed_list]
     (out / "grid.json").write_text(json.dumps({
         "problems": problems, "algorithms": algorithms, "seeds": seed_list, "budget": int(budget),

@@ -100,6 +100,9 @@ def bench(suite, problems, algorithms, seeds, budget, out, workers, scheduler, o
         if alg not in _parse_options(options):
             suite_options.pop(alg, None)
     seed_spec = seeds if seeds is not None else B.DEFAULT_SEEDS
+    # a bad grid (seeds, options, names) exits 2 here, before anything runs or is written
+    B.check_grid(problem_list, algorithm_list, seed_spec, resolve=get_problem, budget=budget or B.DEFAULT_BUDGET,
+                 workers=workers, options=suite_options)
     if not quiet:
         click.echo(f"Grid: {len(problem_list)} problems x {len(algorithm_list)} algorithms x "
                    f"{len(B.parse_seeds(seed_spec))} seeds, {budget or B.DEFAULT_BUDGET} evaluations per run "

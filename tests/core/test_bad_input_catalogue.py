@@ -37,6 +37,41 @@ def test_run_with_a_bad_problem_parameter_exits_2_before_writing(tmp_path, capsy
     assert list(tmp_path.iterdir()) == []
 
 
+# ------------------------------------------------------------------ moopt bench
+@pytest.mark.parametrize("extra,shown", [
+    (["--seeds", "-1"], "the number of seeds must be >= 1, got -1; give a count (5 runs seeds 0..4) or a "
+                        "comma-separated list"),
+    (["--seeds", "3,-1"], "a seed must be an integer >= 0, got -1"),
+    (["--seeds", "1,1"], "distinct"),
+    (["-o", "random.foo=1"], "random does not take option 'foo' (-o random.foo=...); it accepts no options"),
+    (["-o", "nsga2.pop_size=abc"], "option nsga2.pop_size must be an integer >= 1, got 'abc'; "
+                                   "e.g. -o nsga2.pop_size=50"),
+    (["-o", "nsga2.pop_size=-5"], "option nsga2.pop_size must be an integer >= 1, got -5"),
+    (["-o", "moead.n_neighbors=1"], "options given for algorithms not in the grid: ['moead']"),
+    (["-o", "nsga2pop=3"], "write ALGORITHM.KEY=VALUE, e.g. nsga2.pop_size=50"),
+    (["--algorithms", "nsgaX"], "unknown algorithm 'nsgaX'; choose one of ["),
+    (["--problems", "zdt9"], "unknown problem 'zdt9'; choose one of ["),
+    (["--problems", "dtlz4:alpha=-1"], "alpha (the density bias"),
+])
+def test_bench_configuration_errors_exit_2_before_any_run(tmp_path, capsys, extra, shown):
+    out = tmp_path / "b"
+    base = ["bench", "--problems", "zdt1", "--algorithms", "random,nsga2", "--seeds", "1", "--budget", "5",
+            "--out", out, "-q", "--no-plots"]
+    code, err = _cli(capsys, *base, *extra)
+    assert code == 2 and shown in err, err
+    assert not out.exists()
+
+
+def test_bench_output_folder_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    code, err = _cli(capsys, "bench", "--problems", "zdt1", "--algorithms", "random", "--seeds", 1, "--budget", 5,
+                     "--out", tmp_path / "f", "-q", "--no-plots")
+    assert code == 2 and "is a file" in err
+    code, err = _cli(capsys, "bench", "--problems", "zdt1", "--algorithms", "random", "--seeds", 1, "--budget", 5,
+                     "--out", tmp_path / "f" / "sub", "-q", "--no-plots")
+    assert code == 2 and "cannot create the output folder" in err and "choose another folder (--out)" in err
+
+
 # ------------------------------------------------------------------ Ctrl-C
 def test_ctrl_c_exits_130_with_the_resume_message_and_the_same_command_resumes(tmp_path):
     import os

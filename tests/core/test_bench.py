@@ -29,8 +29,8 @@ def test_parse_seeds():
     assert B.parse_seeds("4") == [0, 1, 2, 3]
     assert B.parse_seeds("3,7,11") == [3, 7, 11]
     assert B.parse_seeds([5, 6]) == [5, 6]
-    for bad in (0, "x", "1,1", [], "a,b"):
-        with pytest.raises(ConfigError):
+    for bad in (0, "x", "1,1", [], "a,b", "-1", "-1,2", [-3], [1.5], True, "1-3"):
+        with pytest.raises(ConfigError, match=r"give a count \(5 runs seeds 0..4\) or a comma-separated list"):
             B.parse_seeds(bad)
 
 
@@ -159,13 +159,56 @@ def test_grid_validates_before_running(tmp_path):
         B.run_grid(["plain"], ["random"], 1, resolve=lambda s: plain, budget=10, out=tmp_path / "x")
 
 
-def test_failed_run_is_reported_and_the_grid_goes_on(tmp_path):
-    recs = B.run_grid(["zdt1:n_var=4"], ["random", "nsga2"], 2, resolve=get_problem, budget=20,
-                      options={"nsga2": {"popsize": 3}}, out=tmp_path)
+def test_failed_run_is_reported_and_the_grid_goes_on(tmp_path, monkeypatch):
+    from moopt import registry
+    from moopt.search.random import RandomSearch
+
+    class Broken(RandomSearch):
+        def ask(self, n=1):
+            raise RuntimeError("broken search")
+
+    monkeypatch.setitem(registry._ALGORITHMS, "broken-test", Broken)
+    recs = B.run_grid(["zdt1:n_var=4"], ["random", "broken-test"], 2, resolve=get_problem, budget=20, out=tmp_path)
     bad = [r for r in recs if "error" in r]
-    assert len(bad) == 2 and all("popsize" in r["error"] for r in bad)
+    assert len(bad) == 2 and all("broken search" in r["error"] for r in bad)
+    assert all("error" not in r for r in recs if r["algorithm"] == "random")
     rep = B.write_report(recs, tmp_path)
     assert "all 2 runs failed" in rep["markdown"]
+
+
+@pytest.mark.parametrize("algorithm,options,shown", [
+    ("nsga2", {"popsize": 3}, "does not take options ['popsize']; it accepts ['pop_size'"),
+    ("nsga2", {"pop_size": "abc"}, "option nsga2.pop_size must be an integer >= 1, got 'abc'; "
+                                   "e.g. -o nsga2.pop_size=50"),
+    ("nsga2", {"pop_size": -5}, "option nsga2.pop_size must be an integer >= 1, got -5"),
+    ("nsga2", {"crossover_prob": 1.5}, "nsga2.crossover_prob must be a number in [0, 1], got 1.5"),
+    ("moead", {"n_neighbors": -1}, "moead.n_neighbors must be an integer >= 1"),
+    ("moead", {"decomposition": "foo"}, "decomposition 'foo' is unknown; use one of ['pbi', 'tchebicheff']"),
+    ("random", {"foo": 1}, "random does not take option 'foo' (-o random.foo=...); it accepts no options"),
+    ("reinforce", {"hidden": "abc"}, "reinforce.hidden must be an integer >= 1"),
+    ("reinforce", {"lr": 0}, "reinforce.lr must be a finite number > 0"),
+    ("deap-nsga2", {"foo": 1}, "it accepts options ['crossover_eta', 'crossover_prob', 'mutation_eta'"),
+    ("pls", {}, "pls cannot run on 'zdt1:n_var=4' with no options"),
+])
+def test_bad_options_are_config_errors_before_anything_runs(tmp_path, algorithm, options, shown):
+    with pytest.raises(ConfigError) as exc:
+        B.run_grid(["zdt1:n_var=4"], [algorithm], 1, resolve=get_problem, budget=10,
+                   options={algorithm: options}, out=tmp_path / "x")
+    assert shown in str(exc.value)
+    assert not (tmp_path / "x").exists()
+
+
+def test_options_that_are_not_a_mapping_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="must map option names to values"):
+        B.check_grid(["zdt1"], ["nsga2"], 1, resolve=get_problem, options={"nsga2": [1, 2]})
+    with pytest.raises(ConfigError, match="algorithms not in the grid: \\['moead'\\]"):
+        B.check_grid(["zdt1"], ["nsga2"], 1, resolve=get_problem, options={"moead": {}})
+
+
+def test_an_output_folder_that_cannot_be_created_is_a_config_error(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ConfigError, match="cannot create the output folder"):
+        B.run_grid(["zdt1:n_var=4"], ["random"], 1, resolve=get_problem, budget=5, out=tmp_path / "f" / "sub")
 
 
 def test_report_files(tmp_path):
@@ -201,6 +244,11 @@ def test_cli_bench(tmp_path):
     assert len(list(out.rglob("*.db"))) == 4
     assert main(["bench", "--problems", "zdt1", "--out", str(tmp_path / "y"), "-o", "nsga2pop=3"]) == 2
     assert main(["bench", "--problems", "zdt9", "--out", str(tmp_path / "y")]) == 2
+    for bad in (["--seeds", "-1"], ["-o", "random.foo=1"], ["-o", "nsga2.pop_size=abc"], ["--algorithms", "nsgaX"]):
+        args = ["bench", "--problems", "zdt1", "--algorithms", "random,nsga2", "--seeds", "1", "--budget", "5",
+                "--out", str(tmp_path / "z"), "-q", "--no-plots"]
+        assert main(args + bad) == 2, bad
+        assert not (tmp_path / "z").exists()
 
 
 def test_quartiles_of_runs_without_a_feasible_point_are_inf_not_nan():
