@@ -97,6 +97,18 @@ def test_mean_surrogate_predicts_training_mean_and_std():
     assert np.allclose(std, [[np.std([1, 2, 3]), np.std([10, 20, 30])]] * 2)
 
 
+def test_rank_metrics_equal_scipy_with_ties_and_for_large_inputs():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(7)
+    for n, ties in [(2, False), (7, True), (40, True), (40, False), (300, True), (2500, False)]:
+        a = rng.integers(0, 4, n).astype(float) if ties else rng.normal(size=n)
+        b = a + rng.normal(size=n)
+        if ties:
+            b = np.round(b)
+        assert kendall_tau(a, b) == pytest.approx(stats.kendalltau(a, b).statistic, abs=1e-12)
+        assert spearman(a, b) == pytest.approx(stats.spearmanr(a, b).statistic, abs=1e-12)
+
+
 # -- LSTM -------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
