@@ -119,3 +119,44 @@ def test_an_abort_that_is_not_ctrl_c_still_exits_1(capsys, monkeypatch):
     monkeypatch.setattr(cli.cli, "main", abort)
     assert cli.main(["show", "x"]) == 1
     assert "Aborted." in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ files from other people (data, never code)
+def test_latency_table_with_entries_as_a_list_names_the_file_and_the_form(tmp_path):
+    import json
+
+    pytest.importorskip("torch")
+    from moopt.adapters.nas.devices import LUT_FORMAT, LatencyTable
+
+    lut = tmp_path / "lut.json"
+    lut.write_text(json.dumps({"format": LUT_FORMAT, "name": "phone", "input_shape": [3, 32, 32], "num_classes": 10,
+                               "config": {}, "entries": [{"ms": 1.0}]}))
+    with pytest.raises(ValueError) as err:
+        LatencyTable.load(lut)
+    assert str(err.value).startswith(f"latency table 'phone' ({lut}): entries is a JSON array; it must be a JSON "
+                                     'object mapping each layer key to {"ms": median, "iqr_ms": spread, "min_ms"')
+
+
+def test_cifar10_batch_with_a_pickle_payload_is_refused_and_never_runs(tmp_path):
+    import pickle
+
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("torch")
+    from moopt.adapters.nas.data import load_dataset
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            import os
+
+            return (os.system, (f"touch {marker}",))
+
+    base = tmp_path / "cifar-10-batches-py"
+    base.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]:
+        (base / name).write_bytes(pickle.dumps({"data": np.zeros((2, 3072), np.uint8), "labels": [0, 1]}))
+    (base / "data_batch_1").write_bytes(pickle.dumps({"data": Payload(), "labels": [0, 1]}))
+    with pytest.raises(ValueError, match=r"data_batch_1 is refused: it names the forbidden global \w+\.system"):
+        load_dataset("cifar10", root=tmp_path, verify=False)
+    assert not marker.exists()
