@@ -583,7 +583,18 @@ class _Engine:
         out = self.store.lookup_outside(key)
         return (out, True) if out is not None else (None, False)
 
-    def _outcome_result(self, cand: Candidate, key: str | bytes, o: Outcome) -> tuple[dict, Evaluation]:
+    def _outcome_result(self, cand: Candidate, key: str | bytes, o: Outcome) -> tuple[Any, Evaluation]:
+        """The store row (a dict, or a ready tuple for a plain batch outcome) and the result of ``o``."""
+        if type(o) is _BatchOutcome:  # objectives then constraints, floats: the row directly
+            vals = o.values
+            if self.con_names:
+                objectives = {n: vals[n] for n in self.obj_names}
+                constraints: Optional[dict] = {n: vals[n] for n in self.con_names}
+            else:
+                objectives, constraints = vals, None
+            values = (cand.id, key, STATUS_OK, _dumps_values(objectives), _dumps_values(constraints), None, None,
+                      o.started, o.finished, o.worker, self.seed, 1)
+            return values, Evaluation(cand, STATUS_OK, objectives, constraints, {})
         row: dict[str, Any] = {"candidate_id": cand.id, "key": key, "started": o.started, "finished": o.finished,
                                "worker": o.worker, "seed": self.seed, "attempts": 1}
         if o.status == STATUS_OK:
@@ -702,7 +713,7 @@ class _Engine:
                 row, r = self._outcome_result(cand, key, o)
                 if key not in done or r.status in (STATUS_OK, STATUS_PRUNED):
                     done[key] = (len(items), r)
-                items.append(("eval", row))
+                items.append(("row", row) if type(row) is tuple else ("eval", row))
                 results.append(r)
                 self._count("new_outside" if r.status == STATUS_PRUNED else "paid")
         st.record_answers(items)
@@ -895,7 +906,7 @@ def evaluate_queue(problem: Problem, queue: list[tuple[int, dict]],
         assert G is not None  # checked above
         ok &= np.all(np.isfinite(G), axis=1)
     Fl, Gl = F.tolist(), (G.tolist() if cnames and G is not None else None)
-    out = []
+    out: list[Outcome] = []
     for i, (tid, p) in enumerate(queue):
         if not ok[i]:
             out.append(evaluate_params(problem, p, worker="main", task_id=tid))
@@ -903,8 +914,13 @@ def evaluate_queue(problem: Problem, queue: list[tuple[int, dict]],
         values = dict(zip(names, Fl[i]))
         if Gl is not None:
             values.update(zip(cnames, Gl[i]))
-        out.append(Outcome(tid, STATUS_OK, values, started=started, finished=finished, worker="main"))
+        out.append(_BatchOutcome(tid, STATUS_OK, values, started=started, finished=finished, worker="main"))
     return out
+
+
+class _BatchOutcome(Outcome):
+    """An ok outcome of :func:`evaluate_queue`: its values are exactly the objectives then the
+    constraints, as floats (no metrics), so the engine need not split them."""
 
 
 def optimize(

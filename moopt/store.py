@@ -653,6 +653,9 @@ class RunStore:
 
         * ``("eval", row)``: a finished evaluation, ``row`` holding
           :meth:`record_evaluation`'s arguments by name;
+        * ``("row", values)``: the same as a tuple ``(candidate_id, key, status,
+          objectives_json, constraints_json, metrics_json, error, started, finished,
+          worker, seed, attempts)``, the JSON already encoded;
         * ``("cached", candidate_id, orig)``: answered from the evaluation ``orig``, a
           ``seq`` or ``("item", j)`` for the ``j``-th item of this call;
         * ``("immediate", candidate_id, key, status, error)``: ended without evaluation
@@ -682,6 +685,11 @@ class RunStore:
                                   r.get("started"), r.get("finished"), r.get("worker"), r.get("seed"),
                                   int(r.get("attempts", 1))))
                     index.append((d, r["status"], r.get("error"), seq))
+                elif kind == "row":
+                    v = item[1]
+                    d = self._digest(v[1])
+                    evals.append((seq, int(v[0]), d, *v[2:]))
+                    index.append((d, v[2], v[6], seq))
                 elif kind == "cached":
                     orig = item[2]
                     cached.append((seq, int(item[1]), seqs[orig[1]] if isinstance(orig, tuple) else int(orig)))
