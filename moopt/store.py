@@ -29,7 +29,10 @@ the ``meta`` table):
   answers, invalid parameters).
   The paid evaluations (:meth:`RunStore.n_paid`) are the ok and failed rows with
   ``attempts > 0`` and no ``cached_from``.
-* ``checkpoint``: the search's latest ``state_dict`` only (one row, replaced).
+* ``checkpoint``: the search's latest ``state_dict`` only (one row, replaced).  Its
+  large top-level arrays are kept in ``checkpoint_arrays`` as parts appended while
+  an array only grows (a search's history of told values), so a checkpoint costs
+  what changed since the previous one, not the whole history again.
 * ``logs``: statistics the search recorded with :meth:`moopt.Search.log`.
 
 Example:
@@ -105,6 +108,12 @@ CREATE TABLE checkpoint (
     state TEXT NOT NULL,
     n_told INTEGER NOT NULL,
     saved REAL NOT NULL
+);
+CREATE TABLE checkpoint_arrays (
+    name TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (name, part)
 );
 CREATE TABLE logs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -319,6 +328,9 @@ class RunStore:
         self._outside_index: Optional[dict[bytes, int]] = None
         self._digests: dict[str | bytes, bytes] = {}
         self._var_names: Optional[list[str]] = None
+        # name -> (dtype, row shape, bytes, parts) of the checkpoint arrays as last committed
+        self._ck_arrays: dict[str, tuple[str, tuple, bytes, int]] = {}
+        self._ck_pending: Optional[dict[str, tuple[str, tuple, bytes, int]]] = None
         memory = self.path == ":memory:"
         if not memory:
             p = Path(self.path)
@@ -564,6 +576,7 @@ class RunStore:
             self._told_and_logs(c, told, logs, n_told, now)
             if state is not None:
                 self._put_checkpoint(c, state, n_told, now)
+        self._checkpoint_committed()
 
     @staticmethod
     def _told_and_logs(c, told: Sequence[int], logs: Sequence[Mapping], n_told: int, now: float) -> None:
@@ -768,25 +781,84 @@ class RunStore:
             self._told_and_logs(c, list(candidate_ids), logs, n_told, now)
             if state is not None:
                 self._put_checkpoint(c, state, n_told, now)
+        self._checkpoint_committed()
 
-    @staticmethod
-    def _put_checkpoint(c, state: Mapping, n_told: int, now: float) -> None:
+    #: Top-level state arrays at least this large go to ``checkpoint_arrays`` (appended parts).
+    _CK_ARRAY_BYTES = 16384
+
+    def _put_checkpoint(self, c, state: Mapping, n_told: int, now: float) -> None:
+        """Write the checkpoint; a large top-level array that extends the one written last time
+        gets only its new bytes appended (see ``checkpoint_arrays``)."""
+        self._ck_pending = None
+        rest = dict(state) if isinstance(state, Mapping) else state
+        arrays: dict[str, np.ndarray] = {}
+        if isinstance(rest, dict):
+            for k, v in list(rest.items()):
+                if isinstance(k, str) and isinstance(v, np.ndarray) and v.ndim >= 1 \
+                        and v.nbytes >= self._CK_ARRAY_BYTES and v.dtype.kind in "biuf":
+                    arr = np.ascontiguousarray(v)
+                    arrays[k] = arr
+                    rest[k] = {"__checkpoint_array__": k, "dtype": arr.dtype.str, "shape": list(arr.shape)}
         try:
-            text = serial.dumps(state)
+            text = serial.dumps(rest)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"the search's state_dict() cannot be stored: {exc}") from None
+        cache = self._ck_arrays
+        new_cache: dict[str, tuple[str, tuple, bytes, int]] = {}
+        for k, arr in arrays.items():
+            data = arr.tobytes()
+            prev = cache.get(k)
+            if prev is not None and prev[0] == arr.dtype.str and prev[1] == arr.shape[1:] \
+                    and len(data) >= len(prev[2]) and data[:len(prev[2])] == prev[2]:
+                parts = prev[3]
+                if len(data) > len(prev[2]):
+                    c.execute("INSERT INTO checkpoint_arrays(name, part, data) VALUES (?, ?, ?)",
+                              (k, parts, data[len(prev[2]):]))
+                    parts += 1
+            else:
+                c.execute("DELETE FROM checkpoint_arrays WHERE name = ?", (k,))
+                c.execute("INSERT INTO checkpoint_arrays(name, part, data) VALUES (?, 0, ?)", (k, data))
+                parts = 1
+            new_cache[k] = (arr.dtype.str, arr.shape[1:], data, parts)
+        gone = [k for k in cache if k not in arrays] if cache else None
+        if gone is None:  # nothing known about what is stored: drop every array this state lacks
+            c.execute(f"DELETE FROM checkpoint_arrays WHERE name NOT IN ({','.join('?' * len(arrays))})",
+                      list(arrays))
+        elif gone:
+            c.executemany("DELETE FROM checkpoint_arrays WHERE name = ?", [(k,) for k in gone])
         c.execute(
             "INSERT INTO checkpoint(id, state, n_told, saved) VALUES (1, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET state = excluded.state, n_told = excluded.n_told, "
             "saved = excluded.saved",
             (text, int(n_told), now),
         )
+        self._ck_pending = new_cache
+
+    def _checkpoint_committed(self) -> None:
+        """After the transaction that wrote a checkpoint commits: remember its arrays."""
+        if self._ck_pending is not None:
+            self._ck_arrays, self._ck_pending = self._ck_pending, None
 
     @_guard
     def checkpoint(self) -> Optional[tuple[dict, int]]:
         """The latest ``(state, n_told)``, or ``None`` before the first checkpoint."""
         row = self.conn.execute("SELECT state, n_told FROM checkpoint WHERE id = 1").fetchone()
-        return None if row is None else (serial.loads(row[0]), int(row[1]))
+        if row is None:
+            return None
+        state = serial.loads(row[0])
+        if isinstance(state, dict):
+            for k, v in list(state.items()):
+                if isinstance(v, dict) and "__checkpoint_array__" in v:
+                    data = b"".join(r[0] for r in self.conn.execute(
+                        "SELECT data FROM checkpoint_arrays WHERE name = ? ORDER BY part",
+                        (v["__checkpoint_array__"],)))
+                    dtype = np.dtype(v["dtype"])
+                    shape = tuple(int(x) for x in v["shape"])
+                    if len(data) != int(np.prod(shape)) * dtype.itemsize:
+                        raise RunStoreError(f"run store {self.path}: the checkpoint's array {k!r} is incomplete; "
+                                            "the file may be damaged.")
+                    state[k] = np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+        return state, int(row[1])
 
     @_guard
     def pending(self) -> list[tuple[int, dict, dict]]:

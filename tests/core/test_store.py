@@ -201,3 +201,33 @@ def test_add_log_appends_an_entry_that_survives_reopening_and_resume(tmp_path):
         entries = st.logs("final_training")
     assert res.n_paid == 6 and len(entries) == 1
     assert entries[0]["id"] == 2 and entries[0]["val_acc"] == 0.5 and entries[0]["n_told"] == 4
+
+
+def test_large_checkpoint_arrays_are_appended_and_read_back_exactly(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "run.db"
+    rng = np.random.default_rng(0)
+    hist = rng.random((3000, 3))
+    with RunStore(path) as st:
+        st.configure(IDENT)
+        for n in (1000, 2000, 2000, 3000):  # grows, stays, grows
+            st.record_tell([], {"F": hist[:n], "small": np.arange(3), "n": n}, n_told=n)
+            state, n_told = st.checkpoint()
+            assert n_told == n and np.array_equal(state["F"], hist[:n]) and state["small"].tolist() == [0, 1, 2]
+        parts = st.conn.execute("SELECT COUNT(*) FROM checkpoint_arrays WHERE name = 'F'").fetchone()[0]
+        assert parts == 3  # one part per growth, not the whole history each time
+        with pytest.raises(TypeError):  # a failing checkpoint leaves the last one intact
+            st.record_tell([], {"F": rng.random((3500, 3)), "bad": object()}, n_told=9)
+        assert np.array_equal(st.checkpoint()[0]["F"], hist)
+        other = rng.random((2500, 3))  # not an extension: rewritten
+        st.record_tell([], {"F": other}, n_told=10)
+        assert np.array_equal(st.checkpoint()[0]["F"], other)
+    with RunStore(path) as st:  # a new session knows nothing of the parts: rewrites, then appends
+        assert np.array_equal(st.checkpoint()[0]["F"], other)
+        more = np.vstack([other, rng.random((700, 3))])
+        st.record_tell([], {"F": more}, n_told=11)
+        st.record_tell([], {"G": more}, n_told=12)  # F no longer in the state: dropped
+        state, _ = st.checkpoint()
+        assert "F" not in state and np.array_equal(state["G"], more)
+        assert st.conn.execute("SELECT COUNT(*) FROM checkpoint_arrays WHERE name = 'F'").fetchone()[0] == 0
