@@ -89,8 +89,9 @@ def as_points(
         )
     if arr.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} is empty; pass at least one point.")
-    # two cheap reductions first: NaN propagates through max, and inf is the max or min
-    if arr.size and not (
+    # one cheap reduction first: a finite sum means every value is finite (NaN and
+    # inf propagate); only a non-finite sum (or an overflow) needs the exact check
+    if arr.size and not math.isfinite(np.add.reduce(arr, axis=None)) and not (
         math.isfinite(np.maximum.reduce(arr, axis=None)) and math.isfinite(np.minimum.reduce(arr, axis=None))
     ):
         bad = np.argwhere(~np.isfinite(arr))
@@ -109,6 +110,12 @@ def to_min(F, directions: Directions = None, *, name: str = "F", allow_empty: bo
     ``F_min`` is a new array unless ``copy=False`` and no column is flipped, in
     which case it may be ``F`` itself (read-only use only).
     """
+    if (not copy and directions is None and type(F) is np.ndarray and F.dtype == np.float64 and F.ndim == 2
+            and F.shape[0] and F.flags.c_contiguous):
+        # the kernels' common case (a float64 array, all "min"): only the finiteness check
+        if not math.isfinite(np.add.reduce(F, axis=None)):
+            as_points(F, name=name, copy=False)  # raises with the exact message (or it was an overflow)
+        return F, directions_signs(None, F.shape[1])
     arr = as_points(F, name=name, allow_empty=allow_empty, copy=copy)
     if arr.shape[1] == 0 and directions is not None and not isinstance(directions, str):
         arr = arr.reshape(0, len(list(directions)))  # empty input: columns from directions
@@ -137,5 +144,6 @@ def as_ref(ref, signs: np.ndarray, *, name: str = "ref") -> np.ndarray:
         )
     if not all(map(math.isfinite, r.tolist())):
         raise ValueError(f"{name} must be finite, got {r.tolist()}.")
-    r *= signs
+    if signs is not _ONES.get(signs.shape[0]):  # all "min" (the cached sign vector): nothing to flip
+        r *= signs
     return r
