@@ -28,8 +28,6 @@ setup(
         "scipy>=1.10",
         "click>=8.1",
         "matplotlib>=3.7",
-        # JIT-compiled Pareto/HV loops (imported on first use, cached on disk)
-        "numba>=0.58",
         # WFG hypervolume, fastest for >= 6 objectives
         "hvwfg>=1.0.2",
         # the TOML parser of `moopt nas ... --config` (stdlib tomllib from Python 3.11)
@@ -44,7 +42,8 @@ setup(
                  "onnx>=1.15"],
         # pygmo: fastest exclusive HV contributions for >= 4 objectives (optional)
         "fast": ["pygmo>=2.19"],
-        "bench": ["optuna>=3.5", "paretoset>=1.2", "pygmo>=2.19"],
+        # numba: paretoset's compiled filter, the fastest peer on random sets (moopt itself compiles nothing)
+        "bench": ["optuna>=3.5", "paretoset>=1.2", "pygmo>=2.19", "numba>=0.58"],
     },
     entry_points={"console_scripts": ["moopt=moopt.cli:_entry"]},
 )

@@ -9,6 +9,7 @@ dispatching to moocore, so a test never compares moocore with itself.
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 
 import numpy as np
 from hypothesis import strategies as st
@@ -166,7 +167,9 @@ def own_kernels_only(monkeypatch, *, allow_hv: bool = False) -> list:
       exact kernel for m >= 4, only the pruning in front of it) and every point
       set handed to it is recorded in the returned list, so a test can check
       that moopt's own pruning ran and what it kept;
-    * hvwfg and pygmo are disabled (their paths are not moopt's own code).
+    * hvwfg and pygmo are disabled (their paths are not moopt's own code);
+    * the small-set shortcuts to moocore's C functions are switched off, so
+      moopt's own sweeps run even on small sets.
 
     Returns:
         The list of point sets passed to moocore's hypervolume (``allow_hv``).
@@ -187,6 +190,7 @@ def own_kernels_only(monkeypatch, *, allow_hv: bool = False) -> list:
     monkeypatch.setattr(_kernels, "_moocore_rank", forbid_moocore("pareto_rank"))
     monkeypatch.setitem(_kernels._OPTIONAL, "hvwfg", False)
     monkeypatch.setitem(_kernels._OPTIONAL, "pygmo", False)
+    monkeypatch.setattr(_kernels, "_SMALL_2D", 0)
     return calls
 
 
@@ -194,3 +198,19 @@ def sphere(n: int, m: int, rng) -> np.ndarray:
     """``n`` points on the positive unit sphere: every one is non-dominated."""
     F = np.abs(rng.normal(size=(n, m)))
     return F / np.linalg.norm(F, axis=1, keepdims=True)
+
+
+@contextmanager
+def own_small_kernels():
+    """Inside the block, small sets take moopt's own kernels instead of moocore's C shortcuts.
+
+    A context manager rather than a fixture, so that hypothesis tests can use it.
+    """
+    from moopt import _kernels
+
+    saved = _kernels._SMALL_2D, _kernels._SMALL_ND, _kernels._SMALL_HV
+    _kernels._SMALL_2D = _kernels._SMALL_ND = _kernels._SMALL_HV = 0
+    try:
+        yield
+    finally:
+        _kernels._SMALL_2D, _kernels._SMALL_ND, _kernels._SMALL_HV = saved

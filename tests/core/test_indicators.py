@@ -11,6 +11,7 @@ from _kernel_oracles import (
     directions_for,
     forbid_moocore,
     own_kernels_only,
+    own_small_kernels,
     points,
     real_points,
     sphere,
@@ -56,11 +57,27 @@ def _hv_sets(m, n, rng):
             "grid": rng.integers(0, 6, size=(n, m)) / 5.0}
 
 
-@pytest.mark.parametrize("m,n", [(2, 5000), (2, 200), (3, 2000), (3, 150)])
-def test_hypervolume_own_kernels_vs_moocore(m, n, kernel_path, monkeypatch):
-    """m = 2 (sweeps) and m = 3 (compiled sweep): moopt's own kernels, moocore the oracle."""
-    if m == 3 and kernel_path == "numpy":
-        pytest.skip("without numba the 3-D hypervolume is moocore's; its pruning is tested below")
+@given(points(max_n=12, min_m=2, max_m=4), st.data())
+def test_own_hv_kernels_match_brute_force(F, data):
+    """The numpy sweeps (m = 2) and the pruning in front of moocore (m >= 3), on small sets too."""
+    ref = _ref(F, data.draw(st.sampled_from([0.5, 1.0, 2.0])))
+    with own_small_kernels():
+        assert moopt.hypervolume(F, ref) == pytest.approx(bf_hv(F, ref), rel=1e-12, abs=1e-12)
+        if F.shape[1] == 2:  # dominated points are ignored (moocore's ignore_dominated=True)
+            nd = np.flatnonzero(bf_nd_mask(F))
+            G = F[nd]
+            expected = np.zeros(len(F))
+            for t, i in enumerate(nd):
+                expected[i] = bf_hv(G, ref) - bf_hv(np.delete(G, t, axis=0), ref)
+            np.testing.assert_allclose(moopt.hv_contributions(F, ref), expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("m,n", [(2, 5000), (2, 200), (2, 40)])
+def test_hypervolume_own_kernels_vs_moocore(m, n, monkeypatch):
+    """m = 2: moopt's own sweeps (with the small-set shortcut to moocore switched off), moocore the oracle.
+
+    For m >= 3 moopt's own code is the pruning in front of moocore (tested below).
+    """
     rng = np.random.default_rng(m * n)
     ref = np.full(m, 1.1)
     sets = _hv_sets(m, n, rng)
@@ -74,7 +91,7 @@ def test_hypervolume_own_kernels_vs_moocore(m, n, kernel_path, monkeypatch):
 
 
 @pytest.mark.parametrize("m", [4, 5, 6, 7])
-def test_hypervolume_pruning_vs_moocore(m, kernel_path, monkeypatch):
+def test_hypervolume_pruning_vs_moocore(m, monkeypatch):
     """m >= 4: moopt prunes, moocore computes what is left; the pruning must keep every front point.
 
     moopt has no exact kernel of its own for m >= 4 (hvwfg is disabled here), so
@@ -177,7 +194,7 @@ def _contribution_set(m, rng, n=400):
     return np.vstack([F, rng.random((100, m)) + 0.5, F[:5]])  # dominated points and duplicates
 
 
-def test_contributions_2d_own_kernels_vs_moocore(kernel_path, monkeypatch):
+def test_contributions_2d_own_kernels_vs_moocore(monkeypatch):
     rng = np.random.default_rng(2)
     F, ref = _contribution_set(2, rng), np.full(2, 2.0)
     small = F[::5]  # few enough rows for the compiled kernel's own sort
@@ -192,17 +209,17 @@ def test_contributions_2d_own_kernels_vs_moocore(kernel_path, monkeypatch):
 
 
 @pytest.mark.parametrize("m", [3, 4])
-def test_contributions_limit_sets_vs_moocore(m, kernel_path, monkeypatch):
+def test_contributions_limit_sets_vs_moocore(m, monkeypatch):
     """moopt's own contributions kernel (box minus the limit set's hypervolume) against moocore's.
 
     For m = 3 ``moopt.hv_contributions`` calls moocore, so the limit-set kernel
-    is called directly; with numba its hypervolumes are moopt's 3-D sweep.  For
-    m >= 4 the dispatch is forced to it; the hypervolumes inside are moocore's.
+    is called directly.  For m >= 4 the dispatch is forced to it.  The
+    hypervolumes inside are moocore's (behind moopt's pruning).
     """
     rng = np.random.default_rng(m)
     F, ref = _contribution_set(m, rng, n=200), np.full(m, 2.0)
     expected = moocore.hv_contributions(F, ref=ref)
-    own_kernels_only(monkeypatch, allow_hv=(m >= 4 or kernel_path == "numpy"))
+    own_kernels_only(monkeypatch, allow_hv=True)
     got = _kernels._hvc_limit_sets(F, np.arange(len(F)), ref)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
     if m >= 4:

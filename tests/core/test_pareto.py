@@ -10,6 +10,7 @@ from _kernel_oracles import (
     bf_ranks,
     directions_for,
     own_kernels_only,
+    own_small_kernels,
     points,
     real_points,
     sphere,
@@ -143,7 +144,7 @@ def test_is_nondominated_directions(F, data):
 
 @pytest.mark.parametrize("m", [2, 3, 4, 6])
 @pytest.mark.parametrize("kind", ["cube", "sphere", "dups"])
-def test_filter_kernels_vs_moocore_large(m, kind, kernel_path, monkeypatch):
+def test_filter_kernels_vs_moocore_large(m, kind, monkeypatch):
     """moopt's own filtering (pruning, 2-D sweeps) on large sets, moocore the oracle.
 
     For m >= 3 moopt hands what its pruning leaves undecided to moocore's filter;
@@ -188,7 +189,7 @@ def _staircase_with_ties(kind, k=600, seed=0):
 
 
 @pytest.mark.parametrize("kind", ["y", "x", "both"])
-def test_2d_sweeps_with_ties_on_a_large_front(kind, kernel_path, monkeypatch):
+def test_2d_sweeps_with_ties_on_a_large_front(kind, monkeypatch):
     """Ties on a front too large to prune reach the 2-D sweeps (small random sets never do)."""
     import moocore
 
@@ -256,28 +257,39 @@ def test_inputs_never_mutated():
     assert F_list == copy.tolist()
 
 
-# ------------------------------------------------------- numpy fallback path
-@pytest.fixture
-def no_numba(monkeypatch):
-    """Run the kernels without numba (the MOOPT_NO_NUMBA=1 / numba-missing path)."""
-    monkeypatch.setattr(_kernels, "_JITMOD", False)
-
-
-@given(points(max_n=30))
-def test_numpy_fallback_matches_brute_force(F):
-    saved = _kernels._JITMOD
-    _kernels._JITMOD = False
-    try:
-        np.testing.assert_array_equal(moopt.is_nondominated(F), bf_nd_mask(F))
-        np.testing.assert_array_equal(moopt.is_nondominated(F, keep_duplicates=False), bf_nd_mask_first(F))
+# ------------------------------------------------- moopt's own kernels, small sets
+@given(points(max_n=40), st.booleans())
+def test_own_filter_kernels_match_brute_force(F, keep):
+    """The pruning + sweep / pairwise kernels themselves (small sets normally go to moocore's C)."""
+    expected = bf_nd_mask(F) if keep else bf_nd_mask_first(F)
+    np.testing.assert_array_equal(_kernels.np_nd_mask_nd(F, keep), expected)
+    if F.shape[1] == 2:
+        np.testing.assert_array_equal(_kernels.np_nd_mask_2d(F, keep), expected)
+    with own_small_kernels():
+        np.testing.assert_array_equal(moopt.is_nondominated(F, keep_duplicates=keep), expected)
         assert moopt.nondominated_sort(F).tolist() == bf_ranks(F).tolist()
-    finally:
-        _kernels._JITMOD = saved
+
+
+@given(points(min_n=1, max_n=60, min_m=2), st.booleans(), st.integers(0, 3))
+def test_pruning_keeps_the_front(F, keep, n_piv):
+    """Pivots are front points, every front point is a pivot, a survivor or (keep) a pivot's copy."""
+    piv, rest, dups = _kernels._prune(F, None, keep, min_left=0, max_pivots=n_piv or 1 << 30)
+    front = set(np.flatnonzero(bf_nd_mask(F)).tolist())
+    assert set(piv.tolist()) <= front
+    kept = set(piv.tolist()) | set(rest.tolist())
+    if keep:
+        for d in dups:
+            kept |= set(d.tolist())
+        assert front <= kept
+    else:  # a copy of a pivot may be dropped: every front point equals a kept one
+        kept_rows = {tuple(F[i]) for i in kept}
+        assert {tuple(F[i]) for i in front} <= kept_rows
+    assert rest.tolist() == sorted(rest.tolist())
 
 
 @pytest.mark.parametrize("m", [2, 3, 4])
-def test_numpy_fallback_large_matches_moocore(m, no_numba, monkeypatch):
-    """Without numba: moopt's numpy kernels (moocore's hypervolume only behind the pruning, m >= 3)."""
+def test_own_kernels_large_match_moocore(m, monkeypatch):
+    """moopt's numpy kernels on large sets with ties (moocore's hypervolume only behind the pruning, m >= 3)."""
     import moocore
 
     rng = np.random.default_rng(10 + m)
