@@ -67,6 +67,46 @@ class _Net(nn.Module):
                     p.uniform_(-b, b, generator=gen)
 
 
+class _Adam:
+    """``torch.optim.Adam(params, lr, weight_decay=...)`` on CPU tensors, step for step.
+
+    The same arithmetic as torch's default single-tensor path (bitwise the same
+    weights, tested against ``torch.optim.Adam``), without the optimizer
+    machinery: its first use imports ``torch._dynamo`` (1.3 s per process, a
+    quarter of a whole progressive run) and its per-step wrappers cost about a
+    quarter of the training time of these small networks.
+    """
+
+    def __init__(self, params, lr: float, weight_decay: float = 0.0, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.params = list(params)
+        self.lr, self.weight_decay, self.eps = float(lr), float(weight_decay), float(eps)
+        self.beta1, self.beta2 = float(betas[0]), float(betas[1])
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.n_steps = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.n_steps += 1
+        step = float(self.n_steps)
+        step_size = self.lr / (1 - self.beta1 ** step)
+        bias_correction2_sqrt = (1 - self.beta2 ** step) ** 0.5
+        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
+            grad = p.grad
+            if grad is None:
+                continue
+            if self.weight_decay != 0:
+                grad = grad.add(p, alpha=self.weight_decay)
+            m.lerp_(grad, 1 - self.beta1)
+            v.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
+            denom = (v.sqrt() / bias_correction2_sqrt).add_(self.eps)
+            p.addcdiv_(m, denom, value=-step_size)
+
+
 class LSTMSurrogate(Surrogate):
     """An ensemble of LSTM regressors over token sequences.
 
@@ -208,7 +248,7 @@ class LSTMSurrogate(Surrogate):
         else:  # warm start: continue from the previous fit's weights
             net = start
             epochs, patience = o["refit_epochs"], o["refit_patience"]
-        opt = torch.optim.Adam(net.parameters(), lr=o["lr"], weight_decay=o["weight_decay"])
+        opt = _Adam(net.parameters(), lr=o["lr"], weight_decay=o["weight_decay"])
         loss_fn = nn.MSELoss()
         if val is None:
             epochs = max(1, epochs // 2)

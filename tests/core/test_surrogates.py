@@ -214,6 +214,28 @@ def test_lstm_warm_start_continues_from_the_previous_fit_and_resumes_exactly(spl
     assert max(cold.last_fit["epochs"]) > 5
 
 
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-4])
+def test_lstm_adam_takes_torch_s_adam_steps_bit_for_bit(weight_decay):
+    from moopt.surrogates.lstm import _Adam, _Net
+
+    gen = torch.Generator().manual_seed(0)
+    a = _Net(6, 8, 16, 2)
+    a.init_(gen)
+    b = _Net(6, 8, 16, 2)
+    b.load_state_dict(a.state_dict())
+    opts = [(a, torch.optim.Adam(a.parameters(), lr=5e-3, weight_decay=weight_decay)),
+            (b, _Adam(b.parameters(), lr=5e-3, weight_decay=weight_decay))]
+    idx = torch.randint(1, 7, (30, 5), generator=gen)
+    lengths = torch.randint(1, 6, (30,), generator=gen)
+    z = torch.randn(30, 2, generator=gen)
+    for _ in range(50):
+        for net, opt in opts:
+            opt.zero_grad()
+            ((net(idx, lengths) - z) ** 2).mean().backward()
+            opt.step()
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
 def test_lstm_loads_a_state_saved_before_options_were_added(lstm):
     state = lstm.state_dict()
     state["options"] = {k: v for k, v in state["options"].items()
