@@ -295,7 +295,11 @@ def test_a_fully_failed_step_does_not_end_the_search():
     assert all("predicted" not in c.info for c in asked)  # nothing to learn from: uniform draws
 
 
-@pytest.mark.parametrize("options", [dict(FOREST), dict(SMALL_LSTM, selection="pnas"),
+WARM_LSTM = dict(SMALL_LSTM, surrogate_options=dict(SMALL_LSTM["surrogate_options"], warm_start=True,
+                                                     refit_epochs=10, refit_patience=5))
+
+
+@pytest.mark.parametrize("options", [dict(FOREST), dict(SMALL_LSTM, selection="pnas"), WARM_LSTM,
                                      dict(FOREST, tie_break="hv", k_expand=15, n_initial=4)])
 def test_exact_resume_mid_step(options):
     p = SyntheticNAS(max_length=3)
