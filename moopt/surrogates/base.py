@@ -2,7 +2,8 @@
 
 A surrogate maps token-index sequences (variable length, ``1..max_length``)
 to one or several real values.  ``fit`` retrains from scratch on the data it is
-given; ``predict`` returns a mean and a standard deviation of the same shape as
+given (``LSTMSurrogate(warm_start=True)`` starts from its previous weights);
+``predict`` returns a mean and a standard deviation of the same shape as
 the fitted values.  All randomness comes from the surrogate's own
 ``numpy.random.Generator`` (seeded by ``seed``), whose state is part of
 :meth:`Surrogate.state_dict` together with the model (JSON + numpy arrays).
