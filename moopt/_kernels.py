@@ -487,6 +487,10 @@ def nd_ranks(F: np.ndarray, stop_after: int | None = None) -> np.ndarray:
 def inside_mask(F: np.ndarray, r: np.ndarray) -> tuple[np.ndarray | None, int]:
     """(mask of rows strictly dominating ``r`` or None if all do, number outside)."""
     n, m = F.shape
+    if not n:
+        return None, 0
+    if m and np.maximum.reduce(F, axis=None) < min(r.tolist()):  # one contiguous pass: the common case
+        return None, 0
     if n <= 256:
         if np.logical_and.reduce(np.less(F, r), axis=None):
             return None, 0
@@ -661,6 +665,11 @@ def hv_contributions_rows(F: np.ndarray, rows: np.ndarray | None, ref: np.ndarra
         out[rows] = np_hvc_2d(F[rows], ref)
         return out
     if m == 3:
+        if len(rows) == n:
+            return _moocore_hvc(F, ref)
+        out[rows] = _moocore_hvc(F[rows], ref)
+        return out
+    if len(rows) < min(_PYGMO_HVC_MIN, _LIMIT_SETS_MIN):  # the front is too small for the other kernels
         if len(rows) == n:
             return _moocore_hvc(F, ref)
         out[rows] = _moocore_hvc(F[rows], ref)
