@@ -49,7 +49,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import os
 import sqlite3
 import time
@@ -236,12 +235,15 @@ def _dumps_values(obj: Optional[Mapping]) -> Optional[str]:
     if obj is None:
         return None
     vals = tuple(obj.values())
-    if not all(type(v) is int or (type(v) is float and math.isfinite(v)) for v in vals) \
-            or not all(type(k) is str for k in obj):
-        return serial.dumps(obj)
+    for v in vals:
+        t = type(v)
+        if t is not int and (t is not float or v - v != 0.0):  # v - v is nan for nan and inf
+            return serial.dumps(obj)
     keys = tuple(obj)
     tpl = _TEMPLATES.get(keys)
     if tpl is None:
+        if not all(type(k) is str for k in keys):
+            return serial.dumps(obj)
         if len(_TEMPLATES) > 64:
             _TEMPLATES.clear()
         tpl = _TEMPLATES[keys] = "{" + ",".join(
