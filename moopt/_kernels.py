@@ -153,6 +153,7 @@ _LIMIT_SETS_MIN = 500  # m >= 4 without pygmo: limit-set contributions from this
 _SMALL_HV = 128  # m >= 3: below this many points moocore gets the set unpruned
 _SMALL_ND = 128  # below this many points moocore's filter is used directly
 _SMALL_2D = 160  # m = 2: moocore's C hypervolume / contributions up to this many points
+_ND_STOP_AT = 256  # filtering, m >= 3: no more pivots once this few rows remain (moocore is cheaper)
 _MAX_PIVOTS = 1 << 30  # m >= 3: pruning pivots at most (the stall rule usually stops earlier)
 _NO_MAX: dict = {}  # m -> uint8 zeros: "minimize every objective" for moocore's C API
 
@@ -271,13 +272,15 @@ def _strictly_below(F: np.ndarray, r: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _prune(F: np.ndarray, rows: np.ndarray | None, keep_dups: bool, min_left: int = 64, max_pivots: int = 1 << 30):
+def _prune(F: np.ndarray, rows: np.ndarray | None, keep_dups: bool, min_left: int = 64, max_pivots: int = 1 << 30,
+           stop_at: int = 0):
     """Remove the rows weakly dominated by "pivots" (the remaining row of smallest sum).
 
     A pivot is never dominated (up to rounding ties in the sums, which the
     callers' exact re-check resolves).  Pruning stops once a pivot removes few
     rows while more than ``min_left`` remain (a large front: the sweep or
-    moocore is then cheaper), or after ``max_pivots`` pivots.
+    moocore is then cheaper), after ``max_pivots`` pivots, or once at most
+    ``stop_at`` rows remain (few enough for moocore's filter to beat more pivots).
 
     Returns:
         (pivots, rest, dups): pivot rows in order, rows still undecided
@@ -308,7 +311,8 @@ def _prune(F: np.ndarray, rows: np.ndarray | None, keep_dups: bool, min_left: in
             return np.asarray(piv, dtype=np.intp), idx[:0], dups
         sel = np.flatnonzero(keep)
         idx = idx[sel]
-        if len(piv) >= max_pivots or (n_keep > min_left and n_before - n_keep < max(8, n_before // 32)):
+        if (len(piv) >= max_pivots or n_keep <= stop_at
+                or (n_keep > min_left and n_before - n_keep < max(8, n_before // 32))):
             return np.asarray(piv, dtype=np.intp), idx, dups  # large front: pruning no longer pays
         X = X[sel]
         S = S[sel]
@@ -396,7 +400,7 @@ def np_nd_mask_nd(F: np.ndarray, keep_duplicates: bool) -> np.ndarray:
     if m == 1:
         return nd_mask_1d(F[:, 0], keep_duplicates)
     # m = 2: one pivot, then the O(n log n) sweep; m >= 3: pivots while they pay, then moocore
-    P, idx, dups = _prune(F, None, keep_duplicates, max_pivots=1 if m == 2 else _MAX_PIVOTS)
+    P, idx, dups = _prune(F, None, keep_duplicates, max_pivots=1 if m == 2 else _MAX_PIVOTS, stop_at=_ND_STOP_AT)
     if len(P) + len(idx) == n:  # nothing pruned: the exact kernel on F itself
         return np_nd_mask_2d(F, keep_duplicates) if m == 2 else _moocore_nd(F, keep_duplicates)
     mask = np.zeros(n, dtype=bool)
