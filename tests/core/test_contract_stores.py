@@ -7,7 +7,7 @@ checked, the file store also with ``synchronous="full"``.
 
 import pytest
 
-from moopt.store import RunStore
+from moopt.store import SCHEMA_VERSION, RunStore
 from moopt.testing import (
     STORE_CHECKS,
     StoreContract,
@@ -156,8 +156,8 @@ class ReadsNewerSchemas(RunStore):
 
     def _open(self, conn, memory):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > 1 and not self.readonly:
-            conn.execute("PRAGMA user_version = 1")
+        if version > SCHEMA_VERSION and not self.readonly:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         super()._open(conn, memory)
 
 
