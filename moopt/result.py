@@ -200,16 +200,26 @@ class RunResult:
                                  dtype=bool, count=n)
         idx, F, feas = [], [], []
         loads = json.loads
-        for i, r in enumerate(rows):
-            if r[2] != "ok" or r[5] is not None or r[3] is None:
-                continue
-            obj = loads(r[3]) if isinstance(r[3], str) else r[3]
-            con = r[4]
-            if isinstance(con, str):
-                con = loads(con)
-            idx.append(i)
-            F.append([obj[nm] for nm in names])
-            feas.append(not con or all(v <= 0 for v in con.values()))
+        try:
+            for i, r in enumerate(rows):
+                if r[2] != "ok" or r[5] is not None or r[3] is None:
+                    continue
+                obj = loads(r[3]) if isinstance(r[3], str) else r[3]
+                con = r[4]
+                if isinstance(con, str):
+                    con = loads(con)
+                idx.append(i)
+                F.append([obj[nm] for nm in names])
+                feas.append(not con or all(v <= 0 for v in con.values()))
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            # a stored value that is not what the store wrote (its checksum is checked when read)
+            from .errors import RunStoreError
+
+            raise RunStoreError(
+                f"run store {getattr(self, 'path', None) or '(in memory)'} is damaged: evaluations row seq={r[0]}: "
+                f"its objectives or constraints "
+                f"cannot be read ({type(exc).__name__}: {exc}); restore the file from a backup or start a new "
+                "run with another path.") from None
         self._pt_idx = np.asarray(idx, dtype=np.int64)  # rows that are points (ok, not cached)
         self._pt_F = np.array(F, dtype=float).reshape(-1, len(names))  # their objectives, user directions
         self._pt_feas = np.asarray(feas, dtype=bool)

@@ -35,6 +35,15 @@ the ``meta`` table):
   what changed since the previous one, not the whole history again.
 * ``logs``: statistics the search recorded with :meth:`moopt.Search.log`.
 
+Every row carries ``crc``, an 8-byte BLAKE2b checksum of its other columns
+(:func:`row_checksum`; an evaluation's ``told`` mark appends one byte), checked
+whenever the row is read: a changed value raises :class:`~moopt.errors.RunStoreError`
+naming the file, the table and the row.  A store opened for writing (a resume) is
+checked whole before anything is written (SQLite's ``integrity_check``, every
+checksum, the links between rows); one found damaged is left as it is.  A store
+holding anything but this schema's tables and indices (a trigger, a view) is
+refused, for reading and for writing: it was made or changed by another program.
+
 Example:
     >>> from moopt.store import RunStore
     >>> store = RunStore(":memory:")
@@ -59,29 +68,32 @@ from typing import Iterable, Mapping, Optional, Sequence
 import numpy as np
 
 from . import serial
-from .errors import RunStoreError, is_outside_space
+from .errors import ConfigError, RunStoreError, is_outside_space
 
-#: Version of the layout below.  2 (moopt 0.x, this version): params stored once, the
-#: repeat key as a 16-byte digest (about a third of version 1's size per evaluation).
-#: Stores of another version are refused with a message saying which.
-SCHEMA_VERSION = 2
+#: Version of the layout below.  2: params stored once, the repeat key as a 16-byte digest
+#: (about a third of version 1's size per evaluation).  3 (this version): every row carries a
+#: checksum (``crc``, see :func:`row_checksum`) verified when it is read.
+#: Stores of another version are refused with a message saying which (no migration).
+SCHEMA_VERSION = 3
 FORMAT_NAME = "moopt-runstore"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, crc BLOB NOT NULL);
 CREATE TABLE config (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     identity TEXT NOT NULL,
     extra TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    crc BLOB NOT NULL
 );
 CREATE TABLE candidates (
     id INTEGER PRIMARY KEY,
     params TEXT NOT NULL,
     key TEXT,
     info TEXT NOT NULL,
-    asked REAL NOT NULL
+    asked REAL NOT NULL,
+    crc BLOB NOT NULL
 );
 CREATE TABLE evaluations (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -98,7 +110,8 @@ CREATE TABLE evaluations (
     seed INTEGER,
     attempts INTEGER NOT NULL DEFAULT 1,
     cached_from INTEGER REFERENCES evaluations(seq),
-    told INTEGER NOT NULL DEFAULT 0
+    told INTEGER NOT NULL DEFAULT 0,
+    crc BLOB NOT NULL
 );
 CREATE INDEX evaluations_ok_key ON evaluations(key) WHERE status = 'ok' AND cached_from IS NULL;
 CREATE INDEX evaluations_untold ON evaluations(told) WHERE told = 0;
@@ -106,12 +119,14 @@ CREATE TABLE checkpoint (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     state TEXT NOT NULL,
     n_told INTEGER NOT NULL,
-    saved REAL NOT NULL
+    saved REAL NOT NULL,
+    crc BLOB NOT NULL
 );
 CREATE TABLE checkpoint_arrays (
     name TEXT NOT NULL,
     part INTEGER NOT NULL,
     data BLOB NOT NULL,
+    crc BLOB NOT NULL,
     PRIMARY KEY (name, part)
 );
 CREATE TABLE logs (
@@ -119,7 +134,8 @@ CREATE TABLE logs (
     n_told INTEGER NOT NULL,
     kind TEXT NOT NULL,
     data TEXT NOT NULL,
-    time REAL NOT NULL
+    time REAL NOT NULL,
+    crc BLOB NOT NULL
 );
 """
 
@@ -128,8 +144,129 @@ PAID_SQL = "status IN ('ok', 'failed') AND cached_from IS NULL AND attempts > 0"
 
 _EVAL_COLUMNS = (
     "e.seq, e.candidate_id, c.key, e.status, e.objectives, e.constraints, e.metrics, e.error, "
-    "e.started, e.finished, e.worker, e.seed, e.attempts, e.cached_from, e.told, c.params, c.info"
+    "e.started, e.finished, e.worker, e.seed, e.attempts, e.cached_from, e.told, c.params, c.info, "
+    "e.key, e.crc, c.asked, c.crc"
 )
+#: an evaluations row in table order: 14 checked values, then ``told`` and ``crc``
+_EVAL_ROW = ("seq, candidate_id, key, status, objectives, constraints, metrics, error, started, finished, "
+             "worker, seed, attempts, cached_from, told, crc")
+_CAND_ROW = "id, params, key, info, asked, crc"
+_EVAL_INSERT = _EVAL_ROW.replace(", told", "")
+_EVAL_QMARKS = ", ".join("?" * 15)
+
+#: ``person`` of each table's checksum, so a row copied into another table does not match
+_TAGS = {"meta": b"moopt/meta", "config": b"moopt/config", "candidates": b"moopt/cand",
+         "evaluations": b"moopt/eval", "checkpoint": b"moopt/ckpt", "checkpoint_arrays": b"moopt/ckarr",
+         "logs": b"moopt/logs"}
+_TOLD = b"\x01"  # appended to an evaluation's checksum when it is marked told
+_INT64 = (-2 ** 63, 2 ** 63 - 1)
+#: deepest nesting of lists/dicts a stored configuration may have
+MAX_DEPTH = 100
+
+
+def row_checksum(table: str, values: tuple) -> bytes:
+    """The 8-byte checksum a row of ``table`` carries in its ``crc`` column.
+
+    ``values`` are the row's other columns in table order (an evaluation's without
+    ``told``, which appends ``b"\\x01"`` to the checksum when 1), as SQLite returns
+    them: BLAKE2b of their ``repr``, personalized by the table.
+
+    Example:
+        >>> len(row_checksum("meta", ("format", "moopt-runstore")))
+        8
+    """
+    return hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass"), digest_size=8,
+                           person=_TAGS[table]).digest()
+
+
+def _real(x):
+    """A value bound to a REAL column, as SQLite gives it back."""
+    if x is None or type(x) is float:
+        return x
+    return float(x) if isinstance(x, (int, float, np.integer, np.floating)) else x
+
+
+def _integer(x):
+    """A value bound to an INTEGER column, as SQLite gives it back (an integral float becomes an int)."""
+    if x is None or type(x) is int:
+        return x
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, float) and x.is_integer() and _INT64[0] <= x <= _INT64[1]:
+        return int(x)
+    return x
+
+
+def _text(x):
+    """A value bound to a TEXT column, as SQLite gives it back (numbers become their SQL text)."""
+    if x is None or isinstance(x, (str, bytes)):
+        return x
+    return str(x)
+
+
+def _eval_row(seq, cid, digest, status, objectives, constraints, metrics, error, started, finished,
+              worker, seed, attempts, cached_from) -> tuple:
+    """An evaluations row ready to insert (told = 0), its checksum last."""
+    v = (int(seq), int(cid), bytes(digest), _text(status), objectives, constraints, metrics, _text(error),
+         _real(started), _real(finished), _text(worker), _integer(seed), int(attempts),
+         None if cached_from is None else int(cached_from))
+    return (*v, row_checksum("evaluations", v))
+
+
+def _cand_row(cid, params, key, info, asked) -> tuple:
+    v = (int(cid), params, key, info, float(asked))
+    return (*v, row_checksum("candidates", v))
+
+
+def _eval_sound(r) -> bool:
+    """Whether an evaluations row (table order, ``told`` and ``crc`` last) matches its checksum."""
+    c = hashlib.blake2b(repr(r[:14]).encode("utf-8", "surrogatepass"), digest_size=8,
+                        person=b"moopt/eval").digest()
+    told = r[14]
+    return r[15] == c if told == 0 else (told == 1 and r[15] == c + _TOLD)
+
+
+def _check_depth(obj, what: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse JSON values nested deeper than ``limit`` (json would recurse past Python's limit)."""
+    todo = [(obj, 1)]
+    while todo:
+        o, d = todo.pop()
+        if isinstance(o, Mapping):
+            items: Iterable = o.values()
+        elif isinstance(o, (list, tuple)):
+            items = o
+        else:
+            continue
+        if d > limit:
+            raise ConfigError(f"{what} is nested more than {limit} levels deep; a run store keeps JSON "
+                              f"values nested at most {limit} levels (lists and dicts).")
+        todo.extend((v, d + 1) for v in items)
+
+
+def _told_crc(crc):
+    """SQL ``moopt_told(crc)``: an evaluation's checksum once it is marked told."""
+    return None if crc is None else bytes(crc) + _TOLD
+
+
+@functools.lru_cache(maxsize=1)
+def _expected_master() -> dict:
+    """``(type, name) -> (tbl_name, sql)`` of every table and index of this schema."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for stmt in _SCHEMA.strip().split(";"):
+            if stmt.strip():
+                conn.execute(stmt)
+        return {(t, n): (tb, q) for t, n, tb, q in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")}
+    finally:
+        conn.close()
+
+
+def _check_seed(seed) -> None:
+    if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        return
+    if not _INT64[0] <= int(seed) <= _INT64[1]:
+        raise ConfigError(f"seed {seed} does not fit a run store's 64-bit integers (from -2**63 to 2**63 - 1 = "
+                          f"{_INT64[1]}); pass a smaller seed.")
 
 
 @dataclass(frozen=True)
@@ -184,7 +321,49 @@ def vector_key(values) -> bytes:
     return np.asarray(values, dtype="<f8").tobytes()
 
 
-def _record(row, names: Optional[Sequence[str]] = None) -> EvaluationRecord:
+def _record(row, names: Optional[Sequence[str]] = None, path: str = "?") -> EvaluationRecord:
+    """An :class:`EvaluationRecord` from a row of ``_EVAL_COLUMNS``, both rows' checksums checked."""
+    if not _eval_sound((row[0], row[1], row[17], *row[3:14], row[14], row[18])):
+        raise _damaged(path, "evaluations", f"seq={row[0]}")
+    if row_checksum("candidates", (row[1], row[15], row[2], row[16], row[19])) != row[20]:
+        raise _damaged(path, "candidates", f"id={row[1]}")
+    try:
+        return _decode_record(row, names)
+    except (ValueError, TypeError, RecursionError) as exc:
+        if isinstance(exc, RunStoreError):
+            raise
+        for col, i, table, rowid in (("objectives", 4, "evaluations", f"seq={row[0]}"),
+                                     ("constraints", 5, "evaluations", f"seq={row[0]}"),
+                                     ("metrics", 6, "evaluations", f"seq={row[0]}"),
+                                     ("params", 15, "candidates", f"id={row[1]}"),
+                                     ("info", 16, "candidates", f"id={row[1]}")):
+            if isinstance(row[i], str):
+                _loads(row[i], path, table, rowid, col)
+        raise _bad_json(path, "evaluations", f"seq={row[0]}", "?", exc) from None
+
+
+def _damaged(path: str, table: str, rowid: str) -> RunStoreError:
+    return RunStoreError(
+        f"run store {path} is damaged: {table} row {rowid} does not match its checksum (a changed value); "
+        "restore the file from a backup or start a new run with another path.")
+
+
+def _bad_json(path: str, table: str, rowid: str, column: str, exc: BaseException) -> RunStoreError:
+    why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+    return RunStoreError(
+        f"run store {path} is damaged: {table} row {rowid}, column {column}, is not a valid stored value "
+        f"({why}); restore the file from a backup or start a new run with another path.")
+
+
+def _loads(text, path: str, table: str, rowid: str, column: str):
+    """``serial.loads`` of a stored value; a value that does not decode names where it is."""
+    try:
+        return serial.loads(text)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise _bad_json(path, table, rowid, column, exc) from None
+
+
+def _decode_record(row, names: Optional[Sequence[str]]) -> EvaluationRecord:
     raw = row[15]
     if isinstance(raw, bytes):  # a vector of floats (a space of Reals), named by the run's variables
         params = _vector_params(raw, names)
@@ -261,6 +440,8 @@ def _guard(method):
         except sqlite3.IntegrityError:  # a caller's error (e.g. a reused id): the caller explains it
             raise
         except sqlite3.DatabaseError as exc:
+            if "readonly" in str(exc) and hasattr(self, "_cannot_write"):
+                raise RunStoreError(self._cannot_write(f"SQLite: {exc}")) from None
             raise RunStoreError(
                 f"run store {self.path} could not be read or written ({exc}); the file may be "
                 "corrupt or changed by another program: restore it or start a new run with another path."
@@ -354,20 +535,26 @@ class RunStore:
                     )
             elif exists and readonly:
                 raise RunStoreError(f"{self.path} is empty, not a moopt run store.")
+            if not readonly:
+                self._check_writable(p, exists)
         try:
             if memory:
                 conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             elif readonly:
-                uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-                conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+                conn = self._connect_readonly()
             else:
                 conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
             self._conn = conn
+            conn.create_function("moopt_told", 1, _told_crc, deterministic=True)
+            conn.execute("PRAGMA trusted_schema=OFF")  # a received file's schema runs no functions
+            conn.execute("PRAGMA cell_size_check=ON")
             if lock and not memory and not readonly:
                 self._acquire_lock()
             self._open(conn, memory)
         except sqlite3.DatabaseError as exc:
             self.close()
+            if not readonly and not memory and "readonly" in str(exc):
+                raise RunStoreError(self._cannot_write(f"SQLite: {exc}")) from None
             raise RunStoreError(
                 f"{self.path} is not a readable moopt run store ({exc}); the file may be corrupt: "
                 "restore it or start a new run with another path."
@@ -377,12 +564,68 @@ class RunStore:
             raise
 
     # -- opening ----------------------------------------------------------
+    def _cannot_write(self, why: str) -> str:
+        return (f"cannot write to run store {self.path}: {why}. To resume the run, copy the store to a writable "
+                f"folder (cp {self.path} NEW.db) and run with that path, or make the file and its folder "
+                "writable (chmod u+w; chattr -i for an immutable file); reading it (moopt show, "
+                "RunResult.load) works as it is.")
+
+    def _check_writable(self, p: Path, exists: bool) -> None:
+        """Refuse a store that cannot be written (a read-only or immutable file or folder) before opening it."""
+        folder = p.parent
+        if exists:
+            try:
+                fd = os.open(self.path, os.O_RDWR)
+            except OSError as exc:
+                raise RunStoreError(self._cannot_write(f"the file is read-only ({exc.strerror})")) from None
+            os.close(fd)
+        # WAL journaling writes X.db-wal and X.db-shm next to the file
+        if not os.access(folder, os.W_OK):
+            what = "the folder" if exists else "its folder"
+            if not exists:
+                raise RunStoreError(f"cannot create run store {self.path}: {what} {folder} is not writable; "
+                                    "pass a path in a writable folder.")
+            raise RunStoreError(self._cannot_write(f"{what} {folder} is read-only (SQLite writes "
+                                                   f"{p.name}-wal and {p.name}-shm there)"))
+        for suffix in ("-wal", "-shm"):
+            side = Path(self.path + suffix)
+            if side.exists():
+                try:
+                    os.close(os.open(side, os.O_RDWR))
+                except OSError as exc:
+                    raise RunStoreError(self._cannot_write(f"{side.name} is read-only ({exc.strerror})")) from None
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """Open the file for reading only, also where SQLite cannot create ``-wal``/``-shm`` files.
+
+        ``mode=ro`` reads a WAL store through its ``-shm`` file, which it creates when missing;
+        in a read-only folder (or for an immutable file) that fails, and the file is read as
+        ``immutable`` instead, which is exact when no ``-wal`` file holds uncheckpointed commits.
+        """
+        base = Path(self.path).resolve().as_uri()
+        conn = sqlite3.connect(base + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            wal = Path(self.path + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise RunStoreError(
+                    f"cannot read run store {self.path}: SQLite cannot open it read-only ({exc}) and {wal.name} "
+                    f"holds commits not yet in the file; copy {self.path} and {wal.name} together to a writable "
+                    "folder and read the copy.") from None
+        return sqlite3.connect(base + "?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+
     def _acquire_lock(self) -> None:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX
             return
-        fd = os.open(self.path, os.O_RDWR)
+        try:
+            fd = os.open(self.path, os.O_RDWR)
+        except OSError as exc:
+            raise RunStoreError(self._cannot_write(f"the file is read-only ({exc.strerror})")) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -395,7 +638,14 @@ class RunStore:
 
     def _open(self, conn: sqlite3.Connection, memory: bool) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        master = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
+        tables = {r[1] for r in master if r[0] == "table"}
+        for typ, name, tbl, _sql in master:  # code or objects a moopt store never has: refuse before any read
+            if typ not in ("table", "index"):
+                raise RunStoreError(
+                    f"run store {self.path} holds a {typ} {name!r} (on {tbl!r}), which is not part of a moopt run "
+                    "store: the file was made or changed by another program. moopt does not open it; do not run "
+                    "it. Start a new run with another path (a received store is data: ask for one without it).")
         if version == 0 and not tables:
             if self.readonly:
                 raise RunStoreError(f"{self.path} is an empty SQLite file, not a moopt run store.")
@@ -408,9 +658,10 @@ class RunStore:
             from . import __version__
 
             conn.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?)",
-                [("format", FORMAT_NAME), ("schema_version", str(SCHEMA_VERSION)),
-                 ("moopt_version", __version__), ("created", repr(time.time()))],
+                "INSERT INTO meta(key, value, crc) VALUES (?, ?, ?)",
+                [(k, v, row_checksum("meta", (k, v))) for k, v in
+                 [("format", FORMAT_NAME), ("schema_version", str(SCHEMA_VERSION)),
+                  ("moopt_version", __version__), ("created", repr(time.time()))]],
             )
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
@@ -434,7 +685,7 @@ class RunStore:
             if 0 < version < SCHEMA_VERSION and meta.get("schema_version") == str(version):
                 raise RunStoreError(
                     f"{self.path} was written by an older moopt (run-store schema {version}; this moopt "
-                    f"reads schema {SCHEMA_VERSION}, which stores each candidate's parameters once); "
+                    f"reads schema {SCHEMA_VERSION}, which checksums every row); "
                     f"read or resume it with the moopt version that wrote it "
                     f"({meta.get('moopt_version', 'unknown')}), or start a new run with another path."
                 )
@@ -443,17 +694,80 @@ class RunStore:
                     f"{self.path} has an unknown run-store schema (user_version={version}, "
                     f"meta schema_version={meta.get('schema_version')!r}); expected {SCHEMA_VERSION}."
                 )
-            check = conn.execute("PRAGMA quick_check").fetchone()[0] if self.verify else "ok"
-            if check != "ok":
-                raise RunStoreError(
-                    f"{self.path} is corrupt (SQLite integrity check: {check}); restore it or start "
-                    "a new run with another path."
-                )
+            self._check_schema(master)
+            for k, v, crc in conn.execute("SELECT key, value, crc FROM meta"):
+                if row_checksum("meta", (k, v)) != crc:
+                    raise _damaged(self.path, "meta", f"key={k!r}")
+            full = self.verify and not self.readonly and not memory
+            if self.verify:
+                check = conn.execute("PRAGMA integrity_check(1)" if full else "PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    raise RunStoreError(
+                        f"{self.path} is corrupt (SQLite integrity check: {check}); restore it or start "
+                        "a new run with another path."
+                    )
+            if full:  # before a resume writes anything: a damaged store is left as it is
+                self._verify_all(conn)
             if not self.readonly and not memory:
                 conn.execute("PRAGMA journal_mode=WAL")
         if not memory and not self.readonly:
             conn.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
         conn.execute("PRAGMA foreign_keys=ON")
+
+    def _check_schema(self, master: list) -> None:
+        """The tables and indices must be exactly this schema's (names and SQL)."""
+        expected = _expected_master()
+        found = {(r[0], r[1]): (r[2], r[3]) for r in master}
+        for k, v in found.items():
+            if k not in expected:
+                raise RunStoreError(
+                    f"run store {self.path} holds a {k[0]} {k[1]!r}, which is not part of a moopt run store "
+                    f"(schema {SCHEMA_VERSION}): the file was made or changed by another program; start a new "
+                    "run with another path.")
+            if expected[k] != v:
+                raise RunStoreError(
+                    f"run store {self.path}: its {k[0]} {k[1]!r} differs from a moopt run store's (schema "
+                    f"{SCHEMA_VERSION}): the file was changed by another program or is damaged; restore it or "
+                    "start a new run with another path.")
+        missing = [k for k in expected if k not in found and k[1] != "sqlite_sequence"]
+        if missing:
+            raise RunStoreError(
+                f"run store {self.path} lacks the {missing[0][0]} {missing[0][1]!r} of a moopt run store: the file "
+                "is damaged; restore it or start a new run with another path.")
+
+    def _verify_all(self, conn: sqlite3.Connection) -> None:
+        """Every row's checksum and the links the engine relies on (run before a resume writes)."""
+        path = self.path
+        for row in conn.execute(f"SELECT {_EVAL_ROW} FROM evaluations"):
+            if not _eval_sound(row):
+                raise _damaged(path, "evaluations", f"seq={row[0]}")
+        for row in conn.execute(f"SELECT {_CAND_ROW} FROM candidates"):
+            if row_checksum("candidates", row[:5]) != row[5]:
+                raise _damaged(path, "candidates", f"id={row[0]}")
+        simple = (("config", "id, identity, extra, created", "id"),
+                  ("checkpoint", "id, state, n_told, saved", "id"),
+                  ("checkpoint_arrays", "name, part, data", None),
+                  ("logs", "seq, n_told, kind, data, time", "seq"))
+        for table, cols, key in simple:
+            for row in conn.execute(f"SELECT {cols}, crc FROM {table}"):
+                if row_checksum(table, row[:-1]) != row[-1]:
+                    where = f"{key}={row[0]}" if key else f"name={row[0]!r} part={row[1]}"
+                    raise _damaged(path, table, where)
+        bad = conn.execute("PRAGMA foreign_key_check").fetchone()
+        if bad is not None:
+            raise RunStoreError(
+                f"run store {path} is damaged: {bad[0]} row {bad[1]} refers to a missing {bad[2]} row; restore "
+                "the file from a backup or start a new run with another path.")
+        bad = conn.execute(
+            "SELECT e.seq, e.cached_from FROM evaluations e LEFT JOIN evaluations o ON o.seq = e.cached_from "
+            "WHERE e.cached_from IS NOT NULL AND (o.seq IS NULL OR o.seq >= e.seq OR o.cached_from IS NOT NULL "
+            "OR o.key != e.key OR o.status != e.status OR o.objectives IS NOT e.objectives) LIMIT 1").fetchone()
+        if bad is not None:
+            raise RunStoreError(
+                f"run store {path} is damaged: evaluations row seq={bad[0]} is an answer copied from seq={bad[1]}, "
+                "which is not an earlier evaluation of the same candidate with the same values; restore the "
+                "file from a backup or start a new run with another path.")
+        # each evaluation's told mark is in its checksum (the engine tells the untold ones again on resume)
 
     # -- lifecycle ----------------------------------------------------------
     def close(self) -> None:
@@ -503,16 +817,18 @@ class RunStore:
         Raises:
             RunStoreError: the store holds a run with another identity.
         """
+        _check_depth(identity, "the run's configuration")
+        _check_depth(extra, "config.extra")
+        _check_seed(identity.get("seed"))
         ident = serial.loads(serial.dumps(dict(identity)))
-        row = self.conn.execute("SELECT identity, extra FROM config WHERE id = 1").fetchone()
+        row = self._config_row()
         if row is None:
+            v = (1, serial.dumps(ident), serial.dumps(dict(extra or {})), time.time())
             with self._write() as c:
-                c.execute(
-                    "INSERT INTO config(id, identity, extra, created) VALUES (1, ?, ?, ?)",
-                    (serial.dumps(ident), serial.dumps(dict(extra or {})), time.time()),
-                )
+                c.execute("INSERT INTO config(id, identity, extra, created, crc) VALUES (?, ?, ?, ?, ?)",
+                          (*v, row_checksum("config", v)))
             return False
-        stored = serial.loads(row[0])
+        stored = _loads(row[1], self.path, "config", "id=1", "identity")
         if stored != ident:
             diff = _diff(stored, ident)
             raise RunStoreError(
@@ -520,18 +836,27 @@ class RunStore:
                 "store path for a new run, or the stored configuration to resume it."
             )
         if extra:
-            merged = {**serial.loads(row[1]), **dict(extra)}
+            merged = {**_loads(row[2], self.path, "config", "id=1", "extra"), **dict(extra)}
+            v = (1, row[1], serial.dumps(merged), row[3])
             with self._write() as c:
-                c.execute("UPDATE config SET extra = ? WHERE id = 1", (serial.dumps(merged),))
+                c.execute("UPDATE config SET extra = ?, crc = ? WHERE id = 1", (v[2], row_checksum("config", v)))
         return True
+
+    def _config_row(self) -> Optional[tuple]:
+        """``(id, identity, extra, created)`` of the stored configuration, its checksum checked."""
+        row = self.conn.execute("SELECT id, identity, extra, created, crc FROM config WHERE id = 1").fetchone()
+        if row is not None and row_checksum("config", row[:4]) != row[4]:
+            raise _damaged(self.path, "config", "id=1")
+        return None if row is None else row[:4]
 
     @_guard
     def config(self) -> dict:
         """The stored configuration: identity keys plus ``extra`` settings (empty if none)."""
-        row = self.conn.execute("SELECT identity, extra, created FROM config WHERE id = 1").fetchone()
+        row = self._config_row()
         if row is None:
             return {}
-        return {**serial.loads(row[0]), "extra": serial.loads(row[1]), "created": row[2]}
+        return {**_loads(row[1], self.path, "config", "id=1", "identity"),
+                "extra": _loads(row[2], self.path, "config", "id=1", "extra"), "created": row[3]}
 
     @_guard
     def meta(self) -> dict:
@@ -563,27 +888,26 @@ class RunStore:
         now = time.time()
         with self._write() as c:
             c.executemany(
-                "INSERT INTO candidates(id, params, key, info, asked) VALUES (?, ?, ?, ?, ?)",
-                [(int(i), params, None if key == params else key, info, now)
+                "INSERT INTO candidates(id, params, key, info, asked, crc) VALUES (?, ?, ?, ?, ?, ?)",
+                [_cand_row(i, params, None if key == params else key, info, now)
                  for i, key, params, info in entries],
             )
             for cid, orig in cached:
-                self._insert_cached(c, cid, orig, now)
+                self._insert_cached(c, self._next_seq(c), cid, orig, now)
             for cid, key, status, error in immediate:
-                c.execute(
-                    "INSERT INTO evaluations(candidate_id, key, status, error, started, finished, worker, attempts) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 'engine', 0)",
-                    (int(cid), key_digest(key), status, error, now, now),
-                )
+                c.execute(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})",
+                          _eval_row(self._next_seq(c), cid, key_digest(key), status, None, None, None, error,
+                                    now, now, "engine", None, 0, None))
             self._told_and_logs(c, told, logs, n_told, now)
             if state is not None:
                 self._put_checkpoint(c, state, n_told, now)
         self._checkpoint_committed()
 
-    @staticmethod
-    def _told_and_logs(c, told: Sequence[int], logs: Sequence[Mapping], n_told: int, now: float) -> None:
+    @classmethod
+    def _told_and_logs(cls, c, told: Sequence[int], logs: Sequence[Mapping], n_told: int, now: float) -> None:
         if told:
-            c.executemany("UPDATE evaluations SET told = 1 WHERE candidate_id = ?", [(int(i),) for i in told])
+            c.executemany("UPDATE evaluations SET told = 1, crc = moopt_told(crc) WHERE candidate_id = ? AND told = 0",
+                          [(int(i),) for i in told])
         if logs:
             rows = []
             for entry in logs:
@@ -591,24 +915,38 @@ class RunStore:
                 kind = str(entry.pop("kind", "log"))
                 at = int(entry.pop("_n_told", n_told))
                 rows.append((at, kind, serial.dumps(entry), now))
-            c.executemany("INSERT INTO logs(n_told, kind, data, time) VALUES (?, ?, ?, ?)", rows)
+            cls._insert_logs(c, rows)
 
     @staticmethod
-    def _insert_cached(c, cid: int, orig: int, now: float):
-        return c.execute(
-            "INSERT INTO evaluations(candidate_id, key, status, objectives, constraints, metrics, "
-            "error, started, finished, worker, seed, attempts, cached_from) "
-            "SELECT ?, key, status, objectives, constraints, metrics, error, ?, ?, 'cache', seed, 0, seq "
-            "FROM evaluations WHERE seq = ?",
-            (int(cid), now, now, int(orig)),
-        )
+    def _insert_logs(c, rows: Sequence[tuple]) -> None:
+        """Append ``(n_told, kind, data_json, time)`` rows to ``logs``, with their ``seq`` and checksum."""
+        seq = 1 + int(c.execute(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'logs'), 0), "
+            "COALESCE((SELECT MAX(seq) FROM logs), 0))").fetchone()[0])
+        out = []
+        for i, (at, kind, data, t) in enumerate(rows):
+            v = (seq + i, int(at), str(kind), data, float(t))
+            out.append((*v, row_checksum("logs", v)))
+        c.executemany("INSERT INTO logs(seq, n_told, kind, data, time, crc) VALUES (?, ?, ?, ?, ?, ?)", out)
+
+    def _insert_cached(self, c, seq: int, cid: int, orig: int, now: float) -> None:
+        """Insert evaluation ``seq`` answering candidate ``cid`` with the values of evaluation ``orig``."""
+        row = c.execute(f"SELECT {_EVAL_ROW} FROM evaluations WHERE seq = ?", (int(orig),)).fetchone()
+        if row is None:
+            raise RunStoreError(f"run store {self.path} has no evaluation {orig} to answer candidate {cid} from.")
+        if not _eval_sound(row):
+            raise _damaged(self.path, "evaluations", f"seq={row[0]}")
+        c.execute(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})",
+                  _eval_row(seq, cid, row[2], row[3], row[4], row[5], row[6], row[7], now, now, "cache", row[11],
+                            0, row[0]))
 
     @_guard
     def record_cached(self, candidate_id: int, original_seq: int) -> int:
         """Answer a candidate from the evaluation ``original_seq`` (its own transaction)."""
         with self._write() as c:
-            self._insert_cached(c, candidate_id, original_seq, time.time())
-            return int(c.execute("SELECT last_insert_rowid()").fetchone()[0])
+            seq = self._next_seq(c)
+            self._insert_cached(c, seq, candidate_id, original_seq, time.time())
+            return seq
 
     @_guard
     def record(self, seq: int) -> EvaluationRecord:
@@ -618,7 +956,7 @@ class RunStore:
             "WHERE e.seq = ?", (int(seq),)).fetchone()
         if row is None:
             raise RunStoreError(f"run store {self.path} has no evaluation {seq}.")
-        return _record(row, self._names())
+        return _record(row, self._names(), self.path)
 
     @_guard
     def record_evaluation(self, candidate_id: int, key: str | bytes, status: str, *,
@@ -631,16 +969,12 @@ class RunStore:
         if self.readonly:
             raise RunStoreError(f"run store {self.path} was opened read-only.")
         digest = key_digest(key)
-        # one statement: SQLite's implicit transaction commits it atomically
-        cur = self.conn.execute(
-            "INSERT INTO evaluations(candidate_id, key, status, objectives, constraints, metrics, error, "
-            "started, finished, worker, seed, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (int(candidate_id), digest, status, _dumps_or_none(objectives), _dumps_or_none(constraints),
-             _dumps_or_none(dict(metrics) if metrics else None), error, started, finished, worker,
-             seed, int(attempts)),
-        )
-        seq = cur.lastrowid
-        assert seq is not None  # typeshed: None only before any INSERT on this cursor
+        values = (int(candidate_id), digest, status, _dumps_or_none(objectives), _dumps_or_none(constraints),
+                  _dumps_or_none(dict(metrics) if metrics else None), error, started, finished, worker,
+                  seed, int(attempts), None)
+        with self._write() as c:
+            seq = self._next_seq(c)
+            c.execute(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})", _eval_row(seq, *values))
         self._index(digest, status, error, seq)
         return seq
 
@@ -694,40 +1028,30 @@ class RunStore:
                     r = item[1]
                     d = self._digest(r["key"])
                     metrics = r.get("metrics")
-                    evals.append((seq, int(r["candidate_id"]), d, r["status"], _dumps_values(r.get("objectives")),
-                                  _dumps_values(r.get("constraints")),
-                                  _dumps_or_none(dict(metrics) if metrics else None), r.get("error"),
-                                  r.get("started"), r.get("finished"), r.get("worker"), r.get("seed"),
-                                  int(r.get("attempts", 1))))
+                    evals.append(_eval_row(seq, r["candidate_id"], d, r["status"],
+                                           _dumps_values(r.get("objectives")), _dumps_values(r.get("constraints")),
+                                           _dumps_or_none(dict(metrics) if metrics else None), r.get("error"),
+                                           r.get("started"), r.get("finished"), r.get("worker"), r.get("seed"),
+                                           r.get("attempts", 1), None))
                     index.append((d, r["status"], r.get("error"), seq))
                 elif kind == "row":
                     v = item[1]
                     d = self._digest(v[1])
-                    evals.append((seq, int(v[0]), d, *v[2:]))
+                    evals.append(_eval_row(seq, v[0], d, v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], None))
                     index.append((d, v[2], v[6], seq))
                 elif kind == "cached":
                     orig = item[2]
                     cached.append((seq, int(item[1]), seqs[orig[1]] if isinstance(orig, tuple) else int(orig)))
                 elif kind == "immediate":
                     _, cid, key, status, error = item
-                    immediates.append((seq, int(cid), key_digest(key), status, error, now, now))
+                    immediates.append(_eval_row(seq, cid, key_digest(key), status, None, None, None, error, now, now,
+                                                "engine", None, 0, None))
                 else:
                     raise ValueError(f"unknown answer kind {kind!r}")
-            if evals:
-                c.executemany(
-                    "INSERT INTO evaluations(seq, candidate_id, key, status, objectives, constraints, metrics, "
-                    "error, started, finished, worker, seed, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    evals)
-            if immediates:
-                c.executemany(
-                    "INSERT INTO evaluations(seq, candidate_id, key, status, error, started, finished, worker, "
-                    "attempts) VALUES (?, ?, ?, ?, ?, ?, ?, 'engine', 0)", immediates)
+            if evals or immediates:
+                c.executemany(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})", evals + immediates)
             for seq, cid, orig in cached:  # after the evaluations they may copy
-                c.execute(
-                    "INSERT INTO evaluations(seq, candidate_id, key, status, objectives, constraints, metrics, "
-                    "error, started, finished, worker, seed, attempts, cached_from) "
-                    "SELECT ?, ?, key, status, objectives, constraints, metrics, error, ?, ?, 'cache', seed, 0, seq "
-                    "FROM evaluations WHERE seq = ?", (seq, cid, now, now, orig))
+                self._insert_cached(c, seq, cid, orig, now)
         for d, status, error, seq in index:
             self._index(d, status, error, seq)
         return seqs
@@ -760,11 +1084,8 @@ class RunStore:
             return []
         with self._write() as c:
             first = self._next_seq(c)
-            c.executemany(
-                "INSERT INTO evaluations(seq, candidate_id, key, status, objectives, constraints, metrics, error, "
-                "started, finished, worker, seed, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(first + i, *row) for i, row in enumerate(now_rows)],
-            )
+            c.executemany(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})",
+                          [_eval_row(first + i, *row, None) for i, row in enumerate(now_rows)])
         seqs = list(range(first, first + len(now_rows)))
         for d, r, seq in zip(digests, rows, seqs):
             self._index(d, r["status"], r.get("error"), seq)
@@ -805,6 +1126,8 @@ class RunStore:
             text = serial.dumps(rest)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"the search's state_dict() cannot be stored: {exc}") from None
+        except RecursionError:
+            raise TypeError("the search's state_dict() cannot be stored: it is nested too deeply") from None
         cache = self._ck_arrays
         new_cache: dict[str, tuple[str, tuple, bytes, int]] = {}
         for k, arr in arrays.items():
@@ -814,12 +1137,15 @@ class RunStore:
                     and len(data) >= len(prev[2]) and data[:len(prev[2])] == prev[2]:
                 parts = prev[3]
                 if len(data) > len(prev[2]):
-                    c.execute("INSERT INTO checkpoint_arrays(name, part, data) VALUES (?, ?, ?)",
-                              (k, parts, data[len(prev[2]):]))
+                    v = (k, parts, data[len(prev[2]):])
+                    c.execute("INSERT INTO checkpoint_arrays(name, part, data, crc) VALUES (?, ?, ?, ?)",
+                              (*v, row_checksum("checkpoint_arrays", v)))
                     parts += 1
             else:
                 c.execute("DELETE FROM checkpoint_arrays WHERE name = ?", (k,))
-                c.execute("INSERT INTO checkpoint_arrays(name, part, data) VALUES (?, 0, ?)", (k, data))
+                v = (k, 0, data)
+                c.execute("INSERT INTO checkpoint_arrays(name, part, data, crc) VALUES (?, ?, ?, ?)",
+                          (*v, row_checksum("checkpoint_arrays", v)))
                 parts = 1
             new_cache[k] = (arr.dtype.str, arr.shape[1:], data, parts)
         gone = [k for k in cache if k not in arrays] if cache else None
@@ -828,11 +1154,12 @@ class RunStore:
                       list(arrays))
         elif gone:
             c.executemany("DELETE FROM checkpoint_arrays WHERE name = ?", [(k,) for k in gone])
+        v = (1, text, int(n_told), float(now))
         c.execute(
-            "INSERT INTO checkpoint(id, state, n_told, saved) VALUES (1, ?, ?, ?) "
+            "INSERT INTO checkpoint(id, state, n_told, saved, crc) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET state = excluded.state, n_told = excluded.n_told, "
-            "saved = excluded.saved",
-            (text, int(n_told), now),
+            "saved = excluded.saved, crc = excluded.crc",
+            (*v, row_checksum("checkpoint", v)),
         )
         self._ck_pending = new_cache
 
@@ -844,18 +1171,30 @@ class RunStore:
     @_guard
     def checkpoint(self) -> Optional[tuple[dict, int]]:
         """The latest ``(state, n_told)``, or ``None`` before the first checkpoint."""
-        row = self.conn.execute("SELECT state, n_told FROM checkpoint WHERE id = 1").fetchone()
+        row = self.conn.execute("SELECT id, state, n_told, saved, crc FROM checkpoint WHERE id = 1").fetchone()
         if row is None:
             return None
-        state = serial.loads(row[0])
+        if row_checksum("checkpoint", row[:4]) != row[4]:
+            raise _damaged(self.path, "checkpoint", "id=1")
+        row = row[1:]
+        state = _loads(row[0], self.path, "checkpoint", "id=1", "state")
         if isinstance(state, dict):
             for k, v in list(state.items()):
                 if isinstance(v, dict) and "__checkpoint_array__" in v:
-                    data = b"".join(r[0] for r in self.conn.execute(
-                        "SELECT data FROM checkpoint_arrays WHERE name = ? ORDER BY part",
-                        (v["__checkpoint_array__"],)))
-                    dtype = np.dtype(v["dtype"])
-                    shape = tuple(int(x) for x in v["shape"])
+                    name = v["__checkpoint_array__"]
+                    parts = []
+                    for i, (nm, part, data, crc) in enumerate(self.conn.execute(
+                            "SELECT name, part, data, crc FROM checkpoint_arrays WHERE name = ? ORDER BY part",
+                            (name,))):
+                        if row_checksum("checkpoint_arrays", (nm, part, data)) != crc or part != i:
+                            raise _damaged(self.path, "checkpoint_arrays", f"name={nm!r} part={part}")
+                        parts.append(data)
+                    data = b"".join(parts)
+                    try:
+                        dtype = np.dtype(v["dtype"])
+                        shape = tuple(int(x) for x in v["shape"])
+                    except (KeyError, TypeError, ValueError) as exc:
+                        raise _bad_json(self.path, "checkpoint", "id=1", "state", exc) from None
                     if len(data) != int(np.prod(shape)) * dtype.itemsize:
                         raise RunStoreError(f"run store {self.path}: the checkpoint's array {k!r} is incomplete; "
                                             "the file may be damaged.")
@@ -866,20 +1205,28 @@ class RunStore:
     def pending(self) -> list[tuple[int, dict, dict]]:
         """Asked candidates without an evaluation, ``(id, params, info)`` in id order."""
         rows = self.conn.execute(
-            "SELECT c.id, c.params, c.info FROM candidates c LEFT JOIN evaluations e "
+            "SELECT c.id, c.params, c.key, c.info, c.asked, c.crc FROM candidates c LEFT JOIN evaluations e "
             "ON e.candidate_id = c.id WHERE e.seq IS NULL ORDER BY c.id"
         ).fetchall()
         names = self._names()
-        return [(r[0], _vector_params(r[1], names) if isinstance(r[1], bytes) else serial.loads(r[1]),
-                 serial.loads(r[2])) for r in rows]
+        out = []
+        for r in rows:
+            rid = f"id={r[0]}"
+            if row_checksum("candidates", r[:5]) != r[5]:
+                raise _damaged(self.path, "candidates", rid)
+            out.append((r[0], _vector_params(r[1], names) if isinstance(r[1], bytes)
+                        else _loads(r[1], self.path, "candidates", rid, "params"),
+                        _loads(r[3], self.path, "candidates", rid, "info")))
+        return out
 
     def _names(self) -> Optional[list[str]]:
         """The run's variable names (from its configuration), which name a candidate stored as a vector."""
         if self._var_names is None:
-            row = self.conn.execute("SELECT identity FROM config WHERE id = 1").fetchone()
+            row = self._config_row()
             if row is None:
                 return None
-            variables = (serial.loads(row[0]).get("problem") or {}).get("variables") or []
+            variables = (_loads(row[1], self.path, "config", "id=1", "identity").get("problem") or {}).get(
+                "variables") or []
             self._var_names = [str(v.get("name")) for v in variables if isinstance(v, Mapping)]
         return self._var_names
 
@@ -891,7 +1238,7 @@ class RunStore:
             "WHERE e.told = 0 ORDER BY e.seq"
         ).fetchall()
         names = self._names()
-        return [_record(r, names) for r in rows]
+        return [_record(r, names, self.path) for r in rows]
 
     @_guard
     def lookup_ok(self, key: str | bytes) -> Optional[int]:
@@ -987,7 +1334,7 @@ class RunStore:
         else:
             rows = self.conn.execute(sql + " ORDER BY e.seq")
         names = self._names()
-        return [_record(r, names) for r in rows]
+        return [_record(r, names, self.path) for r in rows]
 
     @_guard
     def summary_rows(self, max_seq: Optional[int] = None) -> list[tuple]:
@@ -997,10 +1344,16 @@ class RunStore:
         in completion order (the JSON texts undecoded; ``None`` where absent), up to
         ``max_seq`` when given.  Much cheaper than :meth:`evaluations` on large runs.
         """
-        sql = "SELECT seq, candidate_id, status, objectives, constraints, cached_from, attempts FROM evaluations"
+        sql = f"SELECT {_EVAL_ROW} FROM evaluations"
         if max_seq is not None:
-            return self.conn.execute(sql + " WHERE seq <= ? ORDER BY seq", (int(max_seq),)).fetchall()
-        return self.conn.execute(sql + " ORDER BY seq").fetchall()
+            rows = self.conn.execute(sql + " WHERE seq <= ? ORDER BY seq", (int(max_seq),)).fetchall()
+        else:
+            rows = self.conn.execute(sql + " ORDER BY seq").fetchall()
+        sound = _eval_sound
+        if not all(map(sound, rows)):
+            bad = next(r for r in rows if not sound(r))
+            raise _damaged(self.path, "evaluations", f"seq={bad[0]}")
+        return [(r[0], r[1], r[3], r[4], r[5], r[13], r[12]) for r in rows]
 
     @_guard
     def records(self, seqs: Iterable[int]) -> list[EvaluationRecord]:
@@ -1013,7 +1366,7 @@ class RunStore:
             rows = self.conn.execute(
                 f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id "
                 f"WHERE e.seq IN ({','.join('?' * len(part))})", part).fetchall()
-            found.update((r[0], _record(r, names)) for r in rows)
+            found.update((r[0], _record(r, names, self.path)) for r in rows)
         return [found[s] for s in seqs if s in found]
 
     @_guard
@@ -1055,19 +1408,23 @@ class RunStore:
             raise ValueError(f"a log kind must be a non-empty string, got {kind!r}.")
         n_told = int(self.conn.execute("SELECT COUNT(*) FROM evaluations WHERE told = 1").fetchone()[0])
         with self._write() as c:
-            c.execute("INSERT INTO logs(n_told, kind, data, time) VALUES (?, ?, ?, ?)",
-                      (n_told, kind, serial.dumps(dict(values)), time.time()))
+            self._insert_logs(c, [(n_told, kind, serial.dumps(dict(values)), time.time())])
 
     @_guard
     def logs(self, kind: Optional[str] = None) -> list[dict]:
         """The search's logs, each ``{"kind", "n_told", "time", **values}``, in order."""
-        sql = "SELECT kind, n_told, time, data FROM logs"
+        sql = "SELECT seq, n_told, kind, data, time, crc FROM logs"
         args: tuple = ()
         if kind is not None:
             sql += " WHERE kind = ?"
             args = (kind,)
-        return [{"kind": k, "n_told": n, "time": t, **serial.loads(d)}
-                for k, n, t, d in self.conn.execute(sql + " ORDER BY seq", args)]
+        out = []
+        for row in self.conn.execute(sql + " ORDER BY seq", args):
+            if row_checksum("logs", row[:5]) != row[5]:
+                raise _damaged(self.path, "logs", f"seq={row[0]}")
+            out.append({"kind": row[2], "n_told": row[1], "time": row[4],
+                        **_loads(row[3], self.path, "logs", f"seq={row[0]}", "data")})
+        return out
 
 
 class _Txn:

@@ -82,9 +82,11 @@ class FirstCheckpointOnly(RunStore):
     @staticmethod
     def _put_checkpoint(c, state, n_told, now):
         from moopt import serial
+        from moopt.store import row_checksum
 
-        c.execute("INSERT OR IGNORE INTO checkpoint(id, state, n_told, saved) VALUES (1, ?, ?, ?)",
-                  (serial.dumps(state), int(n_told), now))
+        v = (1, serial.dumps(state), int(n_told), float(now))
+        c.execute("INSERT OR IGNORE INTO checkpoint(id, state, n_told, saved, crc) VALUES (?, ?, ?, ?, ?)",
+                  (*v, row_checksum("checkpoint", v)))
 
 
 class AcceptsAnyConfig(RunStore):
