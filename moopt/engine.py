@@ -59,7 +59,7 @@ import numpy as np
 
 from . import serial
 from .errors import ConfigError, RunStoreError, is_outside_space
-from .evaluators import Evaluator, InProcessEvaluator, Outcome, evaluate_params, make_evaluator
+from .evaluators import Evaluator, InProcessEvaluator, Outcome, check_timeout, evaluate_params, make_evaluator
 from .indicators import hypervolume
 from .pareto import is_nondominated
 from .problem import Problem
@@ -967,7 +967,9 @@ def optimize(
             :class:`~moopt.evaluators.Evaluator`.
         progress: Progress line on stderr: ``None`` when it is a terminal,
             ``True`` always, ``False`` never.
-        timeout: Time limit per evaluation in seconds (exceeded: failed).
+        timeout: Time limit per evaluation in seconds (exceeded: failed), at
+            most :data:`~moopt.evaluators.MAX_TIMEOUT` (1e9); ``None`` or
+            ``float("inf")``: no limit.
         retries: Retries of a candidate whose worker died (then failed).
         batch_size: Most candidates asked at once (default: the evaluator's
             capacity, so every worker stays busy).
@@ -1008,8 +1010,7 @@ def optimize(
         raise ValueError(f"budget must be a non-negative integer (number of evaluations), got {budget!r}.")
     if not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be a non-negative integer, got {retries!r}.")
-    if timeout is not None and not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+    timeout = check_timeout(timeout)  # inf: no limit; beyond what the system's timers hold: refused
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     ev = make_evaluator(evaluator)

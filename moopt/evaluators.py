@@ -20,6 +20,10 @@ Specs accepted by :func:`make_evaluator`:
 ``"tcp://host:port"``        an existing Dask scheduler
 ==========================  ===================================================
 
+Time limit (``timeout``): a positive number of seconds, at most :data:`MAX_TIMEOUT`
+(1e9 s, about 31 years; the operating system's interval timers overflow not far
+beyond); ``None`` or ``float("inf")`` means no limit (:func:`check_timeout`).
+
 Example:
     >>> import moopt
     >>> p = moopt.Problem([moopt.Real("x", 0, 1)], ["f"], lambda q: {"f": q["x"]})
@@ -75,6 +79,47 @@ class Outcome:
     lost: bool = False
 
 
+#: Longest time limit per evaluation, in seconds (about 31 years): ``setitimer`` overflows the
+#: platform's ``time_t`` not far above 9.2e9 s and ``threading.TIMEOUT_MAX`` is about 9.2e9 s.
+MAX_TIMEOUT = 1e9
+
+
+def check_timeout(timeout: Any, name: str = "timeout") -> Optional[float]:
+    """A time limit in seconds as a float, or ``None`` for no limit.
+
+    ``None`` and ``float("inf")`` mean no limit.  Anything else must be a positive
+    number of seconds up to :data:`MAX_TIMEOUT`.
+
+    Raises:
+        TypeError: not a number.
+        ValueError: zero, negative, NaN, or beyond :data:`MAX_TIMEOUT`.
+
+    Example:
+        >>> check_timeout(2), check_timeout(float("inf")), check_timeout(None)
+        (2.0, None, None)
+    """
+    if timeout is None:
+        return None
+    import numbers
+
+    import numpy as np
+
+    if isinstance(timeout, (bool, np.bool_)) or not isinstance(timeout, numbers.Real):
+        raise TypeError(f"{name} must be a number of seconds (or None for no limit), got {timeout!r} "
+                        f"({type(timeout).__name__}); e.g. {name}=60.")
+    t = float(timeout)
+    if t == math.inf:
+        return None
+    if not t > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, or None (or inf) for no limit; "
+                         f"got {timeout!r}.")
+    if t > MAX_TIMEOUT:
+        raise ValueError(f"{name}={t:g} s is beyond the longest time limit moopt can set ({MAX_TIMEOUT:g} s, "
+                         "about 31 years; the system's timers overflow beyond it); for no limit pass None or inf "
+                         "(CLI: leave --timeout out, or --timeout inf).")
+    return t
+
+
 class EvaluationTimeout(Exception):
     """Raised inside an in-process evaluation that exceeds its time limit."""
 
@@ -121,6 +166,7 @@ def evaluate_params(problem, params: dict, *, timeout: Optional[float] = None,
             of a POSIX process only); otherwise it is failed once it returns.
     """
     started = time.time()
+    timeout = check_timeout(timeout)
     alarm = use_alarm and timeout is not None and hasattr(signal, "setitimer") \
         and threading.current_thread() is threading.main_thread()
     old = None
@@ -165,9 +211,14 @@ class Evaluator:
     spec: str = "evaluator"
 
     def start(self, problem, *, timeout: Optional[float] = None) -> None:
-        """Prepare to evaluate ``problem`` (start workers)."""
+        """Prepare to evaluate ``problem`` (start workers).
+
+        Raises:
+            TypeError, ValueError: a ``timeout`` that is not a positive number of seconds up to
+                :data:`MAX_TIMEOUT` (``None`` or ``inf``: no limit).
+        """
         self.problem = problem
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
 
     def submit(self, task_id: int, params: dict) -> None:
         raise NotImplementedError

@@ -160,3 +160,46 @@ def test_cifar10_batch_with_a_pickle_payload_is_refused_and_never_runs(tmp_path)
     with pytest.raises(ValueError, match=r"data_batch_1 is refused: it names the forbidden global \w+\.system"):
         load_dataset("cifar10", root=tmp_path, verify=False)
     assert not marker.exists()
+
+
+# ------------------------------------------------------------------ the engine's input (optimize, moopt run)
+def _line_problem(evaluate=None):
+    import moopt
+
+    return moopt.Problem([moopt.Real("x", 0, 1)], ["f1", "f2"],
+                         evaluate or (lambda q: {"f1": q["x"], "f2": 1 - q["x"]}), name="line")
+
+
+def test_timeout_inf_means_no_limit_cli_and_api(tmp_path, capsys):
+    import moopt
+
+    out = tmp_path / "X.db"
+    code, err = _cli(capsys, "run", "--problem", "zdt1", "--algorithm", "random", "--budget", 5, "--timeout", "inf",
+                     "--out", out)
+    assert code == 0, err
+    res = moopt.RunResult.load(str(out))
+    assert res.counts["failed"] == 0 and res.counts["ok"] == 5
+    res = moopt.optimize(_line_problem(), "random", budget=5, seed=0, timeout=float("inf"))
+    assert res.counts["failed"] == 0 and res.n_paid == 5
+
+
+@pytest.mark.parametrize("timeout,exc,shown", [
+    (1e12, ValueError, "timeout=1e+12 s is beyond the longest time limit moopt can set (1e+09 s, about 31 years"),
+    (float("nan"), ValueError, "timeout must be a positive number of seconds, or None (or inf) for no limit"),
+    (-1, ValueError, "timeout must be a positive number of seconds, or None (or inf) for no limit; got -1"),
+    ("5", TypeError, "timeout must be a number of seconds (or None for no limit), got '5' (str); e.g. timeout=60"),
+    (True, TypeError, "timeout must be a number of seconds"),
+])
+def test_timeout_beyond_the_limit_or_not_a_number_is_refused_naming_the_fix(tmp_path, timeout, exc, shown):
+    import moopt
+
+    with pytest.raises(exc) as err:
+        moopt.optimize(_line_problem(), "random", budget=5, seed=0, timeout=timeout, store=tmp_path / "X.db")
+    assert shown in str(err.value), err.value
+    assert not (tmp_path / "X.db").exists()
+
+
+def test_timeout_beyond_the_limit_exits_2_on_the_cli(tmp_path, capsys):
+    code, err = _cli(capsys, "run", "--problem", "zdt1", "--algorithm", "random", "--budget", 5, "--timeout", "1e12",
+                     "--out", tmp_path / "X.db")
+    assert code == 2 and "is beyond the longest time limit moopt can set" in err and "--timeout inf" in err, err
