@@ -29,6 +29,16 @@ finished result instead, as moopt did before (and as a budget on the search's
 proposals would).  The choice changes which candidates a given budget evaluates,
 so it is stored with the run: resuming with the other value is refused.
 
+Budget on resume: a resumed run may be given a larger budget (it goes on) or the
+same one; a budget below what the run has already spent (:func:`budget_spent`)
+is refused with a :class:`~moopt.errors.ConfigError` before anything is written,
+so the budget stored with the run is always the one it ran under.  Candidates
+asked before an interruption but not yet evaluated (the rest of an interrupted
+batch) are answered first, in order, but only while the budget has room: a
+resume with a budget between what was spent and that plus the pending
+candidates pays exactly the budget, and leaves the rest pending for a later
+resume with a larger budget.
+
 Stall: with free answers, a search that proposes only known candidates would
 never spend its budget.  After :func:`stall_limit` answers in a row that
 taught the search nothing new (``max(100, 10 x batch, budget)`` repeats
@@ -247,6 +257,7 @@ class _Engine:
         # and then ask a batch at a time, where how asks are split cannot change the run
         self.ask_batch = ASK_BATCH if self.vectorized and batch_size is None and batch_invariant(search) else None
         self._queue: list[tuple[int, dict]] = []  # submitted, for the vectorized path
+        self._deferred: list[tuple[int, dict, dict]] = []  # pending candidates of a resume not yet submitted
 
     # -- helpers ------------------------------------------------------------
     def _normalize(self, params: Mapping) -> dict:
@@ -434,29 +445,24 @@ class _Engine:
             self._tell([self._result_from_record(rec)])
         if self.ask_batch is not None:
             pending = [Candidate(cid, params, info) for cid, params, info in st.pending()]
-            if pending:  # the rest of an interrupted batch, answered in order as before the interruption
-                self._answer_batch(pending)
+            # the rest of an interrupted batch, answered in order as before the interruption, while the
+            # budget has room (each answer costs at most one); the rest stays pending for a later resume
+            i = 0
+            while i < len(pending) and self.budget - self.used > 0:
+                chunk = pending[i:i + self.budget - self.used]
+                i += len(chunk)
+                self._answer_batch(chunk)
             self._batch_loop()
             self._flush()
             self._draw(force=True)
             return
-        resumed_results = []
-        for cid, params, info in st.pending():  # asked but without a result: run again
-            p = self._normalize(params)
-            cand, key = Candidate(cid, p, info), self._key_of(p)
-            orig = st.lookup_ok(key)
-            src = orig if orig is not None else st.lookup_outside(key)
-            if src is not None:  # a repeat whose original (ok, or outside the space) finished before the interruption
-                st.record_cached(cid, src)
-                resumed_results.append(self._cached_result(cand, src))
-                self._count("cached" if orig is not None else "outside")
-            elif key in self.flight_keys:
-                self.waiting.setdefault(self.flight_keys[key], []).append(cand)
-            else:
-                self._submit(cand, key)
-        if resumed_results:
-            self._tell(resumed_results)
+        self._deferred = list(st.pending())  # asked but without a result: run again, within the budget
         while True:
+            if self._deferred:
+                resumed_results = self._take_pending()
+                if resumed_results:
+                    self._tell(resumed_results)
+                    continue
             n_waiting = sum(len(v) for v in self.waiting.values())
             # waiting duplicates count as outstanding: one whose original fails is evaluated itself
             outstanding = len(self.in_flight) + n_waiting
@@ -479,6 +485,30 @@ class _Engine:
                 self._tell(results)
         self._flush()
         self._draw(force=True)
+
+    def _take_pending(self) -> list[Evaluation]:
+        """Answer or submit the candidates asked before an interruption, in order, while the budget has
+        room for them (each costs at most one); returns the answers available at once (repeats)."""
+        st = self.store
+        results = []
+        while self._deferred:
+            outstanding = len(self.in_flight) + sum(len(v) for v in self.waiting.values())
+            if self.budget - self.used - outstanding <= 0:
+                break  # the rest stays pending in the store, for a resume with a larger budget
+            cid, params, info = self._deferred.pop(0)
+            p = self._normalize(params)
+            cand, key = Candidate(cid, p, info), self._key_of(p)
+            orig = st.lookup_ok(key)
+            src = orig if orig is not None else st.lookup_outside(key)
+            if src is not None:  # a repeat whose original (ok, or outside the space) finished before
+                st.record_cached(cid, src)
+                results.append(self._cached_result(cand, src))
+                self._count("cached" if orig is not None else "outside")
+            elif key in self.flight_keys:
+                self.waiting.setdefault(self.flight_keys[key], []).append(cand)
+            else:
+                self._submit(cand, key)
+        return results
 
     # -- asking a batch at a time (batch-invariant searches, in-process evaluator) ----------------
     def _stall_room(self) -> int:
@@ -954,6 +984,8 @@ def optimize(
             growable sequences); the pick is logged (logger ``moopt``), stored
             as the run's algorithm and under ``config["auto"]``.
         budget: Number of evaluations paid for: ok and failed ones actually run.
+            On resume it may grow; one below what the run already spent is
+            refused (:class:`~moopt.errors.ConfigError`).
             Duplicates answered from the store, candidates with invalid
             parameters and candidates outside the search space
             (:class:`~moopt.errors.OutsideSpaceError`) are free.  With
@@ -993,8 +1025,9 @@ def optimize(
 
     Raises:
         RunStoreError: the store holds another run, or is not a readable run store.
-        ConfigError: unknown algorithm, a search breaking the contract, or a
-            ``count_duplicates`` other than the stored run's.
+        ConfigError: unknown algorithm, a search breaking the contract, a
+            ``count_duplicates`` other than the stored run's, or a budget below
+            what the stored run already spent.
 
     Example:
         >>> import moopt
@@ -1031,6 +1064,14 @@ def optimize(
     try:
         resumed = st.configure(identity)  # another run in the store is refused before anything else
         count_dup = resolve_count_duplicates(st, count_duplicates)
+        if resumed:
+            spent = budget_spent(st, count_dup)
+            if budget < spent:  # refused before the stored budget is touched
+                what = "evaluations" if count_dup else "paid evaluations"
+                raise ConfigError(
+                    f"the run in {st.path} already spent {spent} {what}, more than budget={budget}; pass "
+                    f"budget={spent} or more (CLI: --budget {spent}) to continue it, or use another store "
+                    "(CLI: --out) for a new run.")
         settings = {"budget": int(budget), "evaluator": ev.spec, **({"auto": auto} if auto else {}),
                     **dict(extra or {}),
                     "count_duplicates": count_dup, "stop": None}

@@ -203,3 +203,21 @@ def test_timeout_beyond_the_limit_exits_2_on_the_cli(tmp_path, capsys):
     code, err = _cli(capsys, "run", "--problem", "zdt1", "--algorithm", "random", "--budget", 5, "--timeout", "1e12",
                      "--out", tmp_path / "X.db")
     assert code == 2 and "is beyond the longest time limit moopt can set" in err and "--timeout inf" in err, err
+
+
+def test_resume_with_a_budget_below_what_was_spent_is_refused_and_keeps_the_stored_budget(tmp_path, capsys):
+    import moopt
+
+    out = tmp_path / "X.db"
+    assert _cli(capsys, "run", "--problem", "zdt1", "--algorithm", "random", "--budget", 30, "--out", out)[0] == 0
+    code, err = _cli(capsys, "run", "--problem", "zdt1", "--algorithm", "random", "--budget", 10, "--out", out)
+    assert code == 2, err
+    assert (f"the run in {out} already spent 30 paid evaluations, more than budget=10; pass budget=30 or more "
+            "(CLI: --budget 30) to continue it, or use another store (CLI: --out) for a new run.") in err
+    res = moopt.RunResult.load(str(out))
+    assert res.config["extra"]["budget"] == 30 and res.n_paid == 30
+    p = _line_problem()
+    moopt.optimize(p, "random", budget=8, seed=0, store=tmp_path / "Y.db")
+    with pytest.raises(moopt.errors.ConfigError, match=r"already spent 8 paid evaluations.*pass budget=8 or more"):
+        moopt.optimize(p, "random", budget=3, seed=0, store=tmp_path / "Y.db")
+    assert moopt.RunResult.load(str(tmp_path / "Y.db")).config["extra"]["budget"] == 8

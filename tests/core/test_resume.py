@@ -165,3 +165,67 @@ def test_front_records_are_the_front_rows_records():
     assert [r.candidate_id for r in recs] == [row["id"] for row in res.front]
     assert [[r.objectives["f1"], r.objectives["f2"]] for r in recs] == res.front_F.tolist()
     assert 0 < len(recs) <= 12 and all(r.status == "ok" and r.cached_from is None for r in recs)
+
+
+# ------------------------------------------------------------------ resume with a budget inside the pending batch
+class _Interrupt(BaseException):
+    """Stands for Ctrl-C: not an Exception, so no evaluator turns it into a failed evaluation."""
+
+
+def _vectorized_zdt1(interrupt_at=None):
+    """A batch-exact ZDT1 (the engine asks 1,024 candidates at a time); its ``interrupt_at``-th
+    evaluate_batch call raises :class:`_Interrupt` after the batch was asked and stored."""
+    calls = [0]
+
+    def evaluate_batch(X):
+        calls[0] += 1
+        if calls[0] == interrupt_at:
+            raise _Interrupt
+        g = 1.0 + 9.0 * X[:, 1:].mean(axis=1)
+        f1 = X[:, 0]
+        return np.stack([f1, g * (1.0 - np.sqrt(f1 / g))], axis=1), None
+
+    return moopt.Problem([moopt.Real(f"x{i}", 0.0, 1.0) for i in range(4)], ["f1", "f2"],
+                         evaluate_batch=evaluate_batch, name="zdt1-vec")
+
+
+def test_resume_inside_an_interrupted_batch_pays_exactly_the_budget_and_keeps_the_rest_pending(tmp_path):
+    path = str(tmp_path / "run.db")
+    with pytest.raises(_Interrupt):
+        moopt.optimize(_vectorized_zdt1(interrupt_at=2), "random", seed=0, budget=100_000, store=path)
+    with moopt.RunStore(path) as st:
+        n, n_pending = st.n_paid(), len(st.pending())
+    assert n == 1024 and n_pending == 1024  # the second batch was asked, not evaluated
+    res = moopt.optimize(_vectorized_zdt1(), "random", seed=0, budget=n + 20, store=path)
+    assert res.n_paid == n + 20 and res.status == "complete"
+    assert res.config["extra"]["budget"] == n + 20
+    with moopt.RunStore(path) as st:
+        assert len(st.pending()) == 1024 - 20  # left for a later resume
+    res = moopt.optimize(_vectorized_zdt1(), "random", seed=0, budget=3000, store=path)
+    ref = moopt.optimize(_vectorized_zdt1(), "random", seed=0, budget=3000)
+    assert res.n_paid == 3000 and history(res) == history(ref)
+
+
+def test_resume_inside_an_interrupted_batch_pays_exactly_the_budget_serial_evaluator(tmp_path):
+    path = str(tmp_path / "run.db")
+    calls = [0]
+
+    def evaluate(params):
+        calls[0] += 1
+        if calls[0] == 12:  # the 4th of the second batch of 8
+            raise _Interrupt
+        return zdt1_problem()._evaluate(params)
+
+    problem = moopt.Problem(zdt1_problem().space, ["f1", "f2"], evaluate, name="zdt1-local")
+    with pytest.raises(_Interrupt):
+        moopt.optimize(problem, HillClimb(problem, seed=11), budget=40, batch_size=8, store=path)
+    with moopt.RunStore(path) as st:
+        assert st.n_paid() == 11 and len(st.pending()) == 5
+    plain = zdt1_problem()
+    res = moopt.optimize(plain, HillClimb(plain, seed=11), budget=13, batch_size=8, store=path)
+    assert res.n_paid == 13 and res.status == "complete"
+    with moopt.RunStore(path) as st:
+        assert len(st.pending()) == 3
+    res = moopt.optimize(plain, HillClimb(plain, seed=11), budget=40, batch_size=8, store=path)
+    ref = moopt.optimize(plain, HillClimb(plain, seed=11), budget=40, batch_size=8)
+    assert res.n_paid == 40 and history(res) == history(ref)
