@@ -44,9 +44,10 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from .errors import ConfigError
+from .problem import _real
 
 if TYPE_CHECKING:  # both imported lazily at run time
     from multiprocessing.context import BaseContext
@@ -189,9 +190,16 @@ def evaluate_params(problem, params: dict, *, timeout: Optional[float] = None,
             return Outcome(task_id, "failed", error=f"evaluation exceeded its time limit of {timeout:g} s "
                            f"(took {finished - started:.3g} s)", started=started, finished=finished, worker=worker)
         names = list(problem.objective_names) + list(problem.constraint_names)
+        if not isinstance(values, Mapping):  # a Problem subclass whose evaluate returns a list
+            raise TypeError(f"evaluate must return a dict {{name: value}} with every objective and constraint "
+                            f"{names}, got a {type(values).__name__}.")
         clean = {}
         for k, v in values.items():
-            clean[str(k)] = float(v) if k in names else _jsonable(v)
+            clean[str(k)] = _real(k, v, "evaluate") if k in names else _jsonable(v)
+        missing = [n for n in names if n not in clean]
+        if missing:
+            raise ValueError(f"evaluate returned no value for {missing}; it must return a dict with every "
+                             f"objective and constraint {names}.")
         bad = [n for n in names if not math.isfinite(clean[n])]
         if bad:
             return Outcome(task_id, "failed", error=f"evaluate returned non-finite values for {bad}",

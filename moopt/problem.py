@@ -13,7 +13,9 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
 
@@ -84,9 +86,16 @@ class Problem:
         variables: The decision variables (or a :class:`~moopt.Space`).
         objectives: The objectives, each with its direction.
         evaluate: ``evaluate(params) -> {name: value}`` for one candidate;
-            returns every objective (the cheap ones may be left out when
-            ``evaluate_cheap`` is given) and every constraint; extra keys are
-            kept as metrics.
+            returns a dict with every objective (the cheap ones may be left
+            out when ``evaluate_cheap`` is given) and every constraint, each a
+            finite real number (``int``, ``float`` or a numpy real scalar; not a
+            string, a bool, ``None`` or an array); extra keys are kept as
+            metrics (numbers, strings or other JSON values).  An evaluation
+            that breaks this (a list instead of a dict, a missing or misspelt
+            objective, ``"0.5"``, ``True``, NaN) is recorded as failed with an
+            error naming the objective, the value and the fix; the run goes on.
+            To record a candidate as failed yourself, raise an exception
+            (e.g. :class:`~moopt.errors.EvaluationError`).
         constraints: Constraint names (or :class:`Constraint`), feasible when ``<= 0``.
         evaluate_cheap: Optional ``evaluate_cheap(params) -> {name: value}``
             for the objectives marked ``cheap``.
@@ -196,62 +205,117 @@ class Problem:
         """Evaluate one candidate; returns ``{name: float}`` with every objective and constraint.
 
         Raises:
-            ValueError: the evaluation returned a missing or non-numeric value.
+            ValueError: the evaluation returned a missing, non-numeric or non-finite value.
+            TypeError: the evaluation returned something other than a dict.
         """
         params = dict(params)
         if self._evaluate is None:
             assert self._evaluate_batch is not None  # __init__ requires one of the two
             x = self.space.to_vector(params)[None, :]
             F, G = self._evaluate_batch(x)
+            F, G = self._batch_arrays(F, G, 1)
             out = {o.name: float(F[0, j]) for j, o in enumerate(self.objectives)}
             if self.constraints:
+                assert G is not None  # _batch_arrays checks it
                 out.update({c.name: float(G[0, j]) for j, c in enumerate(self.constraints)})
             return self._check(out)  # NaN/inf from a vectorized evaluation is an error too
-        out = dict(self._evaluate(params))
+        out = self._as_dict(self._evaluate(params), "evaluate")
         if self._evaluate_cheap is not None and any(o.name not in out for o in self.objectives if o.cheap):
             out.update(self.evaluate_cheap(params))
         return self._check(out)
+
+    def _as_dict(self, out: Any, what: str) -> dict:
+        """``out`` as a dict, or a TypeError saying what ``what`` must return."""
+        if isinstance(out, Mapping):
+            return dict(out)
+        kind = type(out).__name__
+        shape = getattr(out, "shape", None)
+        got = (f"a {kind} of shape {tuple(shape)}" if shape is not None
+               else f"a {kind} of {len(out)} values" if isinstance(out, (list, tuple)) else f"{out!r:.80} ({kind})")
+        example = ", ".join(f"{n!r}: ..." for n in self.objective_names)
+        raise TypeError(
+            f"{what} must return a dict {{name: value}} with every objective {self.objective_names}"
+            + (f" and constraint {self.constraint_names}" if self.constraints else "")
+            + f", got {got}; return e.g. {{{example}}}"
+            + (" (values in the objectives' order: dict(zip(names, values)))."
+               if isinstance(out, (list, tuple)) or shape is not None else "."))
 
     def evaluate_cheap(self, params: Mapping) -> dict:
         """Values of the objectives marked ``cheap`` for one candidate."""
         if self._evaluate_cheap is None:
             raise ValueError(f"problem {self.name!r} has no evaluate_cheap function.")
-        out = dict(self._evaluate_cheap(dict(params)))
+        out = self._as_dict(self._evaluate_cheap(dict(params)), "evaluate_cheap")
         missing = [n for n in self.cheap_objectives if n not in out]
         if missing:
-            raise ValueError(f"evaluate_cheap did not return the cheap objectives {missing}.")
-        return {k: float(v) for k, v in out.items()}
+            raise ValueError(f"evaluate_cheap did not return the cheap objectives {missing}"
+                             f"{_typo_hint(missing, out)}; it must return a dict with each of them.")
+        return {k: (_real(k, v, "evaluate_cheap") if k in self.objective_names else v) for k, v in out.items()}
 
     def evaluate_batch(self, X) -> tuple[np.ndarray, Optional[np.ndarray]]:
         """Vectorized evaluation on the vector encoding (falls back to a loop)."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
         if self._evaluate_batch is not None:
             F, G = self._evaluate_batch(X)
-            return np.asarray(F, dtype=float), (None if G is None else np.asarray(G, dtype=float))
+            return self._batch_arrays(F, G, len(X))
         rows = [self.evaluate(self.space.from_vector(x)) for x in X]
         F = np.array([[r[n] for n in self.objective_names] for r in rows], dtype=float)
         G = (np.array([[r[n] for n in self.constraint_names] for r in rows], dtype=float)
              if self.constraints else None)
         return F, G
 
+    def _batch_arrays(self, F: Any, G: Any, n: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """``(F, G)`` of ``evaluate_batch`` as float arrays of the right shapes, or a ValueError that
+        says which one is wrong and what it must be (strings, bools and objects are not numbers)."""
+        out: list[Optional[np.ndarray]] = []
+        for name, A, names in (("F", F, self.objective_names), ("G", G, self.constraint_names)):
+            if name == "G" and not names:
+                out.append(None)
+                continue
+            what = "objective" if name == "F" else "constraint"
+            if A is None:
+                raise ValueError(f"evaluate_batch returned {name}=None, but the problem has the {what}s {names}; "
+                                 f"return (F, G) with {name} of shape (n, {len(names)}).")
+            arr = np.asarray(A)
+            if arr.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"evaluate_batch returned {name} of dtype {arr.dtype}; it must hold real numbers (int or "
+                    f"float; not strings, bools or objects): {name}[i, j] is {what} j of {names} for row i of X.")
+            if arr.shape != (n, len(names)):
+                raise ValueError(f"evaluate_batch returned {name} of shape {arr.shape}; it must have shape "
+                                 f"(n, {len(names)}) = ({n}, {len(names)}): one row per row of X, one column "
+                                 f"per {what} of {names}.")
+            out.append(arr.astype(float, copy=False))
+        assert out[0] is not None
+        return out[0], out[1]
+
     def _check(self, out: dict) -> dict:
-        missing = [n for n in self.objective_names + self.constraint_names if n not in out]
+        names = self.objective_names + self.constraint_names
+        missing = [n for n in names if n not in out]
         if missing:
             raise ValueError(
-                f"evaluate returned no value for {missing}; it must return a dict with every "
-                f"objective {self.objective_names} and constraint {self.constraint_names}."
+                f"evaluate returned no value for {missing}{_typo_hint(missing, out)}; it must return a dict "
+                f"with every objective {self.objective_names}"
+                + (f" and constraint {self.constraint_names}" if self.constraints else "")
+                + f" (it returned the keys {sorted(map(str, out))[:20]})."
             )
-        res = {}
+        res: dict[str, Any] = {}
         for k, v in out.items():
-            try:
+            if k in names:
+                res[k] = _real(k, v, "evaluate")
+                continue
+            try:  # a metric: a number where it converts to one (as before), else kept as it is
                 res[k] = float(v)
             except (TypeError, ValueError):
-                if k in self.objective_names or k in self.constraint_names:
-                    raise ValueError(f"evaluate returned {k}={v!r}, which is not a number.") from None
-                res[k] = v  # free-form metric
-        bad = [n for n in self.objective_names + self.constraint_names if not math.isfinite(res[n])]
+                res[k] = v  # free-form metric (text, JSON values)
+        bad = [n for n in names if not math.isfinite(res[n])]
         if bad:
-            raise ValueError(f"evaluate returned non-finite values for {bad}: {[res[n] for n in bad]}.")
+            n = bad[0]
+            what = "objective" if n in self.objective_names else "constraint"
+            raise ValueError(
+                f"evaluate returned non-finite values for {bad}: {n}={res[n]!r}; {what} {n!r} must be a finite "
+                "number. Return a finite value, or raise an exception (e.g. moopt.errors.EvaluationError) to "
+                "record the candidate as failed on purpose."
+            )
         return res
 
     def to_config(self) -> dict:
@@ -269,6 +333,48 @@ class Problem:
         if self.settings:
             config["settings"] = dict(self.settings)
         return config
+
+
+def _real(name: str, v: Any, what: str) -> float:
+    """An objective's or constraint's value as a float, or a ValueError naming it, the value and the fix.
+
+    Accepted: ``int``, ``float``, numpy real scalars and 0-d arrays, and other scalars that
+    convert with ``float()`` (a 0-d torch tensor).  Refused: strings, bools, ``None``,
+    complex numbers, and arrays or tensors with a shape (``value.item()`` gives the number).
+    """
+    fix = f"return {name!r} as a real number (int or float)"
+    if isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"{what} returned {name}={v!r}, a bool, not a number; {fix}.")
+    if isinstance(v, (str, bytes)):
+        raise ValueError(f"{what} returned {name}={v!r:.60}, a string, not a number; {fix}, "
+                         "e.g. float(text) where the text holds one.")
+    if v is None:
+        raise ValueError(f"{what} returned {name}=None, not a number; {fix}, or raise an exception (e.g. "
+                         "moopt.errors.EvaluationError) to record the candidate as failed.")
+    if isinstance(v, numbers.Real):
+        return float(v)
+    shape = getattr(v, "shape", None)
+    if shape is not None and tuple(shape) != ():
+        raise ValueError(f"{what} returned {name} as a {type(v).__name__} of shape {tuple(shape)}, not a number; "
+                         f"{fix}, e.g. value.item() for a single element.")
+    dtype = getattr(v, "dtype", None)
+    if isinstance(v, (complex, np.complexfloating)) or (isinstance(dtype, np.dtype) and dtype.kind not in "iuf"):
+        raise ValueError(f"{what} returned {name}={v!r:.60} ({type(v).__name__}), not a real number; {fix}.")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} returned {name}={v!r:.60} ({type(v).__name__}), not a number; {fix}.") from None
+
+
+def _typo_hint(missing: list[str], out: Mapping) -> str:
+    """``" (it returned 'f_1': a misspelt 'f1'?)"`` for returned keys close to the missing names."""
+    keys = [str(k) for k in out]
+    hints = []
+    for n in missing:
+        close = difflib.get_close_matches(n, keys, n=1, cutoff=0.6) or [k for k in keys if k.lower() == n.lower()]
+        if close:
+            hints.append(f"{close[0]!r}: a misspelt {n!r}?")
+    return f" (it returned {'; '.join(hints)})" if hints else ""
 
 
 def _check_progressive_space(space: Any, variables: Space):

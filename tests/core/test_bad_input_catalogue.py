@@ -221,3 +221,50 @@ def test_resume_with_a_budget_below_what_was_spent_is_refused_and_keeps_the_stor
     with pytest.raises(moopt.errors.ConfigError, match=r"already spent 8 paid evaluations.*pass budget=8 or more"):
         moopt.optimize(p, "random", budget=3, seed=0, store=tmp_path / "Y.db")
     assert moopt.RunResult.load(str(tmp_path / "Y.db")).config["extra"]["budget"] == 8
+
+
+@pytest.mark.parametrize("returned,shown", [
+    ({"f1": "0.5", "f2": 1.0}, "evaluate returned f1='0.5', a string, not a number; return 'f1' as a real number"),
+    ({"f1": True, "f2": 1.0}, "evaluate returned f1=True, a bool, not a number; return 'f1' as a real number"),
+    ({"f1": None, "f2": 1.0}, "evaluate returned f1=None, not a number; return 'f1' as a real number (int or float), "
+                              "or raise an exception"),
+    ({"f1": float("nan"), "f2": 1.0}, "f1=nan; objective 'f1' must be a finite number. Return a finite value, or "
+                                      "raise an exception"),
+    ({"f1": float("inf"), "f2": 1.0}, "objective 'f1' must be a finite number"),
+    ({"f1": 0.5, "f_2": 1.0}, "evaluate returned no value for ['f2'] (it returned 'f_2': a misspelt 'f2'?); it must "
+                              "return a dict with every objective ['f1', 'f2']"),
+    ([0.5, 1.0], "evaluate must return a dict {name: value} with every objective ['f1', 'f2'], got a list of 2 "
+                 "values; return e.g. {'f1': ..., 'f2': ...} (values in the objectives' order: dict(zip(names, "
+                 "values)))"),
+    ((0.5, 1.0), "got a tuple of 2 values"),
+    ("np.array", "got a ndarray of shape (2,)"),
+    ({"f1": "np.array1", "f2": 1.0}, "evaluate returned f1 as a ndarray of shape (1,), not a number; return 'f1' as "
+                                     "a real number (int or float), e.g. value.item()"),
+])
+def test_evaluate_returning_a_non_number_is_a_failed_evaluation_naming_the_objective_and_the_fix(returned, shown):
+    import numpy as np
+
+    import moopt
+
+    def evaluate(q):
+        if returned == "np.array":
+            return np.array([0.5, 1.0])
+        if isinstance(returned, dict) and returned.get("f1") == "np.array1":
+            return {**returned, "f1": np.array([0.5])}
+        return returned
+
+    res = moopt.optimize(_line_problem(evaluate), "random", budget=3, seed=0)
+    assert res.counts["failed"] == 3 and res.n_paid == 3  # recorded failed, the search went on
+    errors = {r.error for r in res.records}
+    assert len(errors) == 1 and shown in errors.pop(), errors
+
+
+def test_evaluate_numeric_types_and_metrics_are_still_accepted():
+    import numpy as np
+
+    import moopt
+
+    res = moopt.optimize(_line_problem(lambda q: {"f1": np.float32(q["x"]), "f2": np.int64(1), "note": "text",
+                                                  "n_params": 3}), "random", budget=3, seed=0)
+    assert res.counts["ok"] == 3
+    assert res.records[0].metrics == {"note": "text", "n_params": 3.0}
