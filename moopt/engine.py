@@ -39,6 +39,17 @@ resume with a budget between what was spent and that plus the pending
 candidates pays exactly the budget, and leaves the rest pending for a later
 resume with a larger budget.
 
+Input checks (:func:`optimize`): ``seed`` an integer from 0 to ``2**63 - 1``
+(:data:`MAX_SEED`: the store keeps it in SQLite's 64-bit integer), ``timeout`` a
+positive number of seconds up to :data:`~moopt.evaluators.MAX_TIMEOUT`, where
+``None`` or ``inf`` means no limit, ``retries``/``batch_size``/``budget``
+integers (numpy integers too; not bools); each refused value gets a
+``ValueError``/``TypeError`` naming the option and a valid value.  What an
+``evaluate`` function returns is checked per evaluation (see
+:class:`~moopt.Problem`): a list instead of a dict, a missing or misspelt
+objective, a string, bool, ``None`` or NaN as an objective value records that
+candidate as failed with an error naming the objective and the fix.
+
 Stall: with free answers, a search that proposes only known candidates would
 never spend its budget.  After :func:`stall_limit` answers in a row that
 taught the search nothing new (``max(100, 10 x batch, budget)`` repeats
@@ -79,6 +90,27 @@ from .result import RunResult
 from .search.base import STATUS_FAILED, STATUS_OK, STATUS_PRUNED, Candidate, Evaluation, Search
 from .store import EvaluationRecord, RunStore, _dumps_values, vector_key
 
+#: Largest seed a run accepts: the run store keeps the seed in SQLite's signed 64-bit integer.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: Any) -> Optional[int]:
+    """``seed`` as an int (``None`` stays ``None``), or a TypeError/ValueError naming the limits.
+
+    Example:
+        >>> check_seed(3), check_seed(None)
+        (3, None)
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer from 0 to 2**63-1 ({MAX_SEED}) or None, got {seed!r} "
+                        f"({type(seed).__name__}); e.g. seed=0.")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"seed must be an integer from 0 to 2**63-1 ({MAX_SEED}), got {int(seed)}: the run store "
+                         "keeps it in SQLite's 64-bit integer. Pass a smaller seed (CLI: --seed), e.g. seed % 2**63.")
+    return int(seed)
+
 
 def build_search(problem, algorithm, *, seed=None, options: Optional[Mapping] = None, budget=None):
     """Return ``(search, identity)`` for an algorithm name or a :class:`~moopt.Search` instance.
@@ -88,6 +120,7 @@ def build_search(problem, algorithm, *, seed=None, options: Optional[Mapping] = 
     ``problem`` and ``budget`` (so the identity, and the run's config, name the search run).
     """
     options = dict(options or {})
+    seed = check_seed(seed)  # before the search sees it, and before anything is stored
     if algorithm == "auto":
         from .registry import choose_algorithm
 
@@ -106,7 +139,7 @@ def build_search(problem, algorithm, *, seed=None, options: Optional[Mapping] = 
         search = algorithm
         if seed is not None and search.seed is not None and seed != search.seed:
             raise ValueError(f"seed={seed} differs from the search's own seed {search.seed}; pass one of them.")
-        seed = search.seed if search.seed is not None else seed
+        seed = check_seed(search.seed) if search.seed is not None else seed
         cls = type(search)
         name = cls.name if cls.name != "search" else f"{cls.__module__}:{cls.__qualname__}"
         options = dict(search.config())
@@ -953,6 +986,14 @@ class _BatchOutcome(Outcome):
     constraints, as floats (no metrics), so the engine need not split them."""
 
 
+def _int_option(value: Any, name: str, low: int, what: str) -> int:
+    """``value`` as an int >= ``low`` (ints and numpy integers; not bools, floats or strings)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+        bound = "a non-negative integer" if low == 0 else f"an integer >= {low}"
+        raise ValueError(f"{name} must be {bound} ({what}), got {value!r}.")
+    return int(value)
+
+
 def optimize(
     problem: Problem,
     algorithm: Any = "auto",
@@ -990,7 +1031,8 @@ def optimize(
             parameters and candidates outside the search space
             (:class:`~moopt.errors.OutsideSpaceError`) are free.  With
             ``count_duplicates=True``: every finished result.
-        seed: Seed of the search (with a Search instance: its own seed).
+        seed: Seed of the search (with a Search instance: its own seed): an
+            integer from 0 to ``2**63 - 1`` (:data:`MAX_SEED`), or ``None``.
         store: Path of the run store (SQLite; created, or resumed when it
             holds this run), a :class:`~moopt.RunStore`, or ``None`` for an
             in-memory store.
@@ -1028,6 +1070,8 @@ def optimize(
         ConfigError: unknown algorithm, a search breaking the contract, a
             ``count_duplicates`` other than the stored run's, or a budget below
             what the stored run already spent.
+        ValueError, TypeError: a bad option (``budget``, ``seed``, ``timeout``,
+            ``retries``, ``batch_size``, ...), named in the message.
 
     Example:
         >>> import moopt
@@ -1039,13 +1083,17 @@ def optimize(
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a moopt.Problem, got {type(problem).__name__}.")
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 0:
-        raise ValueError(f"budget must be a non-negative integer (number of evaluations), got {budget!r}.")
-    if not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be a non-negative integer, got {retries!r}.")
+    budget = _int_option(budget, "budget", 0, "the number of evaluations paid for, e.g. budget=100")
+    retries = _int_option(retries, "retries", 0, "retries of a candidate whose worker died, e.g. retries=1")
+    if batch_size is not None:
+        batch_size = _int_option(batch_size, "batch_size", 1, "candidates asked at once, e.g. batch_size=8")
     timeout = check_timeout(timeout)  # inf: no limit; beyond what the system's timers hold: refused
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    seed = check_seed(seed)  # before anything is written: the store keeps it in a 64-bit integer
+    for flag, value in (("progress", progress), ("count_duplicates", count_duplicates)):
+        if value is not None and not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{flag} must be True, False or None, got {value!r}.")
+    if extra is not None and not isinstance(extra, Mapping):
+        raise TypeError(f"extra must be a dict of JSON settings, got {type(extra).__name__}.")
     ev = make_evaluator(evaluator)
     auto = None
     if isinstance(algorithm, str) and algorithm == "auto":

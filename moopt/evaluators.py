@@ -318,9 +318,7 @@ class ProcessEvaluator(Evaluator):
     """
 
     def __init__(self, n_workers: Optional[int] = None):
-        n = (os.cpu_count() or 1) if n_workers is None else int(n_workers)
-        if n < 1:
-            raise ValueError(f"n_workers must be >= 1, got {n_workers}.")
+        n = (os.cpu_count() or 1) if n_workers is None else _positive_int(n_workers, "n_workers", "processes:4")
         self.capacity = n
         self.spec = f"processes:{n}"
         self._workers: list[_Worker] = []
@@ -494,11 +492,8 @@ class DaskEvaluator(Evaluator):
                  prefetch: Optional[int] = None):
         if prefetch is None:
             prefetch = 2 if (address is None and client is None) else 1
-        if prefetch < 1:
-            raise ValueError(f"prefetch must be >= 1, got {prefetch}.")
-        self.prefetch = int(prefetch)
-        if n_workers < 1:
-            raise ValueError(f"n_workers must be >= 1, got {n_workers}.")
+        self.prefetch = _positive_int(prefetch, "prefetch", "DaskEvaluator(prefetch=2)")
+        n_workers = _positive_int(n_workers, "n_workers", "dask:4")
         self.address = address
         self.n_workers = int(n_workers)
         self._client = client
@@ -588,6 +583,15 @@ class DaskEvaluator(Evaluator):
                 self._cluster.close()
             finally:
                 self._cluster = None
+
+
+def _positive_int(value: Any, name: str, example: str) -> int:
+    """``value`` as an int >= 1 (ints and numpy integers; not bools, floats or strings)."""
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}; e.g. {example}.")
+    return int(value)
 
 
 def make_evaluator(spec=None) -> Evaluator:

@@ -268,3 +268,65 @@ def test_evaluate_numeric_types_and_metrics_are_still_accepted():
                                                   "n_params": 3}), "random", budget=3, seed=0)
     assert res.counts["ok"] == 3
     assert res.records[0].metrics == {"note": "text", "n_params": 3.0}
+
+
+@pytest.mark.parametrize("seed,exc,shown", [
+    (2**70, ValueError, "seed must be an integer from 0 to 2**63-1 (9223372036854775807), got "
+                        "1180591620717411303424: the run store keeps it in SQLite's 64-bit integer"),
+    (-1, ValueError, "seed must be an integer from 0 to 2**63-1"),
+    (1.5, TypeError, "seed must be an integer from 0 to 2**63-1 (9223372036854775807) or None, got 1.5 (float); "
+                     "e.g. seed=0"),
+])
+def test_seed_out_of_range_is_refused_before_the_store_is_written(tmp_path, seed, exc, shown):
+    import moopt
+
+    with pytest.raises(exc) as err:
+        moopt.optimize(_line_problem(), "random", budget=5, seed=seed, store=tmp_path / "X.db")
+    assert shown in str(err.value), err.value
+    assert not (tmp_path / "X.db").exists()
+
+
+def test_seed_out_of_range_exits_2_on_the_cli_before_writing(tmp_path, capsys):
+    code, err = _cli(capsys, "run", "--problem", "zdt1", "--algorithm", "random", "--budget", 5,
+                     "--seed", "99999999999999999999999", "--out", tmp_path / "X.db")
+    assert code == 2 and "seed must be an integer from 0 to 2**63-1" in err and "Pass a smaller seed (CLI: --seed)" \
+        in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kwargs,exc,shown", [
+    ({"retries": True}, ValueError, "retries must be a non-negative integer (retries of a candidate whose worker "
+                                    "died, e.g. retries=1), got True"),
+    ({"retries": -1}, ValueError, "retries must be a non-negative integer"),
+    ({"batch_size": 0}, ValueError, "batch_size must be an integer >= 1 (candidates asked at once, e.g. "
+                                    "batch_size=8), got 0"),
+    ({"batch_size": 2.0}, ValueError, "batch_size must be an integer >= 1"),
+    ({"budget": -1}, ValueError, "budget must be a non-negative integer (the number of evaluations paid for, e.g. "
+                                 "budget=100), got -1"),
+    ({"budget": 2.5}, ValueError, "budget must be a non-negative integer"),
+    ({"progress": "yes"}, TypeError, "progress must be True, False or None, got 'yes'"),
+    ({"evaluator": "processes:x"}, ValueError, "evaluator 'processes:x': the worker count must be a positive "
+                                               "integer, e.g. 'processes:2'"),
+    ({"evaluator": 3}, TypeError, "evaluator must be a spec string or an Evaluator, got int"),
+])
+def test_optimize_options_are_named_in_their_errors(tmp_path, kwargs, exc, shown):
+    import moopt
+
+    kw = {"budget": 5, **kwargs}
+    with pytest.raises(exc) as err:
+        moopt.optimize(_line_problem(), "random", seed=0, store=tmp_path / "X.db", **kw)
+    assert shown in str(err.value), err.value
+    assert not (tmp_path / "X.db").exists()
+
+
+@pytest.mark.parametrize("make,shown", [
+    (lambda E: E.ProcessEvaluator("two"), "n_workers must be an integer >= 1, got 'two'; e.g. processes:4"),
+    (lambda E: E.DaskEvaluator(n_workers=0), "n_workers must be an integer >= 1, got 0; e.g. dask:4"),
+    (lambda E: E.DaskEvaluator(prefetch="2"), "prefetch must be an integer >= 1, got '2'"),
+])
+def test_evaluator_arguments_are_named_in_their_errors(make, shown):
+    from moopt import evaluators
+
+    with pytest.raises(ValueError) as err:
+        make(evaluators)
+    assert shown in str(err.value)
