@@ -1068,8 +1068,9 @@ def optimize(
     Raises:
         RunStoreError: the store holds another run, or is not a readable run store.
         ConfigError: unknown algorithm, a search breaking the contract, a
-            ``count_duplicates`` other than the stored run's, or a budget below
-            what the stored run already spent.
+            ``count_duplicates`` other than the stored run's, a budget below what
+            the stored run already spent, or (Dask) a script without the
+            ``if __name__ == "__main__":`` guard or a problem that cannot be pickled.
         ValueError, TypeError: a bad option (``budget``, ``seed``, ``timeout``,
             ``retries``, ``batch_size``, ...), named in the message.
 

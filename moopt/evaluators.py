@@ -24,6 +24,18 @@ Time limit (``timeout``): a positive number of seconds, at most :data:`MAX_TIMEO
 (1e9 s, about 31 years; the operating system's interval timers overflow not far
 beyond); ``None`` or ``float("inf")`` means no limit (:func:`check_timeout`).
 
+Dask and scripts: a local Dask cluster (``"dask"``, ``"dask:N"``) starts its workers
+with the ``spawn`` method, and each worker imports the script that started it, so a
+script must call :func:`moopt.optimize` under ``if __name__ == "__main__":``;
+without the guard every worker would run the script (and start a cluster) again.
+The evaluator checks this before starting the cluster and raises a
+:class:`~moopt.errors.ConfigError` naming the line to move under the guard.  The
+problem travels to the workers pickled (with ``cloudpickle``): one that cannot be
+(its ``evaluate`` closes over a lock, an open file, a client) is refused before
+anything is submitted, with a ``ConfigError`` naming the object; define
+``evaluate`` as a module-level function and create such objects inside it, or use
+``"processes:N"``, whose forked workers need no pickling.
+
 Example:
     >>> import moopt
     >>> p = moopt.Problem([moopt.Real("x", 0, 1)], ["f"], lambda q: {"f": q["x"]})
@@ -486,6 +498,24 @@ class DaskEvaluator(Evaluator):
     worker dies); a remote scheduler keeps its own settings (Dask's default
     retries a task 3 times first).  Dask cannot stop a running task: one exceeding the
     time limit is failed when it returns.
+
+    A script that uses the local cluster must run :func:`moopt.optimize` under
+    ``if __name__ == "__main__":`` (the workers are spawned and import the script);
+    :meth:`start` checks it and raises a :class:`~moopt.errors.ConfigError` naming the
+    unguarded line.  The problem must pickle (``cloudpickle``): :meth:`start` tries it first
+    and names the part that does not (e.g. a lock or an open file an ``evaluate``
+    closure holds).
+
+    Example (a script)::
+
+        import moopt
+
+        def evaluate(q):  # module level: the workers import it
+            return {"f1": q["x"], "f2": 1 - q["x"]}
+
+        if __name__ == "__main__":  # required: each worker imports this script
+            p = moopt.Problem([moopt.Real("x", 0, 1)], ["f1", "f2"], evaluate)
+            moopt.optimize(p, "random", budget=20, evaluator="dask:2", store="run.db")
     """
 
     def __init__(self, address: Optional[str] = None, *, n_workers: int = 2, client=None,
@@ -511,6 +541,7 @@ class DaskEvaluator(Evaluator):
         except ImportError:  # pragma: no cover
             raise ConfigError("the Dask evaluator needs dask[distributed]: pip install 'dask[distributed]'") from None
         super().start(problem, timeout=timeout)
+        _picklable(problem)  # before any worker starts: the problem travels with each task
         if self._client is None:
             if self.address:
                 try:
@@ -518,11 +549,21 @@ class DaskEvaluator(Evaluator):
                 except OSError as exc:
                     raise ConfigError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
             else:
-                with dask.config.set({"distributed.scheduler.allowed-failures": 0,
-                                      "distributed.scheduler.worker-saturation": 1.0}):
-                    # dashboard on a free port: a second local cluster must not warn "Port 8787 is in use"
-                    self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
-                                                 processes=True, dashboard_address=":0")
+                method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
+                unguarded = _unguarded_main_call() if method != "fork" else None
+                if unguarded is not None:
+                    raise ConfigError(_guard_message(unguarded))
+                try:
+                    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                                          "distributed.scheduler.worker-saturation": 1.0}):
+                        # dashboard on a free port: a second local cluster must not warn "Port 8787 is in use"
+                        self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
+                                                     processes=True, dashboard_address=":0")
+                except Exception as exc:
+                    if "Nanny failed to start" in str(exc) or "bootstrapping phase" in str(exc):
+                        raise ConfigError(f"the Dask local cluster could not start its workers ({exc}). The usual "
+                                          f"cause: {_guard_message('a spawned worker')}") from exc
+                    raise
                 self._client = Client(self._cluster)
         nthreads = self._client.nthreads()
         slots = max(1, sum(nthreads.values())) if nthreads else self.n_workers
@@ -592,6 +633,128 @@ def _positive_int(value: Any, name: str, example: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}; e.g. {example}.")
     return int(value)
+
+
+def _picklable(problem) -> None:
+    """Raise a :class:`~moopt.errors.ConfigError` naming what in ``problem`` cannot be pickled (for Dask)."""
+    try:
+        import cloudpickle
+    except ImportError:  # pragma: no cover - a dependency of distributed
+        return
+    try:
+        cloudpickle.dumps(problem)
+        return
+    except Exception as exc:  # noqa: BLE001 - any failure to pickle is reported below
+        err = f"{type(exc).__name__}: {exc}"
+    culprit = _unpicklable_part(problem, cloudpickle.dumps)
+    raise ConfigError(
+        f"the problem cannot be sent to the Dask workers: {culprit or 'the problem object'} cannot be pickled "
+        f"({err}). Define evaluate as a module-level function (the workers import it) and create locks, open "
+        "files, connections and clients inside it instead of closing over them; or use evaluator='processes:N', "
+        "whose forked workers need no pickling.")
+
+
+def _unpicklable_part(problem, dumps) -> Optional[str]:
+    """A description of the first part of ``problem`` that ``dumps`` refuses, looking one level into
+    functions (closed-over variables, globals, defaults) and bound methods (the object's attributes)."""
+    def fails(obj) -> bool:
+        try:
+            dumps(obj)
+            return False
+        except Exception:  # noqa: BLE001
+            return True
+
+    def inner(fn) -> Optional[str]:
+        func = getattr(fn, "__func__", fn)
+        code = getattr(func, "__code__", None)
+        if code is not None:
+            for var, cell in zip(code.co_freevars, func.__closure__ or ()):
+                try:
+                    val = cell.cell_contents
+                except ValueError:
+                    continue
+                if fails(val):
+                    return f"its closed-over variable {var!r} (a {type(val).__module__}.{type(val).__qualname__})"
+            glb = getattr(func, "__globals__", {})
+            for var in code.co_names:
+                if var in glb and not isinstance(glb[var], type(os)) and fails(glb[var]):
+                    val = glb[var]
+                    return f"the global {var!r} it uses (a {type(val).__module__}.{type(val).__qualname__})"
+        owner = getattr(fn, "__self__", None)
+        if owner is not None and not isinstance(owner, type(os)):
+            for var, val in vars(owner).items() if hasattr(owner, "__dict__") else ():
+                if fails(val):
+                    return f"its object's attribute {var!r} (a {type(val).__module__}.{type(val).__qualname__})"
+        return None
+
+    for label, attr in (("evaluate", "_evaluate"), ("evaluate_cheap", "_evaluate_cheap"),
+                        ("evaluate_batch", "_evaluate_batch"), ("progressive_space", "progressive_space"),
+                        ("space", "space"), ("settings", "settings")):
+        part = getattr(problem, attr, None)
+        if part is None or not fails(part):
+            continue
+        name = getattr(part, "__qualname__", type(part).__qualname__)
+        where = inner(part)
+        return f"its {label} ({name}){': ' + where if where else ''}"
+    return None
+
+
+def _unguarded_main_call() -> Optional[str]:
+    """``"path:line"`` of the call in the ``__main__`` script that started a local Dask cluster without an
+    ``if __name__ == "__main__":`` guard around it (its spawned workers would run the script again), or
+    ``"a spawned worker"`` when this process is such a worker importing the script; ``None`` otherwise."""
+    import ast
+    import sys
+    from types import FrameType
+
+    frame: Optional[FrameType] = sys._getframe(1)
+    main = sys.modules.get("__main__")
+    main_globals = vars(main) if main is not None else None
+    module_frame = None
+    while frame is not None:
+        if frame.f_code.co_name == "<module>":
+            if frame.f_globals.get("__name__") == "__mp_main__":
+                return "a spawned worker"
+            if frame.f_globals is main_globals:
+                module_frame = frame
+        frame = frame.f_back
+    if module_frame is None or main is None:
+        return None
+    spec_name = getattr(getattr(main, "__spec__", None), "name", None)
+    if spec_name is not None and (spec_name == "__main__" or spec_name.endswith(".__main__")):
+        return None  # multiprocessing does not import a package's __main__ in its workers
+    path = getattr(main, "__file__", None)
+    if not path:
+        return None  # interactive
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    line = module_frame.f_lineno
+
+    def is_guard(test) -> bool:
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+            return False
+        sides = [test.left, test.comparators[0]]
+        names = {s.id for s in sides if isinstance(s, ast.Name)}
+        consts = {s.value for s in sides if isinstance(s, ast.Constant)}
+        return names == {"__name__"} and consts == {"__main__"}
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and is_guard(node.test) and node.body:
+            if node.body[0].lineno <= line <= (node.body[-1].end_lineno or node.body[-1].lineno):
+                return None
+    return f"{path}:{line}"
+
+
+def _guard_message(where: str) -> str:
+    at = "" if where == "a spawned worker" else f" (the call at {where} is not under it)"
+    return ("the Dask evaluator starts its local workers with multiprocessing's 'spawn' method, and each worker "
+            "imports the script that started it, so the script must run moopt.optimize (or the code calling it) "
+            f'only under `if __name__ == "__main__":`{at}. Without the guard each worker runs the script again '
+            "(Dask reports 'Nanny failed to start'). Move the call under the guard, or use "
+            "evaluator='processes:N'.")
 
 
 def make_evaluator(spec=None) -> Evaluator:

@@ -330,3 +330,72 @@ def test_evaluator_arguments_are_named_in_their_errors(make, shown):
     with pytest.raises(ValueError) as err:
         make(evaluators)
     assert shown in str(err.value)
+
+
+_NO_GUARD = '''
+import moopt
+
+def evaluate(q):
+    return {"f1": q["x"], "f2": 1 - q["x"]}
+
+p = moopt.Problem([moopt.Real("x", 0, 1)], ["f1", "f2"], evaluate)
+moopt.optimize(p, "random", budget=4, seed=0, evaluator="dask:2")
+'''
+
+
+def test_dask_script_without_the_main_guard_exits_quickly_naming_the_guard(tmp_path):
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    script = tmp_path / "noguard.py"
+    script.write_text(_NO_GUARD)
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert ('so the script must run moopt.optimize (or the code calling it) only under `if __name__ == "__main__":` '
+            f"(the call at {script}:8 is not under it)") in done.stderr, done.stderr
+    assert "Move the call under the guard, or use evaluator='processes:N'" in done.stderr
+    assert "Nanny failed to start" not in done.stderr.replace("(Dask reports 'Nanny failed to start')", "")
+    # the same script with the guard runs
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text(_NO_GUARD.replace("\np = ", "\nif __name__ == '__main__':\n    p = ")
+                       .replace("\nmoopt.optimize", "\n    moopt.optimize"))
+    done = subprocess.run([sys.executable, str(guarded)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("what,shown", [
+    ("lock", "its evaluate (_dask_problem.<locals>.evaluate): its closed-over variable 'lock' (a _thread.lock) "
+             "cannot be pickled"),
+    ("file", "its evaluate (_dask_problem.<locals>.evaluate): its closed-over variable 'fh' (a _io.TextIOWrapper) "
+             "cannot be pickled"),
+])
+def test_dask_with_an_unpicklable_problem_names_the_object_and_the_fix(tmp_path, what, shown):
+    pytest.importorskip("distributed")
+    import moopt
+
+    problem = _dask_problem(what, tmp_path)
+    with pytest.raises(moopt.errors.ConfigError) as err:
+        moopt.optimize(problem, "random", budget=4, seed=0, evaluator="dask:2")
+    msg = str(err.value)
+    assert msg.startswith("the problem cannot be sent to the Dask workers: ") and shown in msg, msg
+    assert "Define evaluate as a module-level function" in msg and "evaluator='processes:N'" in msg
+
+
+def _dask_problem(what, tmp_path):
+    import threading
+
+    if what == "lock":
+        lock = threading.Lock()
+
+        def evaluate(q):
+            with lock:
+                return {"f1": q["x"], "f2": 1 - q["x"]}
+    else:
+        fh = open(tmp_path / "log.txt", "w")  # noqa: SIM115 - the point: an open file in the closure
+
+        def evaluate(q):
+            fh.write("x\n")
+            return {"f1": q["x"], "f2": 1 - q["x"]}
+
+    return _line_problem(evaluate)
