@@ -325,10 +325,14 @@ def _record(row, names: Optional[Sequence[str]] = None, path: str = "?") -> Eval
     """An :class:`EvaluationRecord` from a row of ``_EVAL_COLUMNS``, both rows' checksums checked."""
     if not _eval_sound((row[0], row[1], row[17], *row[3:14], row[14], row[18])):
         raise _damaged(path, "evaluations", f"seq={row[0]}")
+    if row[20] is None:
+        raise RunStoreError(f"run store {path} is damaged: evaluations row seq={row[0]} refers to candidates row "
+                            f"id={row[1]}, which is missing; restore the file from a backup or start a new run "
+                            "with another path.")
     if row_checksum("candidates", (row[1], row[15], row[2], row[16], row[19])) != row[20]:
         raise _damaged(path, "candidates", f"id={row[1]}")
     try:
-        return _decode_record(row, names)
+        return _decode_record(row, names, path)
     except (ValueError, TypeError, RecursionError) as exc:
         if isinstance(exc, RunStoreError):
             raise
@@ -363,10 +367,10 @@ def _loads(text, path: str, table: str, rowid: str, column: str):
         raise _bad_json(path, table, rowid, column, exc) from None
 
 
-def _decode_record(row, names: Optional[Sequence[str]]) -> EvaluationRecord:
+def _decode_record(row, names: Optional[Sequence[str]], path: str = "?") -> EvaluationRecord:
     raw = row[15]
     if isinstance(raw, bytes):  # a vector of floats (a space of Reals), named by the run's variables
-        params = _vector_params(raw, names)
+        params = _vector_params(raw, names, path)
         key = row[2] if row[2] is not None and not isinstance(row[2], bytes) else serial.canonical(params)
     else:
         params = serial.loads(raw)
@@ -392,12 +396,13 @@ def _decode_record(row, names: Optional[Sequence[str]]) -> EvaluationRecord:
     )
 
 
-def _vector_params(raw: bytes, names: Optional[Sequence[str]]) -> dict:
+def _vector_params(raw: bytes, names: Optional[Sequence[str]], path: str = "?") -> dict:
     """The params of a candidate stored as float64 bytes in the order of the space's variables."""
-    values = np.frombuffer(raw, dtype="<f8").tolist()
+    values = np.frombuffer(raw, dtype="<f8").tolist() if len(raw) % 8 == 0 else [None] * (len(raw) // 8 + 1)
     if names is None or len(names) != len(values):
-        raise RunStoreError(f"a candidate stored as a vector of {len(values)} numbers does not match the "
-                            f"run's variables ({None if names is None else len(names)}); the store is damaged.")
+        raise RunStoreError(f"run store {path} is damaged: a candidate stored as a vector of {len(raw) / 8:g} "
+                            f"numbers does not match the run's variables ({None if names is None else len(names)}); "
+                            "restore the file from a backup or start a new run with another path.")
     return dict(zip(names, values))
 
 
@@ -698,6 +703,7 @@ class RunStore:
             for k, v, crc in conn.execute("SELECT key, value, crc FROM meta"):
                 if row_checksum("meta", (k, v)) != crc:
                     raise _damaged(self.path, "meta", f"key={k!r}")
+            self._check_rows(conn)
             full = self.verify and not self.readonly and not memory
             if self.verify:
                 check = conn.execute("PRAGMA integrity_check(1)" if full else "PRAGMA quick_check").fetchone()[0]
@@ -735,6 +741,22 @@ class RunStore:
                 f"run store {self.path} lacks the {missing[0][0]} {missing[0][1]!r} of a moopt run store: the file "
                 "is damaged; restore it or start a new run with another path.")
 
+    def _check_rows(self, conn: sqlite3.Connection) -> None:
+        """Cheap checks on every open: no evaluation or log row deleted (their ``seq`` runs 1..N with no
+        gap up to the highest ever given), and a configuration wherever there are candidates."""
+        for table in ("evaluations", "logs"):
+            n, top = conn.execute(f"SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM {table}").fetchone()
+            given = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+            if n != top or (given is not None and given[0] != top):
+                raise RunStoreError(
+                    f"run store {self.path} is damaged: {table} holds {n} rows but their seq runs to "
+                    f"{max(top, given[0] if given else 0)} (rows were deleted); restore the file from a backup or "
+                    "start a new run with another path.")
+        if conn.execute("SELECT id FROM config").fetchone() is None \
+                and conn.execute("SELECT EXISTS(SELECT 1 FROM candidates)").fetchone()[0]:
+            raise RunStoreError(f"run store {self.path} is damaged: it holds candidates but no configuration row; "
+                                "restore the file from a backup or start a new run with another path.")
+
     def _verify_all(self, conn: sqlite3.Connection) -> None:
         """Every row's checksum and the links the engine relies on (run before a resume writes)."""
         path = self.path
@@ -767,7 +789,12 @@ class RunStore:
                 f"run store {path} is damaged: evaluations row seq={bad[0]} is an answer copied from seq={bad[1]}, "
                 "which is not an earlier evaluation of the same candidate with the same values; restore the "
                 "file from a backup or start a new run with another path.")
-        # each evaluation's told mark is in its checksum (the engine tells the untold ones again on resume)
+        # each evaluation's told mark is in its checksum (the engine tells the untold ones again on resume);
+        # told marks are written with a checkpoint, so told evaluations without one mean it was deleted
+        if conn.execute("SELECT id FROM checkpoint").fetchone() is None \
+                and conn.execute("SELECT EXISTS(SELECT 1 FROM evaluations WHERE told = 1)").fetchone()[0]:
+            raise RunStoreError(f"run store {path} is damaged: evaluations are marked told but there is no "
+                                "checkpoint row; restore the file from a backup or start a new run with another path.")
 
     # -- lifecycle ----------------------------------------------------------
     def close(self) -> None:
@@ -952,7 +979,7 @@ class RunStore:
     def record(self, seq: int) -> EvaluationRecord:
         """The evaluation with sequence number ``seq``."""
         row = self.conn.execute(
-            f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id "
+            f"SELECT {_EVAL_COLUMNS} FROM evaluations e LEFT JOIN candidates c ON c.id = e.candidate_id "
             "WHERE e.seq = ?", (int(seq),)).fetchone()
         if row is None:
             raise RunStoreError(f"run store {self.path} has no evaluation {seq}.")
@@ -1037,7 +1064,8 @@ class RunStore:
                 elif kind == "row":
                     v = item[1]
                     d = self._digest(v[1])
-                    evals.append(_eval_row(seq, v[0], d, v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], None))
+                    evals.append(_eval_row(seq, v[0], d, v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
+                                           v[11], None))
                     index.append((d, v[2], v[6], seq))
                 elif kind == "cached":
                     orig = item[2]
@@ -1214,7 +1242,7 @@ class RunStore:
             rid = f"id={r[0]}"
             if row_checksum("candidates", r[:5]) != r[5]:
                 raise _damaged(self.path, "candidates", rid)
-            out.append((r[0], _vector_params(r[1], names) if isinstance(r[1], bytes)
+            out.append((r[0], _vector_params(r[1], names, self.path) if isinstance(r[1], bytes)
                         else _loads(r[1], self.path, "candidates", rid, "params"),
                         _loads(r[3], self.path, "candidates", rid, "info")))
         return out
@@ -1234,7 +1262,7 @@ class RunStore:
     def untold(self) -> list[EvaluationRecord]:
         """Finished evaluations the checkpointed search has not been told, in completion order."""
         rows = self.conn.execute(
-            f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id "
+            f"SELECT {_EVAL_COLUMNS} FROM evaluations e LEFT JOIN candidates c ON c.id = e.candidate_id "
             "WHERE e.told = 0 ORDER BY e.seq"
         ).fetchall()
         names = self._names()
@@ -1328,7 +1356,7 @@ class RunStore:
     @_guard
     def evaluations(self, max_seq: Optional[int] = None) -> list[EvaluationRecord]:
         """Every finished evaluation in completion order (up to sequence number ``max_seq`` when given)."""
-        sql = f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id"
+        sql = f"SELECT {_EVAL_COLUMNS} FROM evaluations e LEFT JOIN candidates c ON c.id = e.candidate_id"
         if max_seq is not None:
             rows = self.conn.execute(sql + " WHERE e.seq <= ? ORDER BY e.seq", (int(max_seq),))
         else:
@@ -1364,7 +1392,7 @@ class RunStore:
         for i in range(0, len(seqs), 500):
             part = seqs[i:i + 500]
             rows = self.conn.execute(
-                f"SELECT {_EVAL_COLUMNS} FROM evaluations e JOIN candidates c ON c.id = e.candidate_id "
+                f"SELECT {_EVAL_COLUMNS} FROM evaluations e LEFT JOIN candidates c ON c.id = e.candidate_id "
                 f"WHERE e.seq IN ({','.join('?' * len(part))})", part).fetchall()
             found.update((r[0], _record(r, names, self.path)) for r in rows)
         return [found[s] for s in seqs if s in found]
