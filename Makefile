@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make run    -> creates .venv, installs moopt, runs the DPP-Net preset on the embedded digits (this machine)
-#   make test   -> creates .venv, installs moopt with test extras, runs ruff, mypy and the whole test suite
+#   make test   -> creates .venv, installs moopt with test and docs extras, runs ruff, mypy, the docs build
+#                  (mkdocs --strict) and the whole test suite (tests/docs runs the docs' code examples)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -17,7 +18,7 @@ $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PINS)
-	$(PY) -m pip install -q -e ".[torch,dist,test,bench,fast]"
+	$(PY) -m pip install -q -e ".[torch,dist,test,bench,fast,docs]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -28,6 +29,7 @@ run: install
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(PY) -m mkdocs build --strict --quiet
 	$(PY) -m pytest -q -n 2 tests
 
 bench: install

@@ -40,6 +40,10 @@ setup(
         "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100", "ruff>=0.6", "mypy>=1.10",
                  # exercises the ONNX export of `moopt nas export` (optional for users)
                  "onnx>=1.15"],
+        # the documentation site that `make test` builds (mkdocs build --strict)
+        # (pinned: a strict build turns any new warning of a newer version into a failure)
+        "docs": ["mkdocs==1.6.1", "mkdocstrings[python]==1.0.8", "mkdocstrings-python==2.0.11",
+                 "pymdown-extensions>=10"],
         # pygmo: fastest exclusive HV contributions for >= 4 objectives (optional)
         "fast": ["pygmo>=2.19"],
         # numba: paretoset's compiled filter, the fastest peer on random sets (moopt itself compiles nothing)
