@@ -121,8 +121,12 @@ def test_count_duplicates_is_stored_and_checked_on_resume(tmp_path):
     with pytest.raises(ConfigError, match="count_duplicates=True"):
         moopt.optimize(p, "nsga2", budget=40, seed=0, pop_size=10, store=old, count_duplicates=False)
     # a store written before the setting existed counted every result: it resumes that way
+    from moopt.store import row_checksum
+
     con = sqlite3.connect(old)
     con.execute("UPDATE config SET extra = json_remove(extra, '$.count_duplicates') WHERE id = 1")
+    row = con.execute("SELECT id, identity, extra, created FROM config").fetchone()
+    con.execute("UPDATE config SET crc = ? WHERE id = 1", (row_checksum("config", tuple(row)),))  # an intact row
     con.commit()
     con.close()
     assert "count_duplicates" not in moopt.RunResult.load(old).config["extra"]
