@@ -150,7 +150,9 @@ class LatencyTable:
 
     Args:
         entries: LUT key -> ``{"ms": median, "iqr_ms": spread, "min_ms": minimum}``.
-        input_shape, num_classes, config: The skeleton the table covers.
+        input_shape: ``(c, h, w)`` of the input the table covers.
+        num_classes: Classes of the head the table covers.
+        config: The DPP-Net skeleton (:class:`~moopt.adapters.nas.spaces.dpp.DPPConfig`) the table covers.
         device: Description of the measured device (:func:`device_info`).
         name: Device name used in reports.
     """
@@ -361,8 +363,11 @@ def profile_dpp(input_shape: Sequence[int], num_classes: int, *, config: Optiona
         input_shape: ``(c, h, w)`` of the target task.
         num_classes: Classes of the target task.
         config: Macro skeleton (default :class:`DPPConfig`).
-        batch_size, threads, device: Measurement settings (recorded in the table).
-        repeats, warmup: Timed / untimed passes per layer (the median is stored).
+        batch_size: Images per timed forward pass (recorded in the table).
+        threads: torch intra-op threads while timing (recorded).
+        device: Torch device timed (recorded).
+        repeats: Timed passes per layer (the median is stored).
+        warmup: Untimed passes per layer first.
         name: Device name (default: the host name).
         clock: ``"wall"`` or ``"cpu"`` (single-thread CPU time; see
             :func:`~moopt.adapters.nas.objectives.timer_for`).

@@ -146,8 +146,18 @@ def dpp(*, target: str = "host", criterion: str = "pareto", k: int = 8, max_laye
         stages: Cells per dense block of the searched network.
         growth: Growth rate per dense block.
         stem_channels: Output channels of the stem convolution.
-        data, table, budget, epochs, max_train, seed, device, workers, scheduler, out, export,
-            progress: As in :func:`monas`.
+        data: As in :func:`monas`.
+        table: As in :func:`monas`.
+        budget: As in :func:`monas`.
+        epochs: As in :func:`monas`.
+        max_train: As in :func:`monas`.
+        seed: As in :func:`monas`.
+        device: As in :func:`monas`.
+        workers: As in :func:`monas`.
+        scheduler: As in :func:`monas`.
+        out: As in :func:`monas`.
+        export: As in :func:`monas`.
+        progress: As in :func:`monas`.
 
     Returns:
         The run's :class:`moopt.RunResult`.
@@ -724,7 +734,8 @@ def train_final(run: Union[str, os.PathLike], run_id: int, *, epochs: float = 30
         run_id: The candidate's id (the ``id`` of ``moopt show`` and of the front table).
         epochs: Training epochs.
         data: Dataset (default the run's; a table run defaults to digits).
-        stages, growth: DPP-Net skeleton of the final network (default twice the cells per block).
+        stages: Cells per dense block of the final network (default twice the search's).
+        growth: Growth rate per dense block of the final network (default the search's).
         device: Torch device (default the run's).
         export_to: Folder for the exported network.
         progress: Called with a line of text at each stage.
