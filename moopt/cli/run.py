@@ -65,6 +65,7 @@ def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, 
     """Shared by ``run`` and ``demo``: open/resume the store, run, return the RunResult."""
     from ..engine import budget_spent, build_search, optimize, resolve_count_duplicates
     from ..errors import ConfigError
+    from ..evaluators import check_timeout
     from ..registry import get_algorithm
     from ..store import RunStore
 
@@ -82,6 +83,7 @@ def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, 
         # a search that does not support this kind of problem, or a bad option: the search's
         # own message may name only one of the two, so say which pair it was
         raise ConfigError(f"cannot set up algorithm {algorithm!r} for problem {problem_spec!r}: {exc}") from exc
+    check_timeout(timeout)  # a bad time limit is refused before the store is created
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     try:
         store = RunStore(out, lock=True)
@@ -96,9 +98,9 @@ def _execute(*, problem_spec, algorithm, budget, seed, out, evaluator, options, 
         if resumed:
             n = budget_spent(store, count_dup)
             what = "evaluations" if count_dup else "paid evaluations"
-            if n >= budget:
+            if n == budget:
                 say(f"The run in {out} is complete ({n}/{budget} {what}); showing its result.")
-            else:
+            elif n < budget:
                 say(f"Resuming the run in {out}: {n}/{budget} {what} done.")
         t0 = time.perf_counter()
         result = optimize(problem, algorithm, budget=budget, seed=seed, store=store, evaluator=evaluator,

@@ -399,3 +399,25 @@ def _dask_problem(what, tmp_path):
             return {"f1": q["x"], "f2": 1 - q["x"]}
 
     return _line_problem(evaluate)
+
+
+def test_cli_refuses_a_timeout_beyond_the_limit_before_creating_the_store(tmp_path, capsys):
+    from moopt.cli import main
+
+    db = tmp_path / "x.db"
+    assert main(["run", "--problem", "zdt1", "--algorithm", "random", "--budget", "5", "--timeout", "1e12",
+                 "--out", str(db)]) == 2
+    assert "beyond the longest time limit" in capsys.readouterr().err and not db.exists()
+
+
+def test_cli_refuses_a_smaller_budget_without_calling_the_run_complete(tmp_path, capsys):
+    from moopt.cli import main
+
+    db = tmp_path / "y.db"
+    args = ["run", "--problem", "zdt1", "--algorithm", "random", "--out", str(db)]
+    assert main([*args, "--budget", "10"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--budget", "5"]) == 2
+    captured = capsys.readouterr()
+    assert "already spent 10 paid evaluations" in captured.err and "--budget 10" in captured.err
+    assert "is complete" not in captured.out + captured.err
