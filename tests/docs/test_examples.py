@@ -38,10 +38,7 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 # Pages other engineers own whose examples do not run yet, with what is missing. Each is an
 # xfail(strict=True): once the page is fixed the test fails until its entry is removed here.
-PENDING: dict[str, str] = {
-    "runs.md": "train_and_measure, MySearch, MyEvaluator, MyStore are the reader's own names: "
-               "those blocks need `<!-- not-run: ... -->` markers (or real definitions)",
-}
+PENDING: dict[str, str] = {}
 
 
 @dataclass
