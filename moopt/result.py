@@ -51,7 +51,7 @@ class Table:
         columns: Column names, in display order.
         rows: One dict per row (missing keys read as ``None``).
 
-    Example:
+    Examples:
         >>> t = Table(["id", "f"], [{"id": 0, "f": 0.5}, {"id": 3, "f": 0.25}])
         >>> t["f"], len(t), t[1]["id"]
         ([0.5, 0.25], 2, 3)

@@ -1426,7 +1426,7 @@ class RunStore:
             kind: The log's kind (e.g. ``"final_training"``); read back with ``logs(kind)``.
             values: JSON values (``moopt.serial`` encodes numpy arrays and tuples).
 
-        Example:
+        Examples:
             >>> with RunStore(":memory:") as st:
             ...     st.add_log("note", {"text": "hello"})
             ...     [e["text"] for e in st.logs("note")]
