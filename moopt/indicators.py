@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from moopt import _kernels
-from moopt._validation import Directions, as_points, as_ref, to_min
+from moopt._validation import Directions, as_points, as_ref, check_hv, to_min
 
 __all__ = [
     "hypervolume",
@@ -96,8 +96,12 @@ def hypervolume(F, ref, *, directions: Directions = None, outside: str = "warn")
         A single float, the hypervolume; ``0.0`` for an empty set.
 
     Raises:
-        ValueError: non-finite values, wrong shapes, a ``ref`` or ``directions``
-            of the wrong length, an unknown direction.
+        ValueError: non-finite values, wrong shapes (a 1-D ``F``: pass
+            ``np.asarray(F)[:, None]`` for points of one objective or ``[F]``
+            for one point), a ``ref`` or ``directions`` of the wrong length, an
+            unknown direction, or a hypervolume that overflows a float64
+            (rescale the objectives).
+        TypeError: values that are not real numbers (bool, complex, strings).
 
     Notes:
         Kernels (chosen by ``benchmarks/bench_kernels.py``): an O(n log n)
@@ -125,7 +129,7 @@ def hypervolume(F, ref, *, directions: Directions = None, outside: str = "warn")
         return 0.0
     hv, n_out = _kernels.hv_with_outside(Fm, r)
     _report_outside(n_out, Fm.shape[0], outside)
-    return hv
+    return check_hv(hv)
 
 
 def hv_contributions(F, ref, *, directions: Directions = None, outside: str = "warn") -> np.ndarray:
@@ -156,7 +160,7 @@ def hv_contributions(F, ref, *, directions: Directions = None, outside: str = "w
         return np.zeros(0)
     out, n_out = _kernels.hvc_with_outside(Fm, r)
     _report_outside(n_out, Fm.shape[0], outside)
-    return out
+    return check_hv(out, what="hypervolume contributions")
 
 
 def hv_improvement(X, F, ref, *, directions: Directions = None) -> np.ndarray:
@@ -181,11 +185,11 @@ def hv_improvement(X, F, ref, *, directions: Directions = None) -> np.ndarray:
         >>> hv_improvement([[1, 1], [3, 3]], [[2, 2]], ref=[4, 4]).tolist()
         [5.0, 0.0]
     """
-    Xm, signs = to_min(X, directions, name="X", copy=False)
+    Xm, signs = to_min(X, directions, name="X", copy=False, allow_1d=True)
     if Xm.shape[0] == 0 and Xm.shape[1] == 0:
         return np.zeros(0)
     r = as_ref(ref, signs)
-    Fm = as_points(F, name="F")
+    Fm = as_points(F, name="F", allow_1d=False)
     if Fm.shape[0] and Fm.shape[1] != Xm.shape[1]:
         raise ValueError(f"X has {Xm.shape[1]} objectives but F has {Fm.shape[1]}.")
     Fm = Fm * signs if Fm.shape[0] else Fm.reshape(0, Xm.shape[1])
@@ -196,7 +200,7 @@ def hv_improvement(X, F, ref, *, directions: Directions = None) -> np.ndarray:
     for i, x in enumerate(Xm):
         if not (x < r).all():
             continue
-        box = float(np.prod(r - x))
+        box = check_hv(float(np.prod(r - x)), what="hypervolume improvement")
         if Fm.shape[0] == 0:
             out[i] = box
             continue
@@ -267,7 +271,7 @@ def hypervolume_mc(
         return HVEstimate(0.0, 0.0, n_samples)
     P = P[_kernels.nd_mask(P, False)]
     lo = P.min(axis=0)
-    box = float(np.prod(r - lo))
+    box = check_hv(float(np.prod(r - lo)), what="hypervolume (its bounding box)")
     m = P.shape[1]
     hits = 0
     chunk = max(1, min(n_samples, 2_000_000 // max(1, P.shape[0] * m)))
@@ -286,7 +290,7 @@ def hypervolume_mc(
 
 def _sets(F, R, directions):
     Fm, signs = to_min(F, directions, allow_empty=False, copy=False)
-    Rm = as_points(R, name="reference_set", allow_empty=False, n_obj=Fm.shape[1])
+    Rm = as_points(R, name="reference_set", allow_empty=False, n_obj=Fm.shape[1], allow_1d=False)
     if Rm.shape[1] != Fm.shape[1]:
         raise ValueError(f"reference_set has {Rm.shape[1]} objectives but F has {Fm.shape[1]}.")
     return Fm, Rm * signs

@@ -276,7 +276,7 @@ def pareto_front(
         >>> pareto_front([[1, 2], [2, 1], [2, 2], [1, 2]]).tolist()
         [[1.0, 2.0], [2.0, 1.0]]
     """
-    arr = as_points(F)
+    arr = as_points(F, allow_1d=False)
     mask = is_nondominated(arr, directions=directions, keep_duplicates=keep_duplicates)
     idx = np.flatnonzero(mask)
     front = arr[idx]

@@ -88,7 +88,13 @@ def infer_reference_point(F, *, directions: Directions = None, scale: float = 0.
         fallback = np.abs(nadir)
         fallback[fallback == 0] = 1.0
         rng = np.where(degenerate, fallback, rng)
-    return (nadir + s * rng) * signs
+    ref = (nadir + s * rng) * signs
+    if not np.isfinite(ref).all():
+        raise ValueError(
+            f"the inferred reference point overflows a float64 ({ref.tolist()}): the objectives span more "
+            "than about 1e308; rescale them first (e.g. moopt.normalize(F)) or pass a reference point."
+        )
+    return ref
 
 
 def normalize(F, *, ideal=None, nadir=None, directions: Directions = None) -> np.ndarray:

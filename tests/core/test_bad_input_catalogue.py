@@ -421,3 +421,103 @@ def test_cli_refuses_a_smaller_budget_without_calling_the_run_complete(tmp_path,
     captured = capsys.readouterr()
     assert "already spent 10 paid evaluations" in captured.err and "--budget 10" in captured.err
     assert "is complete" not in captured.out + captured.err
+
+
+# ------------------------------------------------------------------ the kernels' input (moopt.pareto, moopt.indicators)
+def _kernel_call(name):
+    import moopt
+
+    return {
+        "nondominated_sort": moopt.nondominated_sort,
+        "is_nondominated": moopt.is_nondominated,
+        "pareto_front": moopt.pareto_front,
+        "crowding_distance": moopt.crowding_distance,
+        "hypervolume": lambda X: moopt.hypervolume(X, [4.0, 4.0, 4.0]),
+        "hv_contributions": lambda X: moopt.hv_contributions(X, [4.0, 4.0, 4.0]),
+        "infer_reference_point": moopt.infer_reference_point,
+    }[name]
+
+
+_KERNEL_NAMES = ["nondominated_sort", "is_nondominated", "pareto_front", "crowding_distance", "hypervolume",
+                 "hv_contributions", "infer_reference_point"]
+
+
+@pytest.mark.parametrize("name", _KERNEL_NAMES)
+def test_kernel_with_1d_input_is_refused_naming_both_fixes(name):
+    # nondominated_sort([3., 1., 2.]) returned [0]: one point, where three points of one objective were meant
+    with pytest.raises(ValueError) as err:
+        _kernel_call(name)([3.0, 1.0, 2.0])
+    msg = str(err.value)
+    assert "F has shape (3,), but points must come as an array of shape (n, m)" in msg, msg
+    assert "For 3 points of one objective pass np.asarray(F)[:, None]; for one point of 3 objectives pass [F]" in msg
+
+
+@pytest.mark.parametrize("name", _KERNEL_NAMES)
+def test_kernel_with_zero_objectives_is_refused(name):
+    import numpy as np
+
+    with pytest.raises(ValueError, match=r"F has shape \(3, 0\): 3 points with no objective values; each row must "
+                                         r"hold at least one objective \(shape \(n, m\) with m >= 1\)"):
+        _kernel_call(name)(np.zeros((3, 0)))
+
+
+@pytest.mark.parametrize("name", _KERNEL_NAMES)
+@pytest.mark.parametrize("dtype,shown", [
+    (bool, "F is a bool array; objective values must be real numbers. If the booleans are meant as 0/1 values, "
+           "convert them first: np.asarray(F, dtype=float)."),
+    (complex, "F is a complex array; objective values must be real numbers (pass the real part, np.real(F)"),
+])
+def test_kernel_with_bool_or_complex_values_is_refused(name, dtype, shown):
+    import numpy as np
+
+    with pytest.raises(TypeError) as err:
+        _kernel_call(name)(np.ones((2, 3), dtype=dtype))
+    assert shown in str(err.value), err.value
+
+
+def test_kernel_with_ragged_rows_or_strings_is_refused():
+    import moopt
+
+    with pytest.raises(TypeError, match="its rows have different lengths; give every point the same number of "
+                                        "objectives"):
+        moopt.nondominated_sort([[1.0, 2.0], [3.0]])
+    with pytest.raises(TypeError, match=r"got strings \(e.g. '1'\); parse them into numbers first"):
+        moopt.hypervolume([["1", "2"]], [3.0, 3.0])
+
+
+@pytest.mark.parametrize("ref,exc,shown", [
+    ([[3.0, 3.0]], ValueError, "ref must be one point of shape (m,) (one coordinate per objective), got an array "
+                               "of shape (1, 2); pass a single reference point, e.g. ref[0]"),
+    ([[3.0], [3.0]], ValueError, "got an array of shape (2, 1)"),
+    ([True, True], TypeError, "ref must be real numbers, got a bool array [True, True]."),
+    ([3 + 0j, 3 + 0j], TypeError, "ref must be real numbers, got a complex array"),
+])
+def test_hypervolume_with_a_reference_point_that_is_not_one_real_point(ref, exc, shown):
+    import moopt
+
+    with pytest.raises(exc) as err:
+        moopt.hypervolume([[1.0, 2.0], [2.0, 1.0]], ref)
+    assert shown in str(err.value), err.value
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, F, r: m.hypervolume(F, r),
+    lambda m, F, r: m.hv_contributions(F, r),
+    lambda m, F, r: m.hv_improvement(F, F + 1.0, r),
+    lambda m, F, r: m.hypervolume_mc(F, r, n_samples=10, seed=0),
+])
+def test_hypervolume_that_overflows_is_an_error_not_inf(call):
+    import warnings
+
+    import numpy as np
+
+    import moopt
+
+    # moocore returns inf here; an inf HV ranks every such set equal, so it is refused
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError) as err:
+            call(moopt, np.zeros((1, 3)), [1e200, 1e200, 1e200])
+    msg = str(err.value)
+    assert "overflowed a float64 (the volume exceeds about 1.8e308)" in msg, msg
+    assert "Rescale the objectives first, e.g. moopt.normalize(F)" in msg

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import moopt
 
@@ -94,9 +96,22 @@ def test_empty_input():
         moopt.igd(F, np.ones((2, 3)))
 
 
-def test_single_point_is_one_row():
-    assert moopt.nondominated_sort([1.0, 2.0]).tolist() == [0]
-    assert moopt.hypervolume([1.0, 2.0], REF) == 2.0
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_one_dimensional_input_is_refused_naming_both_readings(name):
+    # [3, 1, 2] may be three points of one objective or one point of three: the kernels do not guess
+    X = [1.0, 2.0] if name != "hv_improvement" else F  # hv_improvement's candidates may be one point
+    call = KERNELS[name] if name != "hv_improvement" else (lambda X: moopt.hv_improvement([1.0, 1.0], [1.0, 2.0], REF))
+    with pytest.raises(ValueError, match=r"has shape \(2,\), but points must come as an array of shape \(n, m\)"
+                                         r".*np\.asarray\(\w+\)\[:, None\].*pass \[\w+\]"):
+        call(X)
+
+
+def test_single_point_where_documented_and_empty_1d():
+    assert moopt.nondominated_sort([[1.0, 2.0]]).tolist() == [0]
+    assert moopt.hypervolume([[1.0, 2.0]], REF) == 2.0
+    assert moopt.dominates([1.0, 2.0], [2.0, 2.0]) is True
+    assert moopt.hv_improvement([1.0, 1.0], F, REF).tolist() == [1.0]
+    assert moopt.nondominated_sort([]).shape == (0,)
 
 
 def test_stop_after_and_constraints_errors():
@@ -109,3 +124,32 @@ def test_stop_after_and_constraints_errors():
         moopt.is_nondominated(F, constraints=[0, np.nan])
     with pytest.raises(ValueError, match="a has 2 objectives but b has 3"):
         moopt.dominates([1, 2], [1, 2, 3])
+
+
+def _reference_checks(X):
+    """The checks before the 1-D / zero-objective / bool / complex refusals: the old as_points, inline."""
+    arr = np.array(X, dtype=float)
+    assert arr.ndim == 2 and arr.shape[1] >= 1 and np.isfinite(arr).all()
+    return arr
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 4), st.data())
+def test_any_finite_2d_float_input_is_accepted_unchanged(n, m, data):
+    # the hardening refuses only what was ambiguous or wrong: a finite (n, m >= 1) array of reals is
+    # accepted as before, as a float64 array, a list or an int array, with the same answer
+    from moopt import _kernels
+
+    values = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+    X = np.array(data.draw(st.lists(st.lists(values, min_size=m, max_size=m), min_size=n, max_size=n)))
+    arr = _reference_checks(X)
+    ranks = _kernels.nd_ranks(arr, None)
+    for form in (X, X.tolist(), np.asfortranarray(X), X.astype(np.float32).astype(float)):
+        A = np.asarray(form, dtype=float)
+        assert moopt.nondominated_sort(form).tolist() == _kernels.nd_ranks(A, None).tolist()
+    assert moopt.nondominated_sort(X).tolist() == ranks.tolist()
+    assert moopt.is_nondominated(X).tolist() == (ranks == 0).tolist()
+    ref = arr.max(axis=0) + 1.0
+    assert moopt.hypervolume(X, ref) == pytest.approx(_kernels.hv_exact(arr[ranks == 0], ref), rel=1e-12)
+    ints = np.round(X).astype(np.int64)
+    assert moopt.nondominated_sort(ints).tolist() == _kernels.nd_ranks(ints.astype(float), None).tolist()
