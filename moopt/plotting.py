@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -84,13 +85,33 @@ def plot_front(result, path, *, title: Optional[str] = None) -> Path:
     return path
 
 
+def _excluded_message(result, ref) -> str:
+    """Why the hypervolume is 0 everywhere: ``ref`` bounds no point of the front (user directions)."""
+    F, signs = result.front_F, np.asarray(result.signs, dtype=float)
+    nadir = (F * signs).max(axis=0) * signs
+    fmt = ", ".join(f"{float(x):.6g}" for x in nadir)
+    return (f"the reference point {[float(f'{x:.6g}') for x in ref]} does not bound any point of the front (its "
+            f"nadir is ({fmt})), so the hypervolume is 0 at every evaluation; pass a reference point worse "
+            "than the nadir in every objective, or ref=None to infer one.")
+
+
 def plot_hypervolume(result, path, *, ref=None) -> Path:
-    """Draw hypervolume versus evaluations to ``path`` (PNG)."""
+    """Draw hypervolume versus evaluations to ``path`` (PNG).
+
+    A ``ref`` that bounds no point of the front (the curve is 0 throughout) is
+    drawn with a note on the plot and a :class:`UserWarning` naming the front's nadir.
+    """
     plt = _pyplot()
     hv = result.hypervolume_history(ref=ref)
     ref_used = result.reference_point() if ref is None else np.asarray(ref, dtype=float)
+    excluded = ref is not None and len(result.front_F) > 0 and not np.any(hv > 0)
+    if excluded:  # a flat zero curve with no word of why looks like a failed search
+        warnings.warn(_excluded_message(result, ref_used), UserWarning, stacklevel=2)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(np.arange(1, len(hv) + 1), hv, color="tab:blue")
+    if excluded:
+        ax.text(0.5, 0.5, "no point is inside the reference point:\nthe hypervolume is 0 throughout",
+                transform=ax.transAxes, ha="center", va="center", color="tab:red", fontsize=9)
     ax.set_xlabel("evaluations")
     ax.set_ylabel("hypervolume")
     ax.set_title(f"hypervolume (reference point {np.round(ref_used, 4).tolist()}"

@@ -12,9 +12,11 @@ Examples::
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import click
@@ -50,6 +52,40 @@ def _open_result(path: str):
         return RunResult.load(path)
     except RunStoreError as exc:
         raise click.BadParameter(str(exc), param_hint="RUN_DB") from None
+
+
+def _canonical_hv_line(result, problem, name: str, ref=None) -> str | None:
+    """``hypervolume w.r.t. REF: HV (true front: ...)`` for a benchmark problem's own reference point.
+
+    When that reference point excludes the front (an early or poor run), the line says so: the HV
+    is 0 there while the summary's HV against the inferred reference point is not.
+    """
+    import numpy as np
+
+    if ref is None:
+        ref = getattr(problem, "ref_point", None)
+        if ref is None:
+            return None
+    ref = [float(x) for x in ref]
+    if len(ref) != len(result.objective_names):
+        return None
+    value = result.hypervolume(ref)
+    line = f"hypervolume w.r.t. {ref}: {value:.6f}"
+    best = getattr(problem, "max_hypervolume", None)
+    if best:
+        line += f" (true front: {best:.6f}, {100 * value / best:.1f}%)"
+    F = result.front_F
+    if len(F):
+        signs = np.asarray(result.signs, dtype=float)
+        inside = np.all(F * signs < np.asarray(ref) * signs, axis=1)
+        if not inside.any():
+            line += (f": no point of the front is inside {name}'s reference point {_fmt_point(ref)} (the front's "
+                     f"nadir is {_fmt_point((F * signs).max(axis=0) * signs)}), so it is 0; the hypervolume above "
+                     "is against a reference point inferred from the front")
+        elif not inside.all():
+            line += (f"; {int((~inside).sum())} of {len(F)} front points are outside {name}'s reference point "
+                     "and add nothing")
+    return line
 
 
 def _get_problem(spec: str):
@@ -163,6 +199,9 @@ def run(problem_spec, algorithm, budget, seed, out, evaluator, scheduler, option
                       evaluator=evaluator, options=opts, timeout=timeout, progress=progress,
                       retries=retries, say=say, count_duplicates=count_duplicates)
     click.echo(result.summary(warning=False))
+    line = _canonical_hv_line(result, _get_problem(problem_spec), problem_spec)
+    if line:
+        click.echo(line)
     click.echo(f"store: {out}  ({result.elapsed:.1f} s this session)")
     if result.status == "stalled":
         say(f"warning: {result.message}")
@@ -213,35 +252,99 @@ def plot(run_db, out_dir, ref):
     if not len(result.F):
         raise click.UsageError(f"{run_db} has no successful evaluation to plot.")
     ref_v = _floats(ref, "--ref") if ref else None
+    if ref_v is not None:  # checked before any file is written
+        m = len(result.objective_names)
+        if len(ref_v) != m:
+            raise click.BadParameter(f"{ref!r} has {len(ref_v)} coordinates but the run has {m} objectives "
+                                     f"{result.objective_names}; give one value per objective", param_hint="--ref")
+        F = result.front_F
+        note = _nadir_note(F, ref_v, list(result.directions), f"--ref {ref}",
+                           "the hypervolume would be 0 at every evaluation") if len(F) else None
+        if note:
+            raise click.BadParameter(note, param_hint="--ref")
     out_dir = out_dir or str(Path(run_db).with_suffix("")) + "-plots"
     for p in result.plot(out_dir, ref=ref_v):
         click.echo(str(p))
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_points(path: str):
+    """Points of a CSV file: ``(F, header)``; a header is a first row with no number in it."""
     import numpy as np
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") would otherwise glue onto the first field
+        text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="POINTS_CSV") from None
-    rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+    reader = csv.reader(io.StringIO(text))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for r in reader:
+            if r and any(c.strip() for c in r):
+                rows.append((reader.line_num, [c.strip() for c in r]))
+    except csv.Error as exc:
+        raise click.BadParameter(f"{path}, line {reader.line_num}: {exc}", param_hint="POINTS_CSV") from None
     if not rows:
         raise click.BadParameter(f"{path} holds no points", param_hint="POINTS_CSV")
     header = None
-    try:
-        [float(c) for c in rows[0]]
-    except ValueError:
-        header, rows = rows[0], rows[1:]
-    try:
-        F = np.array([[float(c) for c in r] for r in rows], dtype=float)
-    except ValueError as exc:
-        raise click.BadParameter(f"{path}: every row after the header must hold numbers only ({exc})",
-                                 param_hint="POINTS_CSV") from None
-    if F.ndim != 2 or F.shape[0] == 0:
-        raise click.BadParameter(f"{path}: rows have different numbers of columns or there are no points",
+    if not any(_is_number(c) for c in rows[0][1]):  # only names: a header
+        header, rows = rows[0][1], rows[1:]
+    if not rows:
+        raise click.BadParameter(f"{path} holds a header line ({','.join(header or [])}) and no points",
                                  param_hint="POINTS_CSV")
-    return F, header
+    width = len(header) if header is not None else len(rows[0][1])
+    values = []
+    for line, r in rows:
+        if len(r) != width:
+            first = "the header" if header is not None else f"line {rows[0][0]}"
+            raise click.BadParameter(f"{path}, line {line}: {len(r)} field{'s' * (len(r) != 1)}, but {first} has "
+                                     f"{width}; every "
+                                     "point needs one value per objective", param_hint="POINTS_CSV")
+        row = []
+        for j, c in enumerate(r, 1):
+            try:
+                x = float(c)
+            except ValueError:
+                hint = ""
+                if any(sep in c for sep in ";\t ") and len(r) == 1:
+                    hint = " (fields must be separated by commas)"
+                elif line == rows[0][0] and header is None:
+                    hint = " (a header line must name every column, with no number in it)"
+                raise click.BadParameter(f"{path}, line {line}, field {j}: {c!r} is not a number{hint}",
+                                         param_hint="POINTS_CSV") from None
+            if not np.isfinite(x):
+                raise click.BadParameter(f"{path}, line {line}, field {j}: {c!r} is not a finite number; remove "
+                                         "or repair that point", param_hint="POINTS_CSV")
+            row.append(x)
+        values.append(row)
+    return np.array(values, dtype=float), header
+
+
+def _fmt_point(v) -> str:
+    return "(" + ", ".join(f"{float(x):.6g}" for x in v) + ")"
+
+
+def _nadir_note(F, ref_v, dirs, what: str, consequence: str) -> str | None:
+    """A sentence when ``ref_v`` bounds no point of ``F`` (the hypervolume is then 0), else None."""
+    import numpy as np
+
+    from .._validation import directions_signs
+    from ..reference import ideal_nadir
+
+    signs = directions_signs(dirs, F.shape[1])
+    if np.any(np.all(F * signs < np.asarray(ref_v, dtype=float) * signs, axis=1)):
+        return None
+    _, nadir = ideal_nadir(F, directions=dirs)
+    return (f"{what} does not bound any point (the points' nadir is {_fmt_point(nadir)}); {consequence}; pass a "
+            "reference point worse than the nadir in every objective, or leave --ref out to infer one")
 
 
 @click.command("hv")
@@ -249,25 +352,43 @@ def _read_points(path: str):
 @click.option("--ref", default=None, help="Reference point, e.g. 1.1,1.1 (default: inferred and printed).")
 @click.option("--directions", default=None, help="Per-objective min/max, e.g. min,max (default: all min).")
 def hv(points_csv, ref, directions):
-    """Hypervolume of the points in a CSV file (one point per row, optional header)."""
+    """Hypervolume of the points in a CSV file (one point per row, optional header).
+
+    A first line with no number in it is a header (objective names); a byte-order mark is
+    ignored. The number of points read is printed on stderr; stdout holds the result only.
+    """
     import numpy as np
 
+    from .._validation import directions_signs
     from ..indicators import hypervolume
     from ..reference import infer_reference_point
 
-    F, _ = _read_points(points_csv)
+    F, header = _read_points(points_csv)
     dirs = [d.strip() for d in directions.split(",")] if directions else None
+    try:
+        signs = directions_signs(dirs, F.shape[1], name="--directions")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--directions") from None
     if ref is None:
         ref_v = np.asarray(infer_reference_point(F, directions=dirs), dtype=float)
         click.echo(f"reference point (inferred): {','.join(f'{x:.12g}' for x in ref_v)}")
     else:
         ref_v = np.array(_floats(ref, "--ref"))
+        if ref_v.shape[0] != F.shape[1]:
+            raise click.BadParameter(f"{ref!r} has {ref_v.shape[0]} coordinates but the points have "
+                                     f"{F.shape[1]} objectives; give one value per objective",
+                                     param_hint="--ref")
+    names = f": {', '.join(header)}" if header is not None else ""
+    # on stderr, once the input is accepted (an error stays one line); stdout keeps the result only
+    click.echo(f"read {len(F)} points ({F.shape[1]} objectives{names}) from {points_csv}", err=True)
     value = hypervolume(F, ref_v, directions=dirs, outside="ignore")
-    signs = np.array([1.0 if d == "min" else -1.0 for d in (dirs or ["min"] * F.shape[1])])
     outside = int(np.sum(~np.all(F * signs < ref_v * signs, axis=1)))
     click.echo(f"hypervolume: {float(value):.12g}")
     if outside:
         click.echo(f"({outside} of {len(F)} points do not dominate the reference point and add no volume)")
+        note = _nadir_note(F, ref_v, dirs, f"warning: --ref {ref}", "the hypervolume is 0")
+        if note:
+            click.echo(note, err=True)
 
 
 @click.command("demo")
@@ -297,11 +418,7 @@ def demo(out_dir, budget, seed, algorithm, progress):
     click.echo(result.summary())
     problem = _get_problem("zdt1")
     ref = [float(x) for x in getattr(problem, "ref_point", [1.1, 1.1])]
-    line = f"hypervolume w.r.t. {ref}: {result.hypervolume(ref):.6f}"
-    best = getattr(problem, "max_hypervolume", None)
-    if best is not None:
-        line += f" (true front: {best:.6f}, {100 * result.hypervolume(ref) / best:.1f}%)"
-    click.echo(line)
+    click.echo(_canonical_hv_line(result, problem, "zdt1", ref=ref))
     front = result.front
     click.echo("")
     click.echo(f"Pareto front ({len(front)} candidates; objectives only, every 10th shown):")
@@ -309,7 +426,9 @@ def demo(out_dir, budget, seed, algorithm, progress):
 
     rows = front.rows[:: max(1, len(front) // 10)]
     click.echo(Table(["id"] + result.objective_names, rows).to_string())
-    paths = result.plot(out, ref=ref)
+    with warnings.catch_warnings():  # a front outside zdt1's reference point is said in the line above
+        warnings.filterwarnings("ignore", message="the reference point .* does not bound any point")
+        paths = result.plot(out, ref=ref)
     front.to_csv(out / "front.csv")
     click.echo("")
     click.echo(f"store: {store}")

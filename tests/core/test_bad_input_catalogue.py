@@ -521,3 +521,118 @@ def test_hypervolume_that_overflows_is_an_error_not_inf(call):
     msg = str(err.value)
     assert "overflowed a float64 (the volume exceeds about 1.8e308)" in msg, msg
     assert "Rescale the objectives first, e.g. moopt.normalize(F)" in msg
+
+
+# ------------------------------------------------------------------ moopt hv / plot / run / demo output
+def _hv_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+@pytest.mark.parametrize("content", [b"\xef\xbb\xbf0.1,0.9\n0.5,0.5\n", b"0.1,0.9\r\n0.5,0.5\r\n",
+                                     b"\xef\xbb\xbff1,f2\n0.1,0.9\n0.5,0.5\n"])
+def test_hv_csv_with_a_bom_keeps_its_first_row_and_says_how_many_were_read(tmp_path, capsys, content):
+    # the BOM made "\ufeff0.1" a non-number, so line 1 was taken as a header: HV 0.25 instead of 0.29
+    path = tmp_path / "p.csv"
+    path.write_bytes(content)
+    code, out, err = _hv_cli(capsys, "hv", path, "--ref", "1,1")
+    assert code == 0, err
+    assert out == "hypervolume: 0.29\n"  # stdout stays machine-readable
+    names = ": f1, f2" if b"f1" in content else ""
+    assert f"read 2 points (2 objectives{names}) from {path}" in err
+
+
+@pytest.mark.parametrize("content,shown", [
+    ("0.1,O.9\n0.5,0.5\n", "line 1, field 2: 'O.9' is not a number (a header line must name every column, with no "
+                           "number in it)"),
+    ("f1,f2\n0.1,0.9\n0.5,O.5\n", "line 3, field 2: 'O.5' is not a number"),
+    ("f1,f2\n0.1,0.9\n\n0.5\n", "line 4: 1 field, but the header has 2; every point needs one value per objective"),
+    ("0.1;0.9\n0.5;0.5\n", "line 2, field 1: '0.5;0.5' is not a number (fields must be separated by commas)"),
+    ("f1,f2\n0.1,nan\n", "line 2, field 2: 'nan' is not a finite number; remove or repair that point"),
+    ("f1,f2\n", "holds a header line (f1,f2) and no points"),
+])
+def test_hv_csv_with_a_bad_row_names_the_line_and_the_field(tmp_path, capsys, content, shown):
+    path = tmp_path / "p.csv"
+    path.write_text(content)
+    code, out, err = _hv_cli(capsys, "hv", path, "--ref", "1,1")
+    assert code == 2 and shown in err and out == "", err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args,shown", [
+    (["--ref", "1,1,1"], "Invalid value for --ref: '1,1,1' has 3 coordinates but the points have 2 objectives; "
+                         "give one value per objective"),
+    (["--directions", "min,mx"], "Invalid value for --directions: --directions[1] is 'mx'; each direction must be "
+                                 "'min' or 'max'"),
+    (["--directions", "min"], "--directions has 1 entries but the points have 2 objectives"),
+])
+def test_hv_ref_and_directions_errors_name_the_option(tmp_path, capsys, args, shown):
+    path = tmp_path / "p.csv"
+    path.write_text("0.1,0.9\n0.5,0.5\n")
+    code, out, err = _hv_cli(capsys, "hv", path, *args)
+    assert code == 2 and shown in err, err
+
+
+def test_hv_directions_in_capitals_count_the_outside_points_like_the_kernel(tmp_path, capsys):
+    # the outside count compared the text to "min", so MIN was read as max
+    path = tmp_path / "p.csv"
+    path.write_text("0.1,0.9\n0.5,0.5\n2,2\n")
+    code, out, err = _hv_cli(capsys, "hv", path, "--ref", "1,1", "--directions", "MIN,Min")
+    assert code == 0 and "hypervolume: 0.29" in out and "(1 of 3 points do not dominate" in out, out
+
+
+def test_hv_with_a_ref_that_bounds_no_point_says_so_on_stderr(tmp_path, capsys):
+    path = tmp_path / "p.csv"
+    path.write_text("0.1,0.9\n0.5,0.5\n")
+    code, out, err = _hv_cli(capsys, "hv", path, "--ref", "0,0")
+    assert code == 0 and "hypervolume: 0\n" in out
+    assert ("warning: --ref 0,0 does not bound any point (the points' nadir is (0.5, 0.9)); the hypervolume is 0; "
+            "pass a reference point worse than the nadir in every objective, or leave --ref out to infer one") in err
+
+
+@pytest.fixture(scope="module")
+def _zdt1_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("zdt1") / "r.db"
+    assert main(["run", "--problem", "zdt1", "--algorithm", "random", "--budget", "30", "--out", str(db),
+                 "--no-progress"]) == 0
+    return db
+
+
+def test_plot_with_a_ref_that_bounds_no_point_is_refused_before_writing(tmp_path, capsys, _zdt1_db):
+    import moopt
+
+    capsys.readouterr()
+    nadir = moopt.RunResult.load(str(_zdt1_db)).front_F.max(axis=0)
+    code, out, err = _hv_cli(capsys, "plot", _zdt1_db, "--ref", "0,0", "--out", tmp_path / "p")
+    assert code == 2, err
+    assert (f"Invalid value for --ref: --ref 0,0 does not bound any point (the points' nadir is "
+            f"({nadir[0]:.6g}, {nadir[1]:.6g})); the hypervolume would be 0 at every evaluation; pass a reference "
+            "point worse than the nadir in every objective, or leave --ref out to infer one") in err
+    code, out, err = _hv_cli(capsys, "plot", _zdt1_db, "--ref", "0,0,0", "--out", tmp_path / "p")
+    assert code == 2 and "'0,0,0' has 3 coordinates but the run has 2 objectives ['f1', 'f2']" in err
+    assert not (tmp_path / "p").exists()
+
+
+def test_plot_api_with_a_ref_that_bounds_no_point_warns(tmp_path, _zdt1_db):
+    import moopt
+
+    res = moopt.RunResult.load(str(_zdt1_db))
+    with pytest.warns(UserWarning, match=r"the reference point \[0.0, 0.0\] does not bound any point of the front "
+                                         r"\(its nadir is .*\), so the hypervolume is 0 at every evaluation; pass a "
+                                         r"reference point worse than the nadir"):
+        res.plot(tmp_path / "p", ref=[0.0, 0.0])
+
+
+def test_run_says_why_the_hv_against_the_problems_own_reference_point_is_0(tmp_path, capsys, _zdt1_db):
+    import moopt
+
+    capsys.readouterr()
+    code, out, err = _hv_cli(capsys, "run", "--problem", "zdt1", "--algorithm", "random", "--budget", "30",
+                             "--out", _zdt1_db, "--no-progress")  # complete: shows the result again
+    assert code == 0, err
+    nadir = moopt.RunResult.load(str(_zdt1_db)).front_F.max(axis=0)
+    assert nadir[1] > 1.1  # 30 random points of zdt1: the whole front is above f2 = 1.1
+    assert ("hypervolume w.r.t. [1.1, 1.1]: 0.000000 (true front: 0.876667, 0.0%): no point of the front is inside "
+            f"zdt1's reference point (1.1, 1.1) (the front's nadir is ({nadir[0]:.6g}, {nadir[1]:.6g})), so it is 0; "
+            "the hypervolume above is against a reference point inferred from the front") in out, out

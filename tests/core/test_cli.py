@@ -142,8 +142,9 @@ def test_hv_command(tmp_path, capsys):
     F = rng.random((30, 2))
     path = tmp_path / "pts.csv"
     path.write_text("loss,acc\n" + "\n".join(f"{a},{b}" for a, b in F))
-    code, out, _ = _run(capsys, "hv", str(path), "--ref", "1.1,-0.1", "--directions", "min,max")
-    assert code == 0
+    code, out, err = _run(capsys, "hv", str(path), "--ref", "1.1,-0.1", "--directions", "min,max")
+    assert code == 0 and err == f"read 30 points (2 objectives: loss, acc) from {path}\n"
+    assert out.startswith("hypervolume:")  # stdout: the result only
     expect = moocore.hypervolume(F * [1, -1], ref=[1.1, 0.1])
     assert float(out.split("hypervolume:")[1].split()[0]) == pytest.approx(expect, rel=1e-9)
     code, out, _ = _run(capsys, "hv", str(path))
