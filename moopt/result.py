@@ -413,7 +413,10 @@ class RunResult:
     def _ref_min(self, ref) -> np.ndarray:
         if ref is None:
             ref = self.reference_point()
-        r = np.asarray(ref, dtype=float).reshape(-1)
+        r = np.asarray(ref, dtype=float)
+        if r.ndim != 1:
+            raise ValueError(f"ref must be one point of shape ({len(self.objective_names)},), got an array of "
+                             f"shape {r.shape}; pass a single reference point, e.g. ref[0].")
         if r.shape[0] != len(self.objective_names):
             raise ValueError(f"ref has {r.shape[0]} coordinates but the run has "
                              f"{len(self.objective_names)} objectives {self.objective_names}.")

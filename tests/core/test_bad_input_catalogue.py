@@ -636,3 +636,13 @@ def test_run_says_why_the_hv_against_the_problems_own_reference_point_is_0(tmp_p
     assert ("hypervolume w.r.t. [1.1, 1.1]: 0.000000 (true front: 0.876667, 0.0%): no point of the front is inside "
             f"zdt1's reference point (1.1, 1.1) (the front's nadir is ({nadir[0]:.6g}, {nadir[1]:.6g})), so it is 0; "
             "the hypervolume above is against a reference point inferred from the front") in out, out
+
+
+def test_run_result_refuses_a_2d_reference_point():
+    import moopt
+
+    p = moopt.Problem([moopt.Real("x", 0, 1)], ["f1", "f2"], lambda q: {"f1": q["x"], "f2": 1 - q["x"]})
+    res = moopt.optimize(p, "random", budget=5, seed=0)
+    with pytest.raises(ValueError, match=r"one point of shape \(2,\).*shape \(1, 2\).*ref\[0\]"):
+        res.hypervolume([[1.1, 1.1]])
+    assert res.hypervolume([1.1, 1.1]) > 0
