@@ -361,8 +361,7 @@ def test_resume_with_outside_candidates_is_exact(tmp_path):
 
 def test_nb201_cells_missing_from_a_device_table_are_free(tmp_path):
     pytest.importorskip("moopt.problems")
-    from moopt.problems import get_problem
-    from moopt.problems import nb201
+    from moopt.problems import get_problem, nb201
 
     assert issubclass(nb201.OutsideSpaceError, OutsideSpaceError)
     rng = np.random.default_rng(0)
