@@ -798,21 +798,8 @@ class _Engine:
         n_outside = 0  # of the cached: repeats of candidates outside the search space
         results: list[Evaluation] = []
         for c in cands:
-            key: str | bytes
+            cand, key, params_text, error = self._prepare(c)
             try:
-                valid = self.problem.space.validate(c.params)
-                key = self._key_of(valid)
-                params: Mapping[str, Any] = valid  # the candidate's own params when invalid
-                error = None
-            except (ValueError, TypeError, KeyError) as exc:
-                params, error = c.params, f"invalid candidate: {exc}"
-                try:
-                    key = serial.canonical(dict(params))
-                except TypeError:
-                    key = repr(sorted(dict(params).items(), key=str))
-            try:
-                # the key doubles as the stored params (key order is the space's on reload)
-                params_text = key if error is None else serial.dumps(dict(params))
                 info_text = serial.dumps(dict(c.info)) if c.info else "{}"
             except TypeError as exc:
                 raise TypeError(f"candidate {c.id} holds values that cannot be stored (JSON and numpy "
@@ -822,7 +809,6 @@ class _Engine:
                 immediate.append((c.id, key, STATUS_FAILED, error))
                 results.append(self._result(c, STATUS_FAILED, error=error))
                 continue
-            cand = c if params == dict(c.params) else Candidate(c.id, params, c.info)
             orig = self.store.lookup_ok(key)
             orig_out = self.store.lookup_outside(key) if orig is None else None
             if orig is not None:
