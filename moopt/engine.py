@@ -112,6 +112,14 @@ def check_seed(seed: Any) -> Optional[int]:
     return int(seed)
 
 
+def _info_text(c: Candidate) -> str:
+    """A candidate's ``info`` as stored JSON text (``"{}"`` when empty)."""
+    try:
+        return (_dumps_values(c.info) or "{}") if c.info else "{}"
+    except TypeError as exc:
+        raise TypeError(f"candidate {c.id} holds values that cannot be stored (JSON and numpy only): {exc}") from None
+
+
 def build_search(problem, algorithm, *, seed=None, options: Optional[Mapping] = None, budget=None):
     """Return ``(search, identity)`` for an algorithm name or a :class:`~moopt.Search` instance.
 
@@ -600,6 +608,20 @@ class _Engine:
         cand = c if error is not None or params == dict(c.params) else Candidate(c.id, params, c.info)
         return cand, key, params_text, error
 
+    def _record_ask(self, cands: list[Candidate], entries: list, **answers) -> None:
+        """Persist asked candidates (and any answers given at once) with the post-ask checkpoint."""
+        try:
+            self.store.record_ask(entries, self.search.state_dict(), n_told=self.n_told, told=self._told,
+                                  logs=self._logs, **answers)
+            self._told, self._logs = [], []
+        except RunStoreError:
+            raise
+        except Exception as exc:  # duplicate ids and the like
+            if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
+                raise ConfigError(f"{type(self.search).__name__}.ask() returned a candidate id that was "
+                                  f"already used ({[c.id for c in cands]}); ids must be fresh.") from None
+            raise
+
     def _answer_batch(self, cands: list[Candidate], *, ask: bool = False) -> None:
         """Answer asked candidates as if they had been asked one at a time, in order.
 
@@ -612,28 +634,10 @@ class _Engine:
         ``evaluate_batch`` call (a vectorized problem), and every answer is recorded
         in one transaction.
         """
-        st = self.store
         plan, X = self._prepare_batch(cands)
         if ask:
-            entries = []
-            for (_, key, params_text, _), c in zip(plan, cands):
-                try:
-                    info_text = (_dumps_values(c.info) or "{}") if c.info else "{}"
-                except TypeError as exc:
-                    raise TypeError(f"candidate {c.id} holds values that cannot be stored (JSON and numpy "
-                                    f"only): {exc}") from None
-                entries.append((c.id, key, params_text, info_text))
-            try:
-                st.record_ask(entries, self.search.state_dict(), n_told=self.n_told, told=self._told,
-                              logs=self._logs)
-                self._told, self._logs = [], []
-            except RunStoreError:
-                raise
-            except Exception as exc:  # duplicate ids and the like
-                if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
-                    raise ConfigError(f"{type(self.search).__name__}.ask() returned a candidate id that was "
-                                      f"already used ({[c.id for c in cands]}); ids must be fresh.") from None
-                raise
+            entries = [(c.id, key, params_text, _info_text(c)) for (_, key, params_text, _), c in zip(plan, cands)]
+            self._record_ask(cands, entries)
         results = self._answer_vectorized(plan, X)
         if results:
             self._tell(results)
@@ -799,12 +803,7 @@ class _Engine:
         results: list[Evaluation] = []
         for c in cands:
             cand, key, params_text, error = self._prepare(c)
-            try:
-                info_text = serial.dumps(dict(c.info)) if c.info else "{}"
-            except TypeError as exc:
-                raise TypeError(f"candidate {c.id} holds values that cannot be stored (JSON and numpy "
-                                f"only): {exc}") from None
-            entries.append((c.id, key, params_text, info_text))
+            entries.append((c.id, key, params_text, _info_text(c)))
             if error is not None:
                 immediate.append((c.id, key, STATUS_FAILED, error))
                 results.append(self._result(c, STATUS_FAILED, error=error))
@@ -825,17 +824,7 @@ class _Engine:
             else:
                 first_in_batch[key] = c.id
                 to_submit.append((cand, key))
-        try:
-            self.store.record_ask(entries, self.search.state_dict(), n_told=self.n_told,
-                                  cached=cached, immediate=immediate, told=self._told, logs=self._logs)
-            self._told, self._logs = [], []
-        except RunStoreError:
-            raise
-        except Exception as exc:  # duplicate ids and the like
-            if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
-                raise ConfigError(f"{type(self.search).__name__}.ask() returned a candidate id that was "
-                                  f"already used ({[c.id for c in cands]}); ids must be fresh.") from None
-            raise
+        self._record_ask(cands, entries, cached=cached, immediate=immediate)
         self._count("cached", len(cached) - n_outside)
         self._count("outside", n_outside)
         self._count("invalid", len(immediate))
