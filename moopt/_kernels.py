@@ -45,16 +45,6 @@ import numpy as np
 # optional kernels, imported on first use
 # --------------------------------------------------------------------------
 
-# moopt's kernels used to be numba-compiled; the first call then cost seconds
-# of compilation.  ``_jit()`` stays (always False) for code that asks for the
-# compiled path.
-_JITMOD = False
-
-
-def _jit():
-    """The compiled-kernel module: always ``False`` (moopt compiles nothing at run time)."""
-    return _JITMOD
-
 
 _OPTIONAL: dict = {}  # module name -> module, or False when it cannot be imported
 
