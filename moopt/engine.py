@@ -788,13 +788,7 @@ class _Engine:
 
     def _ask(self, n: int) -> Optional[list[Evaluation]]:
         """Ask, persist, submit; returns results available at once, or None when the search is done."""
-        cands = self.search.ask(n)
-        if not isinstance(cands, list) or any(not isinstance(c, Candidate) for c in cands):
-            raise TypeError(f"{type(self.search).__name__}.ask() must return a list of moopt.Candidate, "
-                            f"got {cands!r:.200}.")
-        if len(cands) > n:
-            raise ConfigError(f"{type(self.search).__name__}.ask({n}) returned {len(cands)} candidates; "
-                              f"a search must return at most n.")
+        cands = self._checked_ask(n)
         if not cands:
             return None
         entries, cached, immediate, to_submit, dup_wait = [], [], [], [], []
