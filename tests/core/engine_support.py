@@ -151,3 +151,17 @@ class CrashingStore(RunStore):
     record_ask = _wrap("record_ask")
     record_evaluation = _wrap("record_evaluation")
     record_tell = _wrap("record_tell")
+
+
+def stored_evaluations(path) -> int:
+    """Evaluations in the store at ``path`` read by another process (0 while it cannot be read)."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_support import Crash, history
+from engine_support import Crash, history, stored_evaluations
 
 import moopt
 from moopt.engine import ASK_BATCH, batch_invariant
@@ -228,18 +228,6 @@ SCRIPT = textwrap.dedent(
 
 def test_sigkill_mid_run_then_resume_is_exact(tmp_path):
     pytest.importorskip("pymoo")
-    import sqlite3
-
-    def count(path):
-        try:
-            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-            try:
-                return con.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
-            finally:
-                con.close()
-        except sqlite3.Error:
-            return 0
-
     budget = 120
     script = tmp_path / "run_it.py"
     script.write_text(SCRIPT)
@@ -249,9 +237,9 @@ def test_sigkill_mid_run_then_resume_is_exact(tmp_path):
     rng = np.random.default_rng(0)
     for _ in range(3):
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        start = count(path)
+        start = stored_evaluations(path)
         deadline = time.monotonic() + 60
-        while count(path) <= start and proc.poll() is None and time.monotonic() < deadline:
+        while stored_evaluations(path) <= start and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
         time.sleep(float(rng.uniform(0, 0.08)))
         if proc.poll() is None:

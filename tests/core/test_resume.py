@@ -2,7 +2,6 @@
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_support import Crash, CrashingStore, HillClimb, history, zdt1_problem
+from engine_support import Crash, CrashingStore, HillClimb, history, stored_evaluations, zdt1_problem
 
 import moopt
 
@@ -56,17 +55,6 @@ def test_crash_at_each_protocol_step(tmp_path, method, when):
     assert set(keys) == {r.key for r in res.records}
 
 
-def _count(path):
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-        try:
-            return con.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
-
-
 SCRIPT = textwrap.dedent(
     """
     import sys
@@ -89,7 +77,7 @@ def test_sigkill_mid_run_then_resume_is_exact(tmp_path):
     for kill_at in (4, 17, 29):
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
-        while _count(path) < kill_at and proc.poll() is None and time.monotonic() < deadline:
+        while stored_evaluations(path) < kill_at and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.003)
         assert proc.poll() is None, proc.stderr.read().decode()
         os.kill(proc.pid, signal.SIGKILL)
@@ -105,9 +93,9 @@ def test_sigkill_mid_run_then_resume_is_exact(tmp_path):
     for _ in range(3):  # kills at random moments (any protocol step), 2 ms evaluations
         proc = subprocess.Popen(argv[:4] + [str(calls), "0.002", str(KBUDGET)], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
-        start = _count(path)
+        start = stored_evaluations(path)
         deadline = time.monotonic() + 60
-        while _count(path) <= start and proc.poll() is None and time.monotonic() < deadline:
+        while stored_evaluations(path) <= start and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.002)
         time.sleep(float(rng.uniform(0, 0.03)))
         if proc.poll() is None:
