@@ -176,6 +176,19 @@ def smooth(y, w):
     return np.concatenate([np.full(w - 1, np.nan), c])
 
 
+def finish_fig1(plt, fig, axes, suptitle: str, path) -> None:
+    """Axes, legend and title of a Figure 1 (share satisfying vs iterations); save it to ``path``."""
+    for ax in axes:
+        ax.set_xlabel("controller iterations (policy updates)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("% of children satisfying")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=float, default=2.0, help="training epochs of each digits child")
@@ -243,15 +256,9 @@ def main(argv=None) -> int:
             ax.plot(x, 100 * smooth(rl.mean(0), 5), label="REINFORCE (mean of seeds, 5-update mean)")
             ax.plot(x, 100 * smooth(rnd.mean(0), 5), label="random search", color="gray")
             ax.set_title(title, fontsize=10)
-            ax.set_xlabel("controller iterations (policy updates)")
-            ax.grid(alpha=0.3)
-        axes[0].set_ylabel("% of children satisfying")
-        axes[0].legend(fontsize=8)
-        fig.suptitle(f"MONAS Fig. 1 on the NB201 table ({args.nb201_seeds} seeds, {C} children/update)",
-                     fontsize=10)
-        fig.tight_layout()
-        fig.savefig(out / "monas_fig1_nb201.png", dpi=110)
-        plt.close(fig)
+        finish_fig1(plt, fig, axes,
+                    f"MONAS Fig. 1 on the NB201 table ({args.nb201_seeds} seeds, {C} children/update)",
+                    out / "monas_fig1_nb201.png")
         # fronts and HV (NB201)
         allrows = [r for runs, _ in per_seed for k in runs for r in runs[k]["rows"] if r["status"] == "ok"]
         ref = [1.1 * max(100 - r["accuracy_pct"] for r in allrows), 1.1 * max(r["latency_ms"] for r in allrows)]
@@ -354,15 +361,9 @@ def main(argv=None) -> int:
             ax.plot(x, 100 * smooth(sh[f"rl_{key}"], 5), color="tab:blue", label="REINFORCE (5-update mean)")
             ax.plot(x, 100 * smooth(sh[f"random_{key}"], 5), color="gray", label="random search (5-batch mean)")
             ax.set_title(title, fontsize=10)
-            ax.set_xlabel("controller iterations (policy updates)")
-            ax.grid(alpha=0.3)
-        axes[0].set_ylabel("% of children satisfying")
-        axes[0].legend(fontsize=8)
-        fig.suptitle(f"MONAS Fig. 1 on digits (macro space, {args.epochs:g} epochs, {C} children/update)",
-                     fontsize=10)
-        fig.tight_layout()
-        fig.savefig(out / "monas_fig1_digits.png", dpi=110)
-        plt.close(fig)
+        finish_fig1(plt, fig, axes,
+                    f"MONAS Fig. 1 on digits (macro space, {args.epochs:g} epochs, {C} children/update)",
+                    out / "monas_fig1_digits.png")
         # figure 2
         fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True, sharey=True)
         for ax, k in zip(axes, ("alpha0.25", "alpha0.75")):
