@@ -70,6 +70,7 @@ _EXPORTS = {
     # pymoo / DEAP interoperability (imported only on access)
     "from_pymoo": "moopt.interop",
     "PymooSearch": "moopt.search.plugins.pymoo",
+    "NSGA2Search": "moopt.search.nsga2",
     "DeapNSGA2": "moopt.search.plugins.deap",
     # progressive (DPP-Net) search and surrogates
     "ProgressiveSpace": "moopt.search.progressive.space",

@@ -26,7 +26,9 @@ _ALGORITHMS: dict[str, str | Callable] = {
     # DPP-Net-style surrogate-assisted progressive search (issue: DPP-Net in the core)
     "progressive": "moopt.search.progressive.search:ProgressiveSearch",
     # pymoo / DEAP algorithms behind the ask/tell interface (issue: interoperability)
-    "nsga2": "moopt.search.plugins.pymoo:nsga2",
+    # NSGA-II on arrays: pymoo's algorithm and random stream without its object layer (issue 13)
+    "nsga2": "moopt.search.nsga2:nsga2",
+    "pymoo-nsga2": "moopt.search.plugins.pymoo:nsga2",
     "nsga3": "moopt.search.plugins.pymoo:nsga3",
     "moead": "moopt.search.plugins.pymoo:moead",
     "smsemoa": "moopt.search.plugins.pymoo:smsemoa",

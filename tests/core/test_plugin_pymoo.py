@@ -54,10 +54,10 @@ def drive(search, problem, budget, fail=lambda c: False):
 
 def test_registry_names_build_pymoo_searches():
     p = get_problem("zdt1")
-    for name in ("nsga2", "nsga3", "moead", "smsemoa"):
+    for name in ("pymoo-nsga2", "nsga3", "moead", "smsemoa"):
         s = make_search(name, p, seed=0)
-        assert isinstance(s, mp.PymooSearch) and s.algorithm == name
-    assert len(make_search("nsga2", p, seed=0, pop_size=12).ask(100)) == 12
+        assert isinstance(s, mp.PymooSearch) and s.algorithm == name.removeprefix("pymoo-")
+    assert len(make_search("pymoo-nsga2", p, seed=0, pop_size=12).ask(100)) == 12
 
 
 def test_same_as_pymoo_minimize():
@@ -174,11 +174,11 @@ def test_nsga2_converges_on_zdt1():
 def test_persisted_and_resumable_through_optimize(tmp_path):
     p = get_problem("zdt1:n_var=6")
     db = tmp_path / "run.db"
-    part = moopt.optimize(p, "nsga2", budget=50, seed=3, store=str(db), progress=False, pop_size=12)
+    part = moopt.optimize(p, "pymoo-nsga2", budget=50, seed=3, store=str(db), progress=False, pop_size=12)
     assert part.n_results == 50
-    full = moopt.optimize(p, "nsga2", budget=110, seed=3, store=str(db), progress=False, pop_size=12)
+    full = moopt.optimize(p, "pymoo-nsga2", budget=110, seed=3, store=str(db), progress=False, pop_size=12)
     assert full.resumed and full.n_results == 110
-    straight = moopt.optimize(p, "nsga2", budget=110, seed=3, progress=False, pop_size=12)
+    straight = moopt.optimize(p, "pymoo-nsga2", budget=110, seed=3, progress=False, pop_size=12)
     np.testing.assert_array_equal(full.F, straight.F)
 
 

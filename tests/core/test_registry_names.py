@@ -39,6 +39,7 @@ BUDGET = 10
 # a pair is supported is decided by the search's constructor, and the CLI gets the same options.
 SMALL_OPTIONS = {
     "nsga2": {"pop_size": 4},
+    "pymoo-nsga2": {"pop_size": 4},
     "nsga3": {"pop_size": 4},
     "smsemoa": {"pop_size": 4},
     "moead": {"n_partitions": 2, "n_neighbors": 2},
