@@ -87,7 +87,7 @@ from .problem import Problem
 from .progress import Progress
 from .reference import infer_reference_point
 from .result import RunResult
-from .search.base import STATUS_FAILED, STATUS_OK, STATUS_PRUNED, Candidate, Evaluation, Search
+from .search.base import STATUS_FAILED, STATUS_OK, STATUS_PRUNED, Candidate, Evaluation, Search, VectorBatch
 from .store import EvaluationRecord, RunStore, _dumps_values, vector_key
 
 #: Largest seed a run accepts: the run store keeps the seed in SQLite's signed 64-bit integer.
@@ -299,6 +299,8 @@ class _Engine:
         self.ask_batch = ASK_BATCH if self.vectorized and batch_size is None and batch_invariant(search) else None
         self._queue: list[tuple[int, dict]] = []  # submitted, for the vectorized path
         self._deferred: list[tuple[int, dict, dict]] = []  # pending candidates of a resume not yet submitted
+        # and ask/answer/tell whole arrays where the search can (Search.ask_vectors) and every variable is a Real
+        self._vector_lane = self.ask_batch is not None and type(search).ask_vectors is not Search.ask_vectors
 
     # -- helpers ------------------------------------------------------------
     def _normalize(self, params: Mapping) -> dict:
@@ -333,10 +335,7 @@ class _Engine:
     def _tell(self, results: list[Evaluation]) -> None:
         """Tell the search; its post-tell state is persisted with the next ask (or by _flush)."""
         self.search.tell(results)
-        self.n_told += len(results)
-        self._told.extend(r.candidate.id for r in results)
-        for entry in self.search.drain_logs():
-            self._logs.append({**entry, "_n_told": self.n_told})
+        self._told_now([r.candidate.id for r in results])
         for r in results:
             if r.status == STATUS_FAILED:
                 self.failed += 1
@@ -346,6 +345,13 @@ class _Engine:
                 assert r.values is not None  # an ok evaluation carries its values
                 self._hv_points.append(np.array([r.values[n] for n in self.obj_names]) * self.problem.signs)
         self._draw()
+
+    def _told_now(self, ids: list[int]) -> None:
+        """Account for results just told to the search (their told marks and its logs go with the next checkpoint)."""
+        self.n_told += len(ids)
+        self._told.extend(ids)
+        for entry in self.search.drain_logs():
+            self._logs.append({**entry, "_n_told": self.n_told})
 
     def _flush(self) -> None:
         """Persist the told marks, logs and the current checkpoint (one transaction)."""
@@ -568,11 +574,99 @@ class _Engine:
                 return
             assert self.ask_batch is not None
             n = min(room, self.ask_batch, self._stall_room())
+            if self._vector_lane:
+                batch = self._checked_ask_vectors(n)
+                if batch is not None:
+                    if not len(batch):
+                        self.finished = True
+                        return
+                    self._answer_vectors(batch)
+                    continue
+                self._vector_lane = False  # the search declined: Candidate objects from here on
             cands = self._checked_ask(n)
             if not cands:
                 self.finished = True
                 return
             self._answer_batch(cands, ask=True)
+
+    def _checked_ask_vectors(self, n: int) -> Optional[VectorBatch]:
+        """``search.ask_vectors(n)`` in a space of Reals, checked like :meth:`_checked_ask`; ``None`` if declined."""
+        lane = self._real_lane()
+        if lane is None:
+            return None
+        batch = self.search.ask_vectors(n)
+        if batch is None:
+            return None
+        name = type(self.search).__name__
+        if not isinstance(batch, VectorBatch):
+            raise TypeError(f"{name}.ask_vectors() must return a moopt.search.VectorBatch or None, got {batch!r:.200}.")
+        k = len(batch.ids)
+        if k > n:
+            raise ConfigError(f"{name}.ask_vectors({n}) returned {k} candidates; a search must return at most n.")
+        n_vars = len(lane[0])
+        if np.shape(batch.X) != (k, n_vars) or len(batch.info) != k or np.asarray(batch.ids).dtype.kind not in "iu":
+            raise TypeError(f"{name}.ask_vectors() returned arrays of the wrong shape or type: ids "
+                            f"{np.shape(batch.ids)}, X {np.shape(batch.X)} (expected ({k}, {n_vars})), "
+                            f"{len(batch.info)} info dicts.")
+        return batch
+
+    def _answer_vectors(self, batch: VectorBatch) -> None:
+        """Answer a batch asked as arrays: the same store rows, counts and tells as :meth:`_answer_batch`.
+
+        Taken when every candidate is new (no repeat of a stored or of another batch member), inside
+        the bounds, and the problem's ``evaluate_batch`` gives finite values for all; any other batch
+        goes through :meth:`_answer_batch` with its candidates as objects, which answers each case.
+        """
+        names, lo, hi = self._real_lane()  # type: ignore[misc]  # _checked_ask_vectors made sure of it
+        X = np.asarray(batch.X, dtype=float)
+        Xb = np.ascontiguousarray(X, dtype="<f8")
+        keys = [row.tobytes() for row in Xb]  # == vector_key(params)
+        inside = bool(np.all((X >= lo) & (X <= hi)))  # False for NaN too
+        if not inside or len(set(keys)) < len(keys) or self.store.known_any(keys):
+            self._answer_batch(batch.candidates(names), ask=True)
+            return
+        ids = np.asarray(batch.ids, dtype=np.int64).tolist()
+        try:
+            infos = [(_dumps_values(info) or "{}") if info else "{}" for info in batch.info]
+        except TypeError as exc:
+            raise TypeError(f"a candidate of {type(self.search).__name__}.ask_vectors() holds info that cannot be "
+                            f"stored (JSON and numpy only): {exc}") from None
+        self._record_ask(ids, list(zip(ids, keys, keys, infos)))
+        started = time.time()
+        F = G = None
+        try:
+            F, G = self.problem.evaluate_batch(X)
+            cn = len(self.con_names)
+            good = F.shape == (len(ids), len(self.obj_names)) and bool(np.all(np.isfinite(F))) and (
+                not cn or (G is not None and G.shape == (len(ids), cn) and bool(np.all(np.isfinite(G)))))
+        except Exception:  # noqa: BLE001 - the general path evaluates again and says which candidate fails
+            good = False
+        if not good:
+            self._answer_batch(batch.candidates(names), ask=False)
+            return
+        assert F is not None
+        finished = time.time()
+        Fl = F.tolist()
+        obj, seed = self.obj_names, self.seed
+        if self.con_names:
+            assert G is not None
+            Gl = G.tolist()
+            cons = self.con_names
+            rows = [("row", (cid, key, STATUS_OK, _dumps_values(dict(zip(obj, f))), _dumps_values(dict(zip(cons, g))),
+                             None, None, started, finished, "main", seed, 1))
+                    for cid, key, f, g in zip(ids, keys, Fl, Gl)]
+        else:
+            rows = [("row", (cid, key, STATUS_OK, _dumps_values(dict(zip(obj, f))), None, None, None, started, finished,
+                             "main", seed, 1)) for cid, key, f in zip(ids, keys, Fl)]
+        self.store.record_answers(rows)
+        self._count("paid", len(ids))
+        self.search.tell_vectors(np.asarray(ids, dtype=np.int64), F, G if self.con_names else None)
+        self._told_now(ids)
+        if self.bar.enabled:
+            Fm = np.asarray(F, dtype=float) * self.problem.signs
+            feasible = np.all(G <= 0, axis=1) if self.con_names and G is not None else np.ones(len(ids), dtype=bool)
+            self._hv_points.extend(Fm[feasible])
+        self._draw()
 
     def _checked_ask(self, n: int) -> list[Candidate]:
         cands = self.search.ask(n)
@@ -608,7 +702,7 @@ class _Engine:
         cand = c if error is not None or params == dict(c.params) else Candidate(c.id, params, c.info)
         return cand, key, params_text, error
 
-    def _record_ask(self, cands: list[Candidate], entries: list, **answers) -> None:
+    def _record_ask(self, cands: list[Candidate] | list[int], entries: list, **answers) -> None:
         """Persist asked candidates (and any answers given at once) with the post-ask checkpoint."""
         try:
             self.store.record_ask(entries, self.search.state_dict(), n_told=self.n_told, told=self._told,
@@ -618,8 +712,9 @@ class _Engine:
             raise
         except Exception as exc:  # duplicate ids and the like
             if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
+                used = [getattr(c, "id", c) for c in cands]
                 raise ConfigError(f"{type(self.search).__name__}.ask() returned a candidate id that was "
-                                  f"already used ({[c.id for c in cands]}); ids must be fresh.") from None
+                                  f"already used ({used}); ids must be fresh.") from None
             raise
 
     def _answer_batch(self, cands: list[Candidate], *, ask: bool = False) -> None:

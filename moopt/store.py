@@ -1280,6 +1280,21 @@ class RunStore:
         return self._ok_index.get(self._digest(key))
 
     @_guard
+    def known_any(self, keys: Sequence[str | bytes]) -> bool:
+        """Whether any of ``keys`` would be answered from the store (:meth:`lookup_ok` or :meth:`lookup_outside`)."""
+        if not keys:
+            return False
+        self.lookup_ok(keys[0])
+        self.lookup_outside(keys[0])
+        ok, outside, digest = self._ok_index, self._outside_index, self._digest
+        assert ok is not None and outside is not None  # built by the lookups above
+        for key in keys:
+            d = digest(key)
+            if d in ok or d in outside:
+                return True
+        return False
+
+    @_guard
     def lookup_outside(self, key: str | bytes) -> Optional[int]:
         """``seq`` of the first evaluation that found the candidate ``key`` outside the search space.
 

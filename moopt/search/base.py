@@ -86,6 +86,29 @@ class Evaluation:
         return all(v <= 0 for v in (self.constraints or {}).values())
 
 
+@dataclass(frozen=True)
+class VectorBatch:
+    """Candidates asked as arrays (:meth:`Search.ask_vectors`), for a space of ``Real`` variables only.
+
+    Attributes:
+        ids: ``(k,)`` int64 candidate ids, fresh and increasing.
+        X: ``(k, n_vars)`` float values, columns in the order of ``problem.space.names``.
+        info: ``k`` dicts of JSON data, one per candidate (as ``Candidate.info``).
+    """
+
+    ids: np.ndarray
+    X: np.ndarray
+    info: Sequence[Mapping[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def candidates(self, names: Sequence[str]) -> list[Candidate]:
+        """The same candidates as :class:`Candidate` objects (``names``: the space's variable names)."""
+        return [Candidate(i, dict(zip(names, row)), dict(info))
+                for i, row, info in zip(self.ids.tolist(), self.X.tolist(), self.info)]
+
+
 class Search(abc.ABC):
     """Base class of every search algorithm.
 
@@ -140,6 +163,32 @@ class Search(abc.ABC):
     @abc.abstractmethod
     def tell(self, results: Sequence[Evaluation]) -> None:
         """Receive evaluated results (ok, failed or pruned) for asked candidates."""
+
+    def ask_vectors(self, n: int) -> Optional[VectorBatch]:
+        """Optional fast path: :meth:`ask` as arrays, for a space of ``Real`` variables only.
+
+        A search that implements it returns exactly the candidates (ids, values, info) and
+        makes exactly the state change that ``ask(n)`` would; the engine uses it for
+        vectorized problems, where building a :class:`Candidate` per proposal would cost more
+        than evaluating it.  ``None`` (the default) means "not supported here": nothing was
+        asked, and the engine calls :meth:`ask` instead.
+        """
+        return None
+
+    def tell_vectors(self, ids: np.ndarray, F: np.ndarray, G: Optional[np.ndarray] = None) -> None:
+        """:meth:`tell` for ok results given as arrays; a search with :meth:`ask_vectors` implements it.
+
+        It must make exactly the state change that ``tell`` makes with the same results
+        (``Evaluation.success(candidate, dict(zip(objective_names, F[k])), constraints=...)``).
+
+        Args:
+            ids: ``(k,)`` ids of asked candidates.
+            F: ``(k, n_obj)`` finite objective values in each objective's own direction,
+                columns in the order of ``problem.objective_names``.
+            G: ``(k, n_constraints)`` finite constraint values (``None`` without constraints).
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no tell_vectors(); a search that implements "
+                                  "ask_vectors() must implement tell_vectors() too.")
 
     def config(self) -> dict:
         """JSON options that, with the problem and seed, rebuild this search."""

@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .base import Candidate, Evaluation, Search
+from .base import Candidate, Evaluation, Search, VectorBatch
 
 _ARRAYS = {"ids": np.int64, "F": float, "G": float, "told": bool, "failed": bool}
 
@@ -114,6 +114,59 @@ class GenerationalSearch(Search):
             out.append(c)
         cur["issued"] = hi_i
         return out
+
+    def ask_vectors(self, n: int) -> Optional[VectorBatch]:
+        """:meth:`ask` as arrays (a space of ``Real`` variables only; ``None`` otherwise)."""
+        from ..space import Real
+
+        if not all(type(v) is Real for v in self.problem.space.variables):
+            return None
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}.")
+        if n > 0 and self._cur is None:
+            self._start_generation()
+        cur = self._cur
+        lo_i = int(cur["issued"]) if cur is not None else 0
+        hi_i = min(len(cur["X"]), lo_i + n) if cur is not None else 0
+        if cur is None or hi_i <= lo_i:
+            return VectorBatch(np.zeros(0, dtype=np.int64), np.zeros((0, len(self.problem.space.names))), [])
+        lo, hi = self.problem.space.bounds()
+        X = np.minimum(np.maximum(np.asarray(cur["X"][lo_i:hi_i], dtype=float), lo), hi)  # as _decode
+        ids = np.arange(self._next_id, self._next_id + (hi_i - lo_i), dtype=np.int64)
+        self._next_id += hi_i - lo_i
+        cur["ids"][lo_i:hi_i] = ids
+        cur["issued"] = hi_i
+        gen = self._generation_index()
+        return VectorBatch(ids, X, [{"generation": gen, "index": i} for i in range(lo_i, hi_i)])
+
+    def tell_vectors(self, ids: np.ndarray, F: np.ndarray, G: Optional[np.ndarray] = None) -> None:
+        """:meth:`tell` for ok results given as arrays (see :meth:`Search.tell_vectors`)."""
+        cur = self._cur
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if cur is None or not len(ids):
+            if len(ids):
+                raise ValueError(f"tell_vectors() got candidates {ids[:5].tolist()}, which this search has not "
+                                 "asked in the current generation; tell each asked candidate once.")
+            return
+        issued = int(cur["issued"])
+        pos = ids - cur["ids"][0]
+        inside = (pos >= 0) & (pos < issued)
+        if not inside.all() or np.any(cur["ids"][np.where(inside, pos, 0)] != ids) or cur["told"][pos].any() \
+                or len(np.unique(pos)) != len(pos):
+            raise ValueError(
+                "tell_vectors() got a candidate this search has not asked in the current generation or was "
+                "already told; tell each asked candidate once.")
+        Fm = np.asarray(F, dtype=float) * self.problem.signs
+        k = len(self.problem.constraint_names)
+        Gm = np.asarray(G, dtype=float).reshape(len(ids), k) if k else np.zeros((len(ids), 0))
+        ok = np.all(np.isfinite(Fm), axis=1) & np.all(np.isfinite(Gm), axis=1)
+        cur["F"][pos[ok]] = Fm[ok]
+        cur["G"][pos[ok]] = Gm[ok]
+        cur["failed"][pos[~ok]] = True
+        cur["told"][pos] = True
+        cur["n_told"] = int(cur["told"].sum())
+        if cur["n_told"] == len(cur["told"]):
+            self._finish_generation()
 
     def tell(self, results: Sequence[Evaluation]) -> None:
         names, cnames, signs = self.problem.objective_names, self.problem.constraint_names, self.problem.signs

@@ -31,6 +31,11 @@ search through ask/tell rounds on small problems and assert:
                     the original; *progress*: a search whose proposals depend on
                     values proposes lower scores when every objective (the last
                     declared ``max``) minimizes a score than when they maximize it
+``vectors``         a search that implements ``ask_vectors``/``tell_vectors`` (the
+                    engine's array path) proposes through them exactly what
+                    ``ask`` proposes (ids, values, info) and ends each round in the
+                    same state as with ``tell``; in a space that is not all
+                    ``Real`` it returns ``None`` and changes nothing
 ``budget``          through :func:`moopt.optimize`: never more paid evaluations
                     than the budget (repeats answered from the store are free),
                     ``ask(n)`` never returns more than ``n``, and two runs
@@ -733,6 +738,46 @@ def check_budget(factory: Factory, problem: ProblemLike = "real", *, seed: int =
     assert histories[0], "no evaluation happened through moopt.optimize"
 
 
+def check_vectors(factory: Factory, problem: ProblemLike = "real", *, seed: int = 0, rounds: int = 5,
+                  batch: int = 3, **_ignored) -> None:
+    """``ask_vectors``/``tell_vectors``, where implemented, are ``ask``/``tell`` on arrays."""
+    problem = _as_problem(problem)
+    a, b = _build(factory, problem, seed), _build(factory, problem, seed)
+    name = type(a).__name__
+    before = serial.dumps(b.state_dict())
+    batch_b = b.ask_vectors(batch)
+    if batch_b is None:
+        assert serial.dumps(b.state_dict()) == before, f"{name}.ask_vectors() returned None but changed the state"
+        return
+    from ..space import Real
+
+    assert all(type(v) is Real for v in problem.space.variables), \
+        f"{name}.ask_vectors() answered in a space that is not all Real variables; it must return None there"
+    names = problem.space.names
+    for r in range(rounds):
+        if r:
+            batch_b = b.ask_vectors(batch)
+            assert batch_b is not None, f"{name}.ask_vectors() returned None after answering before"
+        cands = a.ask(batch)
+        got = batch_b.candidates(names)
+        assert [_key(c) + (serial.dumps(dict(c.info)),) for c in cands] == \
+            [_key(c) + (serial.dumps(dict(c.info)),) for c in got], \
+            f"{name}.ask_vectors({batch}) proposed other candidates than ask({batch}) in round {r}"
+        if not cands:
+            return
+        results = [_evaluate(problem, c) for c in cands]
+        if not all(res.ok for res in results):
+            return  # tell_vectors takes ok results only
+        a.tell(results)
+        F = np.array([[res.values[n] for n in problem.objective_names] for res in results])  # type: ignore[index]
+        G = (np.array([[res.constraints[n] for n in problem.constraint_names] for res in results])  # type: ignore[index]
+             if problem.constraint_names else None)
+        b.tell_vectors(np.asarray(batch_b.ids), F, G)
+        a.drain_logs(), b.drain_logs()
+        assert serial.dumps(a.state_dict()) == serial.dumps(b.state_dict()), \
+            f"{name}: tell_vectors() left another state than tell() in round {r}"
+
+
 CHECKS: dict[str, Callable[..., None]] = {
     "ask_zero": check_ask_zero,
     "candidates": check_candidates,
@@ -741,6 +786,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "resume": check_resume,
     "failures": check_failures,
     "directions": check_directions,
+    "vectors": check_vectors,
     "budget": check_budget,
 }
 
@@ -833,6 +879,9 @@ class SearchContract:
 
     def test_directions(self):
         self._run("directions")
+
+    def test_vectors(self):
+        self._run("vectors")
 
     def test_budget(self):
         self._run("budget")

@@ -21,6 +21,7 @@ import pytest
 from engine_support import Crash, history, stored_evaluations
 
 import moopt
+from moopt import serial
 from moopt.engine import ASK_BATCH, batch_invariant
 from moopt.evaluators import InProcessEvaluator
 from moopt.search.base import Search
@@ -282,3 +283,143 @@ def test_large_random_run_asks_in_batches():
     calls: list = []
     res = moopt.optimize(vec_zdt1(calls=calls), "random", budget=ASK_BATCH + 10, seed=0)
     assert res.n_paid == ASK_BATCH + 10 and calls == [ASK_BATCH, 10]
+
+
+# -- the vector lane: searches that ask and tell whole arrays (Search.ask_vectors / tell_vectors) ------
+
+class Scripted(Search):
+    """Proposes the rows of ``script`` in order, as Candidates (``ask``) or arrays (``ask_vectors``);
+    remembers what it was told, so both paths can be compared."""
+
+    name = "scripted"
+    batch_invariant = True
+
+    def __init__(self, problem, *, seed=None, script=None, vectors=True):
+        super().__init__(problem, seed=seed)
+        self.script, self.vectors, self.seen = np.asarray(script, dtype=float), vectors, []
+
+    def _take(self, n):
+        lo = self._next_id
+        hi = min(len(self.script), lo + n)
+        self._next_id = hi
+        return np.arange(lo, hi), self.script[lo:hi]
+
+    def ask(self, n=1):
+        ids, X = self._take(n)
+        names = self.problem.space.names
+        return [moopt.Candidate(int(i), dict(zip(names, row)), {"row": int(i)}) for i, row in zip(ids, X.tolist())]
+
+    def ask_vectors(self, n):
+        if not self.vectors:
+            return None
+        from moopt.search.base import VectorBatch
+
+        ids, X = self._take(n)
+        return VectorBatch(ids, X, [{"row": int(i)} for i in ids])
+
+    def tell(self, results):
+        self.seen.extend((r.candidate.id, r.status, r.values and tuple(r.values.values())) for r in results)
+
+    def tell_vectors(self, ids, F, G=None):
+        self.seen.extend((int(i), "ok", tuple(f)) for i, f in zip(ids, F.tolist()))
+
+    def state_dict(self):
+        return {**super().state_dict(), "seen": len(self.seen)}
+
+
+def _script(n, rng):
+    X = rng.random((n, 3))
+    X[7] = X[3]  # a repeat of an earlier batch's candidate
+    X[12] = X[11]  # a repeat inside a batch
+    X[20, 1] = np.nan  # invalid
+    X[25, 0] = 1.5  # outside the bounds
+    return X
+
+
+@pytest.mark.parametrize("trouble", ["none", "nan", "raises"])
+def test_vector_lane_stores_what_the_candidate_paths_store(trouble, monkeypatch):
+    from moopt import engine
+
+    kw = {"nan": {"nan_above": 0.8}, "raises": {"raise_above": 0.9}, "none": {}}[trouble]
+    script = _script(40, np.random.default_rng(1))
+    if trouble == "none":
+        script = np.random.default_rng(1).random((40, 3))
+    taken = []
+    real = engine._Engine._answer_vectors
+    monkeypatch.setattr(engine._Engine, "_answer_vectors", lambda self, b: (taken.append(len(b)), real(self, b))[1])
+    runs = {}
+    for label, vectors, ev in (("lane", True, None), ("objects", False, None), ("slow", True, PerCandidate())):
+        p = vec_zdt1(3, **kw)
+        s = Scripted(p, seed=0, script=script, vectors=vectors)
+        res = moopt.optimize(p, s, budget=60, batch_size=None, evaluator=ev) if ev else \
+            moopt.optimize(p, s, budget=60)
+        runs[label] = (full(res), s.seen, res.status)
+    assert taken  # the lane was used
+    assert runs["lane"] == runs["objects"] == runs["slow"]
+
+
+def test_vector_lane_falls_back_for_repeats_and_invalid_candidates(monkeypatch):
+    from moopt import engine
+
+    calls = {"vectors": 0, "objects": 0}
+    real_v, real_o = engine._Engine._answer_vectors, engine._Engine._answer_batch
+
+    def count(kind, real):
+        def wrapped(self, *a, **k):
+            calls[kind] += 1
+            return real(self, *a, **k)
+        return wrapped
+
+    monkeypatch.setattr(engine._Engine, "_answer_vectors", count("vectors", real_v))
+    monkeypatch.setattr(engine._Engine, "_answer_batch", count("objects", real_o))
+    p = vec_zdt1(3)
+    s = Scripted(p, seed=0, script=_script(40, np.random.default_rng(1)), vectors=True)
+    res = moopt.optimize(p, s, budget=40, batch_size=None)
+    assert calls["objects"] >= 1 and calls["vectors"] >= calls["objects"]
+    assert res.counts["cached"] == 2 and sum("invalid candidate" in (r.error or "") for r in res.records) == 2
+
+
+@pytest.mark.parametrize("factory", ["nsga2", "pymoo-nsga2", "deap-nsga2"])
+def test_generational_ask_vectors_is_ask(factory):
+    pytest.importorskip("pymoo")
+    pytest.importorskip("deap")
+    from moopt.registry import make_search
+    from moopt.search.base import Evaluation
+
+    p = vec_zdt1(4, constrained=True)
+    a, b = (make_search(factory, p, seed=2, pop_size=8) for _ in range(2))
+    for n in (3, 5, 8, 2, 6, 100, 8):
+        cands = a.ask(n)
+        batch = b.ask_vectors(n)
+        assert [(c.id, c.params, c.info) for c in cands] == [(c.id, c.params, c.info) for c in batch.candidates(
+            p.space.names)]
+        if not cands:
+            continue
+        F, G = p.evaluate_batch(batch.X)
+        F[0] = np.nan if n == 5 else F[0]  # a non-finite row is failed by both
+        a.tell([Evaluation.success(c, dict(zip(p.objective_names, f)), constraints=dict(zip(p.constraint_names, g)))
+                for c, f, g in zip(cands, F.tolist(), G.tolist())])
+        b.tell_vectors(batch.ids, F, G)
+        assert serial.dumps(a.state_dict()) == serial.dumps(b.state_dict())
+    with pytest.raises(ValueError, match="tell each asked candidate once"):
+        b.tell_vectors(batch.ids, F, G)
+
+
+def test_bad_ask_vectors_answers_are_clear_errors():
+    from moopt.errors import ConfigError
+    from moopt.search.base import VectorBatch
+
+    p = vec_zdt1(3)
+
+    class TooMany(Scripted):
+        def ask_vectors(self, n):
+            return VectorBatch(np.arange(n + 1), np.zeros((n + 1, 3)), [{}] * (n + 1))
+
+    class WrongShape(Scripted):
+        def ask_vectors(self, n):
+            return VectorBatch(np.arange(2), np.zeros((2, 5)), [{}, {}])
+
+    with pytest.raises(ConfigError, match=r"ask_vectors\(5\) returned 6 candidates; a search must return at most n"):
+        moopt.optimize(p, TooMany(p, seed=0, script=np.zeros((5, 3))), budget=5)
+    with pytest.raises(TypeError, match="wrong shape"):
+        moopt.optimize(p, WrongShape(p, seed=0, script=np.zeros((5, 3))), budget=5)
