@@ -260,7 +260,7 @@ _STREAK_KINDS = ("cached", "outside", "invalid")
 class _Engine:
     def __init__(self, problem: Problem, search: Search, store: RunStore, evaluator: Evaluator, *,
                  budget: int, seed, timeout, retries: int, batch_size: Optional[int], bar: Progress,
-                 count_duplicates: bool = False):
+                 count_duplicates: bool = False, checkpoints: bool = True):
         self.problem = problem
         self.search = search
         self.store = store
@@ -272,6 +272,7 @@ class _Engine:
         self.batch_size = batch_size
         self.bar = bar
         self.count_duplicates = count_duplicates
+        self.checkpoints = checkpoints  # False: a private in-memory store, which no run can resume from
         self.stall_limit = stall_limit(batch_size or evaluator.capacity, budget)
         self.streak = dict.fromkeys(_STREAK_KINDS, 0)  # answers with nothing new, since the last new one
         self.dry = dict.fromkeys(_STREAK_KINDS + ("new_outside",), 0)  # answers since the last paid evaluation
@@ -346,6 +347,10 @@ class _Engine:
                 self._hv_points.append(np.array([r.values[n] for n in self.obj_names]) * self.problem.signs)
         self._draw()
 
+    def _state(self) -> Optional[dict]:
+        """The search's state for the next checkpoint (``None``: no checkpoints are written)."""
+        return self.search.state_dict() if self.checkpoints else None
+
     def _told_now(self, ids: list[int]) -> None:
         """Account for results just told to the search (their told marks and its logs go with the next checkpoint)."""
         self.n_told += len(ids)
@@ -356,7 +361,7 @@ class _Engine:
     def _flush(self) -> None:
         """Persist the told marks, logs and the current checkpoint (one transaction)."""
         if self._told or self._logs:
-            self.store.record_tell(self._told, self.search.state_dict(), n_told=self.n_told, logs=self._logs)
+            self.store.record_tell(self._told, self._state(), n_told=self.n_told, logs=self._logs)
             self._told, self._logs = [], []
 
     def _draw(self, force: bool = False) -> None:
@@ -705,7 +710,7 @@ class _Engine:
     def _record_ask(self, cands: list[Candidate] | list[int], entries: list, **answers) -> None:
         """Persist asked candidates (and any answers given at once) with the post-ask checkpoint."""
         try:
-            self.store.record_ask(entries, self.search.state_dict(), n_told=self.n_told, told=self._told,
+            self.store.record_ask(entries, self._state(), n_told=self.n_told, told=self._told,
                                   logs=self._logs, **answers)
             self._told, self._logs = [], []
         except RunStoreError:
@@ -1172,7 +1177,10 @@ def optimize(
         algorithm = picked
     search, identity = build_search(problem, algorithm, seed=seed, options=search_options)
     own_store = not isinstance(store, RunStore)
-    st = RunStore(":memory:" if store is None else store, lock=True) if own_store else store
+    # a store of our own in memory: nobody else can read, damage or resume it, so its rows go without
+    # checksums and the run writes no checkpoints
+    private = own_store and store is None
+    st = RunStore(":memory:" if store is None else store, lock=True, checksums=not private) if own_store else store
     keep = False  # an in-memory store of our own goes to the result, which reads its records lazily
     try:
         resumed = st.configure(identity)  # another run in the store is refused before anything else
@@ -1195,7 +1203,8 @@ def optimize(
             print(f"Resuming the run in {st.path}: {n_done}/{budget} {what} done.", file=sys.stderr)
         bar = Progress(budget, enabled=progress, initial=n_done)
         engine = _Engine(problem, search, st, ev, budget=int(budget), seed=identity["seed"], timeout=timeout,
-                         retries=retries, batch_size=batch_size, bar=bar, count_duplicates=count_dup)
+                         retries=retries, batch_size=batch_size, bar=bar, count_duplicates=count_dup,
+                         checkpoints=not private)
         ev.start(problem, timeout=timeout)
         try:
             engine.run()

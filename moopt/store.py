@@ -205,17 +205,17 @@ def _text(x):
 
 
 def _eval_row(seq, cid, digest, status, objectives, constraints, metrics, error, started, finished,
-              worker, seed, attempts, cached_from) -> tuple:
-    """An evaluations row ready to insert (told = 0), its checksum last."""
+              worker, seed, attempts, cached_from, *, crc: bool = True) -> tuple:
+    """An evaluations row ready to insert (told = 0), its checksum last (empty without ``crc``)."""
     v = (int(seq), int(cid), bytes(digest), _text(status), objectives, constraints, metrics, _text(error),
          _real(started), _real(finished), _text(worker), _integer(seed), int(attempts),
          None if cached_from is None else int(cached_from))
-    return (*v, row_checksum("evaluations", v))
+    return (*v, row_checksum("evaluations", v) if crc else b"")
 
 
-def _cand_row(cid, params, key, info, asked) -> tuple:
+def _cand_row(cid, params, key, info, asked, *, crc: bool = True) -> tuple:
     v = (int(cid), params, key, info, float(asked))
-    return (*v, row_checksum("candidates", v))
+    return (*v, row_checksum("candidates", v) if crc else b"")
 
 
 def _eval_sound(r) -> bool:
@@ -321,15 +321,15 @@ def vector_key(values) -> bytes:
     return np.asarray(values, dtype="<f8").tobytes()
 
 
-def _record(row, names: Optional[Sequence[str]] = None, path: str = "?") -> EvaluationRecord:
-    """An :class:`EvaluationRecord` from a row of ``_EVAL_COLUMNS``, both rows' checksums checked."""
-    if not _eval_sound((row[0], row[1], row[17], *row[3:14], row[14], row[18])):
+def _record(row, names: Optional[Sequence[str]] = None, path: str = "?", check: bool = True) -> EvaluationRecord:
+    """An :class:`EvaluationRecord` from a row of ``_EVAL_COLUMNS``, both rows' checksums checked (with ``check``)."""
+    if check and not _eval_sound((row[0], row[1], row[17], *row[3:14], row[14], row[18])):
         raise _damaged(path, "evaluations", f"seq={row[0]}")
     if row[20] is None:
         raise RunStoreError(f"run store {path} is damaged: evaluations row seq={row[0]} refers to candidates row "
                             f"id={row[1]}, which is missing; restore the file from a backup or start a new run "
                             "with another path.")
-    if row_checksum("candidates", (row[1], row[15], row[2], row[16], row[19])) != row[20]:
+    if check and row_checksum("candidates", (row[1], row[15], row[2], row[16], row[19])) != row[20]:
         raise _damaged(path, "candidates", f"id={row[1]}")
     try:
         return _decode_record(row, names, path)
@@ -495,6 +495,12 @@ class RunStore:
         verify: Run SQLite's ``quick_check`` when opening an existing file
             (default); ``False`` skips it (for a file just checked, e.g. a
             :class:`~moopt.RunResult` reading the rest of a store it loaded).
+        checksums: Give every candidates and evaluations row its checksum and
+            check it when read (default).  ``False`` only for ``":memory:"``: a
+            store no other program can touch has nothing to detect, and a
+            run's worth of checksums costs about a quarter of its bookkeeping
+            on a problem that evaluates in microseconds (``moopt.optimize``
+            with ``store=None`` uses it).
 
     Raises:
         RunStoreError: the file is not SQLite, is corrupt, belongs to another
@@ -503,9 +509,14 @@ class RunStore:
     """
 
     def __init__(self, path: str | os.PathLike = ":memory:", *, readonly: bool = False,
-                 create: bool = True, lock: bool = False, synchronous: str = "normal", verify: bool = True):
+                 create: bool = True, lock: bool = False, synchronous: str = "normal", verify: bool = True,
+                 checksums: bool = True):
         if synchronous not in ("normal", "full"):
             raise ValueError(f"synchronous must be 'normal' or 'full', got {synchronous!r}.")
+        if not checksums and str(path) != ":memory:":
+            raise ValueError(f"checksums=False is only for an in-memory store (':memory:'), not {str(path)!r}: "
+                             "the rows of a file carry checksums, so that damage to it is detected.")
+        self._crc = bool(checksums)
         self.synchronous = synchronous
         self.path = str(path)
         self.readonly = readonly
@@ -916,7 +927,7 @@ class RunStore:
         with self._write() as c:
             c.executemany(
                 "INSERT INTO candidates(id, params, key, info, asked, crc) VALUES (?, ?, ?, ?, ?, ?)",
-                [_cand_row(i, params, None if key == params else key, info, now)
+                [_cand_row(i, params, None if key == params else key, info, now, crc=self._crc)
                  for i, key, params, info in entries],
             )
             for cid, orig in cached:
@@ -924,7 +935,7 @@ class RunStore:
             for cid, key, status, error in immediate:
                 c.execute(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})",
                           _eval_row(self._next_seq(c), cid, key_digest(key), status, None, None, None, error,
-                                    now, now, "engine", None, 0, None))
+                                    now, now, "engine", None, 0, None, crc=self._crc))
             self._told_and_logs(c, told, logs, n_told, now)
             if state is not None:
                 self._put_checkpoint(c, state, n_told, now)
@@ -961,11 +972,11 @@ class RunStore:
         row = c.execute(f"SELECT {_EVAL_ROW} FROM evaluations WHERE seq = ?", (int(orig),)).fetchone()
         if row is None:
             raise RunStoreError(f"run store {self.path} has no evaluation {orig} to answer candidate {cid} from.")
-        if not _eval_sound(row):
+        if self._crc and not _eval_sound(row):
             raise _damaged(self.path, "evaluations", f"seq={row[0]}")
         c.execute(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})",
                   _eval_row(seq, cid, row[2], row[3], row[4], row[5], row[6], row[7], now, now, "cache", row[11],
-                            0, row[0]))
+                            0, row[0], crc=self._crc))
 
     @_guard
     def record_cached(self, candidate_id: int, original_seq: int) -> int:
@@ -983,7 +994,7 @@ class RunStore:
             "WHERE e.seq = ?", (int(seq),)).fetchone()
         if row is None:
             raise RunStoreError(f"run store {self.path} has no evaluation {seq}.")
-        return _record(row, self._names(), self.path)
+        return _record(row, self._names(), self.path, self._crc)
 
     @_guard
     def record_evaluation(self, candidate_id: int, key: str | bytes, status: str, *,
@@ -1001,7 +1012,8 @@ class RunStore:
                   seed, int(attempts), None)
         with self._write() as c:
             seq = self._next_seq(c)
-            c.execute(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})", _eval_row(seq, *values))
+            c.execute(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})",
+                      _eval_row(seq, *values, crc=self._crc))
         self._index(digest, status, error, seq)
         return seq
 
@@ -1043,7 +1055,7 @@ class RunStore:
             raise RunStoreError(f"run store {self.path} was opened read-only.")
         if not items:
             return []
-        now = time.time()
+        now, crc = time.time(), self._crc
         evals, immediates, cached = [], [], []
         index: list[tuple[bytes, str, Optional[str], int]] = []
         with self._write() as c:
@@ -1059,13 +1071,13 @@ class RunStore:
                                            _dumps_values(r.get("objectives")), _dumps_values(r.get("constraints")),
                                            _dumps_or_none(dict(metrics) if metrics else None), r.get("error"),
                                            r.get("started"), r.get("finished"), r.get("worker"), r.get("seed"),
-                                           r.get("attempts", 1), None))
+                                           r.get("attempts", 1), None, crc=crc))
                     index.append((d, r["status"], r.get("error"), seq))
                 elif kind == "row":
                     v = item[1]
                     d = self._digest(v[1])
                     evals.append(_eval_row(seq, v[0], d, v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
-                                           v[11], None))
+                                           v[11], None, crc=crc))
                     index.append((d, v[2], v[6], seq))
                 elif kind == "cached":
                     orig = item[2]
@@ -1073,7 +1085,7 @@ class RunStore:
                 elif kind == "immediate":
                     _, cid, key, status, error = item
                     immediates.append(_eval_row(seq, cid, key_digest(key), status, None, None, None, error, now, now,
-                                                "engine", None, 0, None))
+                                                "engine", None, 0, None, crc=crc))
                 else:
                     raise ValueError(f"unknown answer kind {kind!r}")
             if evals or immediates:
@@ -1113,7 +1125,7 @@ class RunStore:
         with self._write() as c:
             first = self._next_seq(c)
             c.executemany(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})",
-                          [_eval_row(first + i, *row, None) for i, row in enumerate(now_rows)])
+                          [_eval_row(first + i, *row, None, crc=self._crc) for i, row in enumerate(now_rows)])
         seqs = list(range(first, first + len(now_rows)))
         for d, r, seq in zip(digests, rows, seqs):
             self._index(d, r["status"], r.get("error"), seq)
@@ -1240,7 +1252,7 @@ class RunStore:
         out = []
         for r in rows:
             rid = f"id={r[0]}"
-            if row_checksum("candidates", r[:5]) != r[5]:
+            if self._crc and row_checksum("candidates", r[:5]) != r[5]:
                 raise _damaged(self.path, "candidates", rid)
             out.append((r[0], _vector_params(r[1], names, self.path) if isinstance(r[1], bytes)
                         else _loads(r[1], self.path, "candidates", rid, "params"),
@@ -1266,7 +1278,7 @@ class RunStore:
             "WHERE e.told = 0 ORDER BY e.seq"
         ).fetchall()
         names = self._names()
-        return [_record(r, names, self.path) for r in rows]
+        return [_record(r, names, self.path, self._crc) for r in rows]
 
     @_guard
     def lookup_ok(self, key: str | bytes) -> Optional[int]:
@@ -1377,7 +1389,7 @@ class RunStore:
         else:
             rows = self.conn.execute(sql + " ORDER BY e.seq")
         names = self._names()
-        return [_record(r, names, self.path) for r in rows]
+        return [_record(r, names, self.path, self._crc) for r in rows]
 
     @_guard
     def summary_rows(self, max_seq: Optional[int] = None) -> list[tuple]:
@@ -1393,7 +1405,7 @@ class RunStore:
         else:
             rows = self.conn.execute(sql + " ORDER BY seq").fetchall()
         sound = _eval_sound
-        if not all(map(sound, rows)):
+        if self._crc and not all(map(sound, rows)):
             bad = next(r for r in rows if not sound(r))
             raise _damaged(self.path, "evaluations", f"seq={bad[0]}")
         return [(r[0], r[1], r[3], r[4], r[5], r[13], r[12]) for r in rows]
@@ -1409,7 +1421,7 @@ class RunStore:
             rows = self.conn.execute(
                 f"SELECT {_EVAL_COLUMNS} FROM evaluations e LEFT JOIN candidates c ON c.id = e.candidate_id "
                 f"WHERE e.seq IN ({','.join('?' * len(part))})", part).fetchall()
-            found.update((r[0], _record(r, names, self.path)) for r in rows)
+            found.update((r[0], _record(r, names, self.path, self._crc)) for r in rows)
         return [found[s] for s in seqs if s in found]
 
     @_guard

@@ -1,8 +1,8 @@
 """The run-store contract: every store moopt has passes it; broken stores fail the check they break.
 
 moopt has one store class, RunStore (SQLite).  It runs on a file (``moopt run --out``,
-``optimize(store="run.db")``) and on ``":memory:"`` (``optimize(store=None)``); both are
-checked, the file store also with ``synchronous="full"``.
+``optimize(store="run.db")``) and on ``":memory:"``, with row checksums or without them (what
+``optimize(store=None)`` uses); all are checked, the file store also with ``synchronous="full"``.
 """
 
 import pytest
@@ -26,12 +26,18 @@ class TestSQLiteFileStoreContract(StoreContract):
 
 
 MEMORY = run_store_factory(memory=True)
+PRIVATE = run_store_factory(memory=True, checksums=False)  # what optimize(store=None) uses
 FULL_SYNC = run_store_factory(synchronous="full")
 
 
 @pytest.mark.parametrize("check", store_cases(MEMORY))
 def test_memory_store_contract(check):
     run_store_check(check, MEMORY)
+
+
+@pytest.mark.parametrize("check", store_cases(PRIVATE))
+def test_memory_store_without_checksums_contract(check):
+    run_store_check(check, PRIVATE)
 
 
 @pytest.mark.parametrize("check", store_cases(FULL_SYNC))

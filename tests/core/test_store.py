@@ -231,3 +231,27 @@ def test_large_checkpoint_arrays_are_appended_and_read_back_exactly(tmp_path):
         state, _ = st.checkpoint()
         assert "F" not in state and np.array_equal(state["G"], more)
         assert st.conn.execute("SELECT COUNT(*) FROM checkpoint_arrays WHERE name = 'F'").fetchone()[0] == 0
+
+
+def test_private_memory_store_skips_row_checksums_and_optimize_writes_no_checkpoint(tmp_path, monkeypatch):
+    import moopt
+    from moopt.problems import get_problem
+
+    with pytest.raises(ValueError, match="only for an in-memory store"):
+        RunStore(str(tmp_path / "run.db"), checksums=False)
+    calls = []
+    real = RunStore._put_checkpoint
+    monkeypatch.setattr(RunStore, "_put_checkpoint", lambda self, *a: (calls.append(self.path), real(self, *a))[1])
+    p = get_problem("zdt1:n_var=5")
+    private = moopt.optimize(p, "nsga2", budget=60, seed=1, pop_size=10, progress=False)
+    assert calls == []  # nobody can resume a store of its own in memory
+    stored = moopt.optimize(p, "nsga2", budget=60, seed=1, pop_size=10, progress=False, store=str(tmp_path / "r.db"))
+    assert len(calls) > 1
+    assert [(r.params, r.objectives, r.told, r.status) for r in private.records] == \
+        [(r.params, r.objectives, r.told, r.status) for r in stored.records]
+    with RunStore(":memory:", checksums=False) as st:
+        st.configure({"problem": {"name": "p"}, "algorithm": "a", "options": {}, "seed": 0})
+        st.record_ask([(0, "k", '{"x":1}', "{}")], None, n_told=0)
+        st.record_evaluation(0, "k", "ok", objectives={"f": 1.0})
+        assert st.conn.execute("SELECT crc FROM evaluations").fetchone()[0] == b""
+        assert st.record(1).objectives == {"f": 1.0}  # read without a checksum to check
