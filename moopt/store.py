@@ -517,6 +517,9 @@ class RunStore:
             raise ValueError(f"checksums=False is only for an in-memory store (':memory:'), not {str(path)!r}: "
                              "the rows of a file carry checksums, so that damage to it is detected.")
         self._crc = bool(checksums)
+        # check each row's checksum when it is read; not for a store that checked every row when it
+        # opened and has held the run's lock since (all it reads was checked then or written by itself)
+        self._check_reads = self._crc
         self.synchronous = synchronous
         self.path = str(path)
         self.readonly = readonly
@@ -681,6 +684,8 @@ class RunStore:
             )
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
+            # a store this object created: every row it will read is one it wrote (in memory, or under the lock)
+            self._check_reads = self._crc and not memory and self._lock_fd is None
         else:
             if "meta" not in tables:
                 raise RunStoreError(
@@ -725,6 +730,7 @@ class RunStore:
                     )
             if full:  # before a resume writes anything: a damaged store is left as it is
                 self._verify_all(conn)
+                self._check_reads = self._lock_fd is None
             if not self.readonly and not memory:
                 conn.execute("PRAGMA journal_mode=WAL")
         if not memory and not self.readonly:
@@ -972,7 +978,7 @@ class RunStore:
         row = c.execute(f"SELECT {_EVAL_ROW} FROM evaluations WHERE seq = ?", (int(orig),)).fetchone()
         if row is None:
             raise RunStoreError(f"run store {self.path} has no evaluation {orig} to answer candidate {cid} from.")
-        if self._crc and not _eval_sound(row):
+        if self._check_reads and not _eval_sound(row):
             raise _damaged(self.path, "evaluations", f"seq={row[0]}")
         c.execute(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})",
                   _eval_row(seq, cid, row[2], row[3], row[4], row[5], row[6], row[7], now, now, "cache", row[11],
@@ -994,7 +1000,7 @@ class RunStore:
             "WHERE e.seq = ?", (int(seq),)).fetchone()
         if row is None:
             raise RunStoreError(f"run store {self.path} has no evaluation {seq}.")
-        return _record(row, self._names(), self.path, self._crc)
+        return _record(row, self._names(), self.path, self._check_reads)
 
     @_guard
     def record_evaluation(self, candidate_id: int, key: str | bytes, status: str, *,
@@ -1252,7 +1258,7 @@ class RunStore:
         out = []
         for r in rows:
             rid = f"id={r[0]}"
-            if self._crc and row_checksum("candidates", r[:5]) != r[5]:
+            if self._check_reads and row_checksum("candidates", r[:5]) != r[5]:
                 raise _damaged(self.path, "candidates", rid)
             out.append((r[0], _vector_params(r[1], names, self.path) if isinstance(r[1], bytes)
                         else _loads(r[1], self.path, "candidates", rid, "params"),
@@ -1278,7 +1284,7 @@ class RunStore:
             "WHERE e.told = 0 ORDER BY e.seq"
         ).fetchall()
         names = self._names()
-        return [_record(r, names, self.path, self._crc) for r in rows]
+        return [_record(r, names, self.path, self._check_reads) for r in rows]
 
     @_guard
     def lookup_ok(self, key: str | bytes) -> Optional[int]:
@@ -1389,7 +1395,7 @@ class RunStore:
         else:
             rows = self.conn.execute(sql + " ORDER BY e.seq")
         names = self._names()
-        return [_record(r, names, self.path, self._crc) for r in rows]
+        return [_record(r, names, self.path, self._check_reads) for r in rows]
 
     @_guard
     def summary_rows(self, max_seq: Optional[int] = None) -> list[tuple]:
@@ -1405,7 +1411,7 @@ class RunStore:
         else:
             rows = self.conn.execute(sql + " ORDER BY seq").fetchall()
         sound = _eval_sound
-        if self._crc and not all(map(sound, rows)):
+        if self._check_reads and not all(map(sound, rows)):
             bad = next(r for r in rows if not sound(r))
             raise _damaged(self.path, "evaluations", f"seq={bad[0]}")
         return [(r[0], r[1], r[3], r[4], r[5], r[13], r[12]) for r in rows]
@@ -1421,7 +1427,7 @@ class RunStore:
             rows = self.conn.execute(
                 f"SELECT {_EVAL_COLUMNS} FROM evaluations e LEFT JOIN candidates c ON c.id = e.candidate_id "
                 f"WHERE e.seq IN ({','.join('?' * len(part))})", part).fetchall()
-            found.update((r[0], _record(r, names, self.path, self._crc)) for r in rows)
+            found.update((r[0], _record(r, names, self.path, self._check_reads)) for r in rows)
         return [found[s] for s in seqs if s in found]
 
     @_guard
