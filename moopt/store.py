@@ -949,9 +949,13 @@ class RunStore:
 
     @classmethod
     def _told_and_logs(cls, c, told: Sequence[int], logs: Sequence[Mapping], n_told: int, now: float) -> None:
-        if told:
+        ids = sorted({int(i) for i in told})
+        if ids and ids[-1] - ids[0] + 1 == len(ids):  # a run of ids (a batch): one range update
+            c.execute("UPDATE evaluations SET told = 1, crc = moopt_told(crc) "
+                      "WHERE candidate_id BETWEEN ? AND ? AND told = 0", (ids[0], ids[-1]))
+        elif ids:
             c.executemany("UPDATE evaluations SET told = 1, crc = moopt_told(crc) WHERE candidate_id = ? AND told = 0",
-                          [(int(i),) for i in told])
+                          [(i,) for i in ids])
         if logs:
             rows = []
             for entry in logs:
