@@ -97,17 +97,19 @@ def _violation(G: np.ndarray) -> np.ndarray:
     return np.array([np.sum(np.maximum(0.0, g)) for g in G])
 
 
-def _duplicates(X: np.ndarray, other: Optional[np.ndarray]) -> np.ndarray:
-    """Rows of ``X`` within ``_DUPLICATE_EPS`` of a row of ``other`` (or, without it, of an earlier row)."""
+def _duplicates(X: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Rows of ``X`` within ``_DUPLICATE_EPS`` (Euclidean) of an earlier row of ``X`` or of a row of ``others``.
+
+    pymoo drops the rows that repeat an earlier row, then those that repeat the population, then those
+    that repeat the offspring made so far; a row goes in each case exactly when it is near a row of
+    either kind, so one distance matrix against ``X`` and ``others`` stacked gives the same rows.
+    """
     from scipy.spatial.distance import cdist
 
-    if other is None:
-        D = cdist(X, X)
-        D[np.triu_indices(len(X))] = np.inf
-    else:
-        D = cdist(X, other)
-    D[np.isnan(D)] = np.inf
-    return np.any(D <= _DUPLICATE_EPS, axis=1)
+    n = len(X)
+    near = cdist(X, np.vstack([X, others]) if len(others) else X) <= _DUPLICATE_EPS  # NaN compares False
+    near[:, :n][np.triu_indices(n)] = False  # a row is not a repeat of itself or of a later row
+    return near.any(axis=1)
 
 
 class NSGA2Search(GenerationalSearch):
@@ -158,6 +160,8 @@ class NSGA2Search(GenerationalSearch):
         self.mutation_eta = self._positive("mutation_eta", mutation_eta)
         self.xl, self.xu = (np.asarray(b, dtype=float) for b in problem.space.bounds())
         n_var = len(self.xl)
+        self._fixed = self.xl == self.xu  # variables SBX and PM leave alone
+        self._any_fixed = bool(self._fixed.any())
         self.mutation_prob = (min(0.5, 1 / n_var) if mutation_prob is None
                               else self._probability("mutation_prob", mutation_prob))
         self._reals = all(isinstance(v, Real) for v in problem.space.variables)
@@ -215,7 +219,7 @@ class NSGA2Search(GenerationalSearch):
         if self._n_gen == 0:
             X = self.xl + (self.xu - self.xl) * self._rs.random((self.pop_size, len(self.xl)))
             if self.eliminate_duplicates:
-                X = X[~_duplicates(X, None)]
+                X = X[~_duplicates(X, X[:0])]
         else:
             X = self._offspring()
         X = self._round(X)
@@ -291,12 +295,8 @@ class NSGA2Search(GenerationalSearch):
                 break
             parents = self._tournament(math.ceil(n_left / 2))
             X = self._mutate(self._crossover(parents))
-            if self.eliminate_duplicates:
-                X = X[~_duplicates(X, None)]
-                if len(X):
-                    X = X[~_duplicates(X, self._X)]
-                if len(X) and n_made:
-                    X = X[~_duplicates(X, np.vstack(made))]
+            if self.eliminate_duplicates and len(X):
+                X = X[~_duplicates(X, np.vstack([self._X, *made]))]
             X = X[:n_left]
             made.append(X)
             n_made += len(X)
@@ -331,30 +331,29 @@ class NSGA2Search(GenerationalSearch):
             rs.random((n_matings, 1))  # pymoo's draw for swapping children (always swaps at its default)
             cross = rs.random((n_matings, n_var)) < 0.5
             cross[np.abs(X[0] - X[1]) <= 1.0e-14] = False
-            cross[:, xl == xu] = False
-            p1, p2 = X[0][cross], X[1][cross]
+            if self._any_fixed:
+                cross[:, self._fixed] = False
+            rows, cols = np.nonzero(cross)  # row-major: the order of boolean indexing
+            p1, p2 = X[0, rows, cols], X[1, rows, cols]
             low_first = p1 < p2
             y1, y2 = np.where(low_first, p1, p2), np.where(low_first, p2, p1)
-            lo, hi = np.broadcast_to(xl, X[0].shape)[cross], np.broadcast_to(xu, X[0].shape)[cross]
-            eta = self.crossover_eta
+            lo, hi = xl[cols], xu[cols]
+            e1 = self.crossover_eta + 1.0
             u = rs.random(len(p1))
             spread = y2 - y1
-
-            def contraction(beta: np.ndarray) -> np.ndarray:
-                alpha = 2.0 - np.power(beta, -(eta + 1.0))
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    inner = np.where(u <= 1.0 / alpha, u * alpha, 1.0 / (2.0 - u * alpha))
-                    return np.power(inner, 1.0 / (eta + 1.0))
-
+            total = y1 + y2
             with np.errstate(invalid="ignore", divide="ignore"):
-                c1 = 0.5 * ((y1 + y2) - contraction(1.0 + 2.0 * (y1 - lo) / spread) * spread)
-                c2 = 0.5 * ((y1 + y2) + contraction(1.0 + 2.0 * (hi - y2) / spread) * spread)
-            first, second = np.where(low_first, c1, c2), np.where(low_first, c2, c1)
-            swap = np.bitwise_xor(rs.random(len(p1)) < 0.5, p1 > p2)
-            first, second = np.where(swap, second, first), np.where(swap, first, second)
+                alpha = 2.0 - np.power(1.0 + 2.0 * (y1 - lo) / spread, -e1)
+                beta1 = np.power(np.where(u <= 1.0 / alpha, u * alpha, 1.0 / (2.0 - u * alpha)), 1.0 / e1)
+                alpha = 2.0 - np.power(1.0 + 2.0 * (hi - y2) / spread, -e1)
+                beta2 = np.power(np.where(u <= 1.0 / alpha, u * alpha, 1.0 / (2.0 - u * alpha)), 1.0 / e1)
+            c1 = 0.5 * (total - beta1 * spread)
+            c2 = 0.5 * (total + beta2 * spread)
+            swap = np.bitwise_xor(rs.random(len(p1)) < 0.5, p1 > p2) == low_first  # child 1 gets c2
             Q = X.copy()
-            Q[0][cross], Q[1][cross] = first, second
-            Q = np.clip(Q, xl, xu)
+            Q[0, rows, cols] = np.where(swap, c2, c1)
+            Q[1, rows, cols] = np.where(swap, c1, c2)
+            np.clip(Q, xl, xu, out=Q)
             out[:, mate] = Q[:, mate]
         return out.reshape(-1, n_var)
 
@@ -363,9 +362,11 @@ class NSGA2Search(GenerationalSearch):
         rs, xl, xu = self._rs, self.xl, self.xu
         n, n_var = X.shape
         hit = rs.random((n, n_var)) < self.mutation_prob
-        hit[:, xl == xu] = False
-        lo, hi = np.broadcast_to(xl, X.shape)[hit], np.broadcast_to(xu, X.shape)[hit]
-        x = X[hit]
+        if self._any_fixed:
+            hit[:, self._fixed] = False
+        rows, cols = np.nonzero(hit)
+        lo, hi = xl[cols], xu[cols]
+        x = X[rows, cols]
         width = hi - lo
         d1, d2 = (x - lo) / width, (hi - x) / width
         power = 1.0 / (self.mutation_eta + 1.0)
@@ -375,9 +376,9 @@ class NSGA2Search(GenerationalSearch):
             up = 1.0 - np.power(2.0 * (1.0 - u) + 2.0 * (u - 0.5) * np.power(1.0 - d2, self.mutation_eta + 1.0), power)
         y = np.clip(x + np.where(u <= 0.5, down, up) * width, lo, hi)
         Y = X.copy()
-        Y[hit] = y
+        Y[rows, cols] = y
         keep = np.asarray(rs.random(n)) <= 0.9
-        return np.where(keep[:, None], np.clip(Y, xl, xu), X)
+        return np.where(keep[:, None], Y, X)
 
     # -- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict:
