@@ -27,7 +27,8 @@ Failed (or pruned) evaluations are told as the worst point seen so far plus one 
 objective and, with constraints, a violation of ``1e9`` each, as in the pymoo wrapper.  Integer and
 categorical variables are searched on their vector encoding and rounded when a candidate is made.
 
-State (exact resume, JSON + arrays): the two generators, the population and the open generation:
+State (exact resume, JSON + arrays): the two generators, the population and the open generation
+(its vectors are remade on load from the operators' generator state before it, checked by CRC):
 ``O(pop_size)``, independent of the run's length.  A checkpoint written by the pymoo wrapper under
 the same name (moopt before this module) is resumed by replaying its generations here.
 
@@ -216,6 +217,7 @@ class NSGA2Search(GenerationalSearch):
         return np.array([space.to_vector(space.from_vector(x)) for x in X], dtype=float).reshape(X.shape)
 
     def _start_generation(self) -> None:
+        before = self._rs.bit_generator.state  # a checkpoint remakes the generation from here
         if self._n_gen == 0:
             X = self.xl + (self.xu - self.xl) * self._rs.random((self.pop_size, len(self.xl)))
             if self.eliminate_duplicates:
@@ -223,7 +225,7 @@ class NSGA2Search(GenerationalSearch):
         else:
             X = self._offspring()
         X = self._round(X)
-        self._open_generation(X, crc=zlib.crc32(X.tobytes()))
+        self._open_generation(X, crc=zlib.crc32(X.tobytes()), rng_before=before)
 
     def _finish_generation(self) -> None:
         cur = self._cur
@@ -389,8 +391,8 @@ class NSGA2Search(GenerationalSearch):
             "worst": None if self._worst is None else self._worst.tolist(), "current": None,
         })
         cur, gen = self._cur, self._generation_state()
-        if cur is not None and gen is not None:
-            st["current"] = {"X": cur["X"], "crc": int(cur["crc"]), **gen}
+        if cur is not None and gen is not None:  # its vectors are remade from the generator state before it
+            st["current"] = {"rng_before": cur["rng_before"], "crc": int(cur["crc"]), **gen}
         return st
 
     def load_state_dict(self, state: Mapping) -> None:
@@ -408,8 +410,13 @@ class NSGA2Search(GenerationalSearch):
             self._worst = None if state["worst"] is None else np.asarray(state["worst"], dtype=float)
             cur = state.get("current")
             if cur is not None:
-                X = np.asarray(cur["X"], dtype=float).reshape(-1, len(self.xl))
-                self._open_generation(X, crc=int(cur["crc"]))
+                self._rs.bit_generator.state = cur["rng_before"]
+                self._start_generation()
+                assert self._cur is not None
+                if int(self._cur["crc"]) != int(cur["crc"]):
+                    raise ValueError("the nsga2 state does not remake its open generation: it was made with another "
+                                     "problem, options or moopt version.")
+                self._rs.bit_generator.state = state["operator_rng"]
                 self._load_generation_state(cur)
         super().load_state_dict(state)
 

@@ -189,3 +189,17 @@ def test_token_sequences_are_refused():
     p = moopt.Problem(Space([arch]), ["f"], lambda q: {"f": 0.0})
     with pytest.raises(TypeError, match="token-sequence"):
         nsga2(p, seed=0)
+
+
+def test_checkpoint_remakes_the_open_generation_instead_of_storing_it():
+    p = get_problem("zdt1")  # 30 variables: the open generation's vectors would be 24 KB a checkpoint
+    s = nsga2(p, seed=1, pop_size=20)
+    drive(s, p, 50, chunk=10)
+    state = s.state_dict()
+    assert "X" not in state["current"] and state["current"]["rng_before"]
+    again = nsga2(p, seed=1, pop_size=20)
+    again.load_state_dict(state)
+    assert drive(again, p, 40, chunk=10) == drive(s, p, 40, chunk=10)
+    state["current"]["crc"] += 1
+    with pytest.raises(ValueError, match="does not remake its open generation"):
+        nsga2(p, seed=1, pop_size=20).load_state_dict(state)
