@@ -651,19 +651,9 @@ class _Engine:
             return
         assert F is not None
         finished = time.time()
-        Fl = F.tolist()
-        obj, seed = self.obj_names, self.seed
-        if self.con_names:
-            assert G is not None
-            Gl = G.tolist()
-            cons = self.con_names
-            rows = [("row", (cid, key, STATUS_OK, _dumps_values(dict(zip(obj, f))), _dumps_values(dict(zip(cons, g))),
-                             None, None, started, finished, "main", seed, 1))
-                    for cid, key, f, g in zip(ids, keys, Fl, Gl)]
-        else:
-            rows = [("row", (cid, key, STATUS_OK, _dumps_values(dict(zip(obj, f))), None, None, None, started, finished,
-                             "main", seed, 1)) for cid, key, f in zip(ids, keys, Fl)]
-        self.store.record_answers(rows)
+        self.store.record_new_values(ids, keys, F, G if self.con_names else None, objective_names=self.obj_names,
+                                     constraint_names=self.con_names, started=started, finished=finished,
+                                     worker="main", seed=self.seed)
         self._count("paid", len(ids))
         self.search.tell_vectors(np.asarray(ids, dtype=np.int64), F, G if self.con_names else None)
         self._told_now(ids)

@@ -413,6 +413,17 @@ def _dumps_or_none(obj) -> Optional[str]:
 _TEMPLATES: dict[tuple, str] = {}
 
 
+def _values_template(keys: tuple) -> str:
+    """The ``%``-template :func:`_dumps_values` fills with a flat dict's values (``keys``: its str keys)."""
+    tpl = _TEMPLATES.get(keys)
+    if tpl is None:
+        if len(_TEMPLATES) > 64:
+            _TEMPLATES.clear()
+        tpl = _TEMPLATES[keys] = "{" + ",".join(
+            json.dumps(k).replace("%", "%%") + ":%r" for k in keys) + "}"  # json writes numbers with repr
+    return tpl
+
+
 def _dumps_values(obj: Optional[Mapping]) -> Optional[str]:
     """``serial.dumps`` of a flat dict of finite floats and ints (objectives, constraints, a
     candidate's info), the same text faster; anything else goes to ``serial.dumps``."""
@@ -424,15 +435,9 @@ def _dumps_values(obj: Optional[Mapping]) -> Optional[str]:
         if t is not int and (t is not float or v - v != 0.0):  # v - v is nan for nan and inf
             return serial.dumps(obj)
     keys = tuple(obj)
-    tpl = _TEMPLATES.get(keys)
-    if tpl is None:
-        if not all(type(k) is str for k in keys):
-            return serial.dumps(obj)
-        if len(_TEMPLATES) > 64:
-            _TEMPLATES.clear()
-        tpl = _TEMPLATES[keys] = "{" + ",".join(
-            json.dumps(k).replace("%", "%%") + ":%r" for k in keys) + "}"  # json writes numbers with repr
-    return tpl % vals
+    if keys not in _TEMPLATES and not all(type(k) is str for k in keys):
+        return serial.dumps(obj)
+    return _values_template(keys) % vals
 
 
 def _guard(method):
@@ -1104,6 +1109,62 @@ class RunStore:
                 self._insert_cached(c, seq, cid, orig, now)
         for d, status, error, seq in index:
             self._index(d, status, error, seq)
+        return seqs
+
+    @_guard
+    def record_new_values(self, ids: Sequence[int], keys: Sequence[bytes], F: np.ndarray, G: Optional[np.ndarray],
+                          *, objective_names: Sequence[str], constraint_names: Sequence[str] = (), started: float,
+                          finished: float, worker: str, seed: Optional[int]) -> list[int]:
+        """Persist ok evaluations of new candidates in one transaction; returns their ``seq``.
+
+        The rows :meth:`record_answers` writes for ``("row", (id, key, "ok", objectives_json,
+        constraints_json, None, None, started, finished, worker, seed, 1))`` items, built from arrays:
+        the engine's path for a batch of new candidates whose values are all finite.
+
+        Args:
+            ids: ``(k,)`` candidate ids (asked, without an answer yet).
+            keys: Their keys (:func:`vector_key` bytes), none of them evaluated before.
+            F: ``(k, n_obj)`` finite objective values in the objectives' own directions.
+            G: ``(k, n_constraints)`` finite constraint values, or ``None`` without constraints.
+            objective_names: The names of ``F``'s columns.
+            constraint_names: The names of ``G``'s columns.
+            started: When the batch's evaluation began (``time.time()``).
+            finished: When it ended.
+            worker: Stored with every evaluation (``"main"``: this process).
+            seed: The run's seed, stored with every evaluation.
+        """
+        if self.readonly:
+            raise RunStoreError(f"run store {self.path} was opened read-only.")
+        k = len(ids)
+        if not k:
+            return []
+        obj = _values_template(tuple(objective_names))
+        Fl = np.asarray(F, dtype=float).tolist()
+        if len(Fl) != k or any(len(f) != len(objective_names) for f in Fl) or not np.all(np.isfinite(F)):
+            raise ValueError("record_new_values needs one row of finite objective values per candidate.")
+        if constraint_names:
+            con = _values_template(tuple(constraint_names))
+            Gl = np.asarray(G, dtype=float).tolist()
+            if G is None or len(Gl) != k or not np.all(np.isfinite(G)):
+                raise ValueError("record_new_values needs one row of finite constraint values per candidate.")
+            cons: list[Optional[str]] = [con % tuple(g) for g in Gl]
+        else:
+            cons = [None] * k
+        started, finished, worker = float(started), float(finished), str(worker)
+        seed = None if seed is None else int(seed)
+        digest, crc = self._digest, self._crc
+        with self._write() as c:
+            first = self._next_seq(c)
+            rows = []
+            for seq, cid, key, f, cj in zip(range(first, first + k), ids, keys, Fl, cons):
+                v = (seq, int(cid), digest(key), "ok", obj % tuple(f), cj, None, None, started, finished, worker, seed,
+                     1, None)  # the types _eval_row gives these values
+                rows.append((*v, row_checksum("evaluations", v) if crc else b""))
+            c.executemany(f"INSERT INTO evaluations({_EVAL_INSERT}) VALUES ({_EVAL_QMARKS})", rows)
+        seqs = list(range(first, first + k))
+        if self._ok_index is not None:
+            for row in rows:
+                self._ok_index.setdefault(row[2], row[0])
         return seqs
 
     @staticmethod

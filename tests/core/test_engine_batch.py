@@ -191,25 +191,30 @@ class CrashingAnswers(RunStore):
         return method
 
     record_answers = _wrap("record_answers")
+    record_new_values = _wrap("record_new_values")
     record_ask = _wrap("record_ask")
 
 
-@pytest.mark.parametrize("method, when", [("record_answers", "before"), ("record_answers", "after"),
-                                          ("record_ask", "after")])
-def test_crash_mid_batch_then_resume_is_exact(tmp_path, method, when):
+@pytest.mark.parametrize("algorithm, method, when", [
+    ("nsga2", "record_new_values", "before"), ("nsga2", "record_new_values", "after"), ("nsga2", "record_ask", "after"),
+    ("random", "record_answers", "before"), ("random", "record_answers", "after"), ("random", "record_ask", "after")])
+def test_crash_mid_batch_then_resume_is_exact(tmp_path, algorithm, method, when):
+    # nsga2 answers through the vector lane (record_new_values), random search through Candidate objects
     pytest.importorskip("pymoo")
-    ref = moopt.optimize(vec_zdt1(), "nsga2", budget=90, seed=4, pop_size=10)
+    opts = {"pop_size": 10} if algorithm == "nsga2" else {}
+    budget = 90 if algorithm == "nsga2" else 2500  # random search asks 1,024 at a time
+    ref = moopt.optimize(vec_zdt1(), algorithm, budget=budget, seed=4, **opts)
     path = str(tmp_path / "run.db")
-    for k in (1, 3):
+    for k in ((1, 3) if algorithm == "nsga2" else (1,)):
         store = CrashingAnswers(path, method=method, k=k, when=when)
         with pytest.raises(Crash):
             try:
-                moopt.optimize(vec_zdt1(), "nsga2", budget=90, seed=4, pop_size=10, store=store)
+                moopt.optimize(vec_zdt1(), algorithm, budget=budget, seed=4, **opts, store=store)
             finally:
                 store.close()
         before = moopt.RunResult.load(path)
-        assert before.n_results < 90
-    res = moopt.optimize(vec_zdt1(), "nsga2", budget=90, seed=4, pop_size=10, store=path)
+        assert before.n_results < budget
+    res = moopt.optimize(vec_zdt1(), algorithm, budget=budget, seed=4, **opts, store=path)
     assert history(res) == history(ref)
     assert [r.params for r in res.records] == [r.params for r in ref.records]
 

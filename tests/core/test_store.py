@@ -255,3 +255,35 @@ def test_private_memory_store_skips_row_checksums_and_optimize_writes_no_checkpo
         st.record_evaluation(0, "k", "ok", objectives={"f": 1.0})
         assert st.conn.execute("SELECT crc FROM evaluations").fetchone()[0] == b""
         assert st.record(1).objectives == {"f": 1.0}  # read without a checksum to check
+
+
+@pytest.mark.parametrize("checksums", [True, False])
+def test_record_new_values_writes_the_rows_record_answers_writes(checksums):
+    import numpy as np
+
+    from moopt.store import _dumps_values, vector_key
+
+    X = np.array([[0.25, 0.5], [0.125, 1.0 / 3.0], [0.75, 0.1]])
+    F = np.array([[1.0, 2.5], [0.1 + 0.2, 1e-300], [3.0, -0.0]])
+    G = np.array([[-1.0], [0.5], [0.0]])
+    keys = [vector_key(x) for x in X]
+    rows = {}
+    for how in ("answers", "values"):
+        st = RunStore(":memory:", checksums=checksums)
+        st.configure({"problem": {"name": "p"}, "algorithm": "a", "options": {}, "seed": 0})
+        st.record_ask([(i, k, k, "{}") for i, k in enumerate(keys)], None, n_told=0)
+        if how == "answers":
+            st.record_answers([("row", (i, k, "ok", _dumps_values({"f1": f[0], "f2": f[1]}), _dumps_values({"g": g[0]}),
+                                        None, None, 5.0, 6.0, "main", 7, 1))
+                               for i, (k, f, g) in enumerate(zip(keys, F.tolist(), G.tolist()))])
+        else:
+            assert st.record_new_values([0, 1, 2], keys, F, G, objective_names=["f1", "f2"], constraint_names=["g"],
+                                        started=5.0, finished=6.0, worker="main", seed=7) == [1, 2, 3]
+        rows[how] = st.conn.execute("SELECT * FROM evaluations ORDER BY seq").fetchall()
+        assert st.lookup_ok(keys[1]) == 2
+        st.close()
+    assert rows["answers"] == rows["values"]
+    st = RunStore(":memory:")
+    with pytest.raises(ValueError, match="finite objective values"):
+        st.record_new_values([0], keys[:1], np.array([[np.nan, 1.0]]), None, objective_names=["f1", "f2"],
+                             started=0.0, finished=0.0, worker="main", seed=0)
