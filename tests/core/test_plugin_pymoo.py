@@ -171,17 +171,6 @@ def test_nsga2_converges_on_zdt1():
     assert hv >= 0.97 * p.max_hypervolume
 
 
-def test_persisted_and_resumable_through_optimize(tmp_path):
-    p = get_problem("zdt1:n_var=6")
-    db = tmp_path / "run.db"
-    part = moopt.optimize(p, "pymoo-nsga2", budget=50, seed=3, store=str(db), progress=False, pop_size=12)
-    assert part.n_results == 50
-    full = moopt.optimize(p, "pymoo-nsga2", budget=110, seed=3, store=str(db), progress=False, pop_size=12)
-    assert full.resumed and full.n_results == 110
-    straight = moopt.optimize(p, "pymoo-nsga2", budget=110, seed=3, progress=False, pop_size=12)
-    np.testing.assert_array_equal(full.F, straight.F)
-
-
 def test_from_pymoo_problem_runs_moopt_searches():
     from pymoo.problems import get_problem as pymoo_get
 
