@@ -33,14 +33,16 @@ def _decode(space, X: np.ndarray) -> list[dict]:
     """``[space.from_vector(x) for x in X]``, vectorized where every variable is a Real."""
     from ..space import Real
 
-    variables = space.variables
-    if not all(type(v) is Real for v in variables):
+    if not all(type(v) is Real for v in space.variables):
         return [space.from_vector(x) for x in X]
-    lo, hi = space.bounds()
-    # Real.from_float: float(min(max(x, low), high)), row by row
-    Xc = np.minimum(np.maximum(np.asarray(X, dtype=float), lo), hi)
     names = space.names
-    return [dict(zip(names, row)) for row in Xc.tolist()]
+    return [dict(zip(names, row)) for row in _clip_reals(space, X).tolist()]
+
+
+def _clip_reals(space, X: np.ndarray) -> np.ndarray:
+    """The vectors of a space of Reals within its bounds (``Real.from_float``: ``min(max(x, low), high)``)."""
+    lo, hi = space.bounds()
+    return np.minimum(np.maximum(np.asarray(X, dtype=float), lo), hi)
 
 
 class GenerationalSearch(Search):
@@ -89,53 +91,56 @@ class GenerationalSearch(Search):
         cur.pop("pos", None)  # derived from ids and told: rebuilt when needed
         cur.pop("n_told", None)
 
-    def ask(self, n: int = 1) -> list[Candidate]:
+    def _issue(self, n: int) -> Optional[tuple[int, int, np.ndarray]]:
+        """Hand out up to ``n`` members of the open generation (opened if needed): ``(first, end, ids)``
+        of their positions and fresh ids, or ``None`` when there are none to hand out."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}.")
         if n == 0:
-            return []
+            return None
         if self._cur is None:
             self._start_generation()
-        cur, space = self._cur, self.problem.space
+        cur = self._cur
         assert cur is not None, "_start_generation() must call _open_generation()"
         lo_i = int(cur["issued"])
         hi_i = min(len(cur["X"]), lo_i + n)
         if hi_i <= lo_i:
-            return []
-        rows = _decode(space, cur["X"][lo_i:hi_i])
-        gen = self._generation_index()
-        out: list[Candidate] = []
-        pos = cur.setdefault("pos", {})
-        for i, params in zip(range(lo_i, hi_i), rows):
-            c = Candidate(self._next_id, params, {"generation": gen, "index": i})
-            self._next_id += 1
-            cur["ids"][i] = c.id
-            pos[c.id] = i
-            out.append(c)
+            return None
+        ids = np.arange(self._next_id, self._next_id + (hi_i - lo_i), dtype=np.int64)
+        self._next_id += hi_i - lo_i
+        cur["ids"][lo_i:hi_i] = ids
         cur["issued"] = hi_i
+        return lo_i, hi_i, ids
+
+    def ask(self, n: int = 1) -> list[Candidate]:
+        got = self._issue(n)
+        if got is None:
+            return []
+        lo_i, hi_i, ids = got
+        cur = self._cur
+        assert cur is not None
+        rows = _decode(self.problem.space, cur["X"][lo_i:hi_i])
+        gen = self._generation_index()
+        pos = cur.setdefault("pos", {})
+        out: list[Candidate] = []
+        for i, cid, params in zip(range(lo_i, hi_i), ids.tolist(), rows):
+            pos[cid] = i
+            out.append(Candidate(cid, params, {"generation": gen, "index": i}))
         return out
 
     def ask_vectors(self, n: int) -> Optional[VectorBatch]:
         """:meth:`ask` as arrays (a space of ``Real`` variables only; ``None`` otherwise)."""
         from ..space import Real
 
-        if not all(type(v) is Real for v in self.problem.space.variables):
+        space = self.problem.space
+        if not all(type(v) is Real for v in space.variables):
             return None
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}.")
-        if n > 0 and self._cur is None:
-            self._start_generation()
-        cur = self._cur
-        lo_i = int(cur["issued"]) if cur is not None else 0
-        hi_i = min(len(cur["X"]), lo_i + n) if cur is not None else 0
-        if cur is None or hi_i <= lo_i:
-            return VectorBatch(np.zeros(0, dtype=np.int64), np.zeros((0, len(self.problem.space.names))), [])
-        lo, hi = self.problem.space.bounds()
-        X = np.minimum(np.maximum(np.asarray(cur["X"][lo_i:hi_i], dtype=float), lo), hi)  # as _decode
-        ids = np.arange(self._next_id, self._next_id + (hi_i - lo_i), dtype=np.int64)
-        self._next_id += hi_i - lo_i
-        cur["ids"][lo_i:hi_i] = ids
-        cur["issued"] = hi_i
+        got = self._issue(n)
+        if got is None:
+            return VectorBatch(np.zeros(0, dtype=np.int64), np.zeros((0, len(space.names))), [])
+        lo_i, hi_i, ids = got
+        assert self._cur is not None
+        X = _clip_reals(space, self._cur["X"][lo_i:hi_i])
         gen = self._generation_index()
         return VectorBatch(ids, X, [{"generation": gen, "index": i} for i in range(lo_i, hi_i)])
 
