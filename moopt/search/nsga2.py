@@ -49,6 +49,7 @@ import numpy as np
 
 from .. import _kernels
 from ..errors import ConfigError
+from ..pareto import total_violation
 from ..problem import Problem
 from ..space import Real
 from .generational import GenerationalSearch
@@ -89,13 +90,6 @@ def crowding(F: np.ndarray) -> np.ndarray:
     rank = np.argsort(order, axis=0)
     cols = np.arange(m)
     return np.sum(before[rank, cols] + after[rank, cols], axis=1) / m
-
-
-def _violation(G: np.ndarray) -> np.ndarray:
-    """Total violation ``sum(max(g, 0))`` per row of ``G`` (n, k); zeros when ``k == 0``."""
-    if G.shape[1] == 0:
-        return np.zeros(len(G))
-    return np.array([np.sum(np.maximum(0.0, g)) for g in G])
 
 
 def _duplicates(X: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -239,7 +233,7 @@ class NSGA2Search(GenerationalSearch):
             F[failed] = (self._worst if self._worst is not None else np.zeros(F.shape[1])) + 1.0
             if G.shape[1]:
                 G[failed] = _FAILED_G
-        X, cv = cur["X"], _violation(G)
+        X, cv = cur["X"], total_violation(G)
         if self._n_gen > 0:  # parents and offspring compete
             X, F, cv = np.vstack([self._X, X]), np.vstack([self._F, F]), np.concatenate([self._cv, cv])
             n_survive = self.pop_size
@@ -268,7 +262,7 @@ class NSGA2Search(GenerationalSearch):
     def _rank_and_crowding(self, rows: np.ndarray, F: np.ndarray, n_survive: int, cd: np.ndarray) -> np.ndarray:
         """Survivors among ``rows`` of ``F``: whole fronts, then the split front by crowding (sets ``cd``)."""
         Fr = F[rows]
-        ranks = _kernels.nd_ranks(Fr) if Fr.shape[1] > 1 else np.unique(Fr[:, 0], return_inverse=True)[1].reshape(-1)
+        ranks = _kernels.nd_ranks(Fr)
         out: list[np.ndarray] = []
         taken = 0
         for r in range(int(ranks.max()) + 1 if len(ranks) else 0):
