@@ -1354,23 +1354,22 @@ class RunStore:
     @_guard
     def lookup_ok(self, key: str | bytes) -> Optional[int]:
         """``seq`` of the first ok evaluation of the candidate with canonical ``key``."""
+        return self._ok_keys().get(self._digest(key))
+
+    def _ok_keys(self) -> dict[bytes, int]:
+        """Key digest -> ``seq`` of the first ok, uncached evaluation (read once, then kept up to date)."""
         if self._ok_index is None:
             self._ok_index = {}
             for k, seq in self.conn.execute(
                 "SELECT key, MIN(seq) FROM evaluations WHERE status = 'ok' AND cached_from IS NULL GROUP BY key"
             ):
                 self._ok_index[k] = seq
-        return self._ok_index.get(self._digest(key))
+        return self._ok_index
 
     @_guard
     def known_any(self, keys: Sequence[str | bytes]) -> bool:
         """Whether any of ``keys`` would be answered from the store (:meth:`lookup_ok` or :meth:`lookup_outside`)."""
-        if not keys:
-            return False
-        self.lookup_ok(keys[0])
-        self.lookup_outside(keys[0])
-        ok, outside, digest = self._ok_index, self._outside_index, self._digest
-        assert ok is not None and outside is not None  # built by the lookups above
+        ok, outside, digest = self._ok_keys(), self._outside_keys(), self._digest
         for key in keys:
             d = digest(key)
             if d in ok or d in outside:
@@ -1386,6 +1385,10 @@ class RunStore:
         Being outside the space is a property of the candidate, so the engine
         answers a repeat from it, as it answers a repeat of an ok evaluation.
         """
+        return self._outside_keys().get(self._digest(key))
+
+    def _outside_keys(self) -> dict[bytes, int]:
+        """Key digest -> ``seq`` of the first evaluation that found it outside the space (read once)."""
         if self._outside_index is None:
             self._outside_index = {}
             for k, seq, error in self.conn.execute(
@@ -1393,7 +1396,7 @@ class RunStore:
             ):
                 if is_outside_space(error):
                     self._outside_index.setdefault(k, seq)
-        return self._outside_index.get(self._digest(key))
+        return self._outside_index
 
     # -- reading ------------------------------------------------------------
     @_guard
