@@ -114,10 +114,15 @@ def check_seed(seed: Any) -> Optional[int]:
 
 def _info_text(c: Candidate) -> str:
     """A candidate's ``info`` as stored JSON text (``"{}"`` when empty)."""
+    return _info_json(c.info, c.id)
+
+
+def _info_json(info: Mapping, cid: int) -> str:
+    """Candidate ``cid``'s ``info`` as stored JSON text (``"{}"`` when empty)."""
     try:
-        return (_dumps_values(c.info) or "{}") if c.info else "{}"
+        return (_dumps_values(info) or "{}") if info else "{}"
     except TypeError as exc:
-        raise TypeError(f"candidate {c.id} holds values that cannot be stored (JSON and numpy only): {exc}") from None
+        raise TypeError(f"candidate {cid} holds values that cannot be stored (JSON and numpy only): {exc}") from None
 
 
 def build_search(problem, algorithm, *, seed=None, options: Optional[Mapping] = None, budget=None):
@@ -630,12 +635,9 @@ class _Engine:
         if not inside or len(set(keys)) < len(keys) or self.store.known_any(keys):
             self._answer_batch(batch.candidates(names), ask=True)
             return
-        ids = np.asarray(batch.ids, dtype=np.int64).tolist()
-        try:
-            infos = [(_dumps_values(info) or "{}") if info else "{}" for info in batch.info]
-        except TypeError as exc:
-            raise TypeError(f"a candidate of {type(self.search).__name__}.ask_vectors() holds info that cannot be "
-                            f"stored (JSON and numpy only): {exc}") from None
+        id_array = np.asarray(batch.ids, dtype=np.int64)
+        ids = id_array.tolist()
+        infos = [_info_json(info, cid) for info, cid in zip(batch.info, ids)]
         self._record_ask(ids, list(zip(ids, keys, keys, infos)))
         started = time.time()
         F = G = None
@@ -651,16 +653,16 @@ class _Engine:
             return
         assert F is not None
         finished = time.time()
-        self.store.record_new_values(ids, keys, F, G if self.con_names else None, objective_names=self.obj_names,
+        G = G if self.con_names else None
+        self.store.record_new_values(ids, keys, F, G, objective_names=self.obj_names,
                                      constraint_names=self.con_names, started=started, finished=finished,
                                      worker="main", seed=self.seed)
         self._count("paid", len(ids))
-        self.search.tell_vectors(np.asarray(ids, dtype=np.int64), F, G if self.con_names else None)
+        self.search.tell_vectors(id_array, F, G)
         self._told_now(ids)
         if self.bar.enabled:
-            Fm = np.asarray(F, dtype=float) * self.problem.signs
-            feasible = np.all(G <= 0, axis=1) if self.con_names and G is not None else np.ones(len(ids), dtype=bool)
-            self._hv_points.extend(Fm[feasible])
+            feasible = np.all(G <= 0, axis=1) if G is not None else np.ones(len(ids), dtype=bool)
+            self._hv_points.extend((F * self.problem.signs)[feasible])
         self._draw()
 
     def _checked_ask(self, n: int) -> list[Candidate]:

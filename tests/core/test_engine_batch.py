@@ -428,3 +428,10 @@ def test_bad_ask_vectors_answers_are_clear_errors():
         moopt.optimize(p, TooMany(p, seed=0, script=np.zeros((5, 3))), budget=5)
     with pytest.raises(TypeError, match="wrong shape"):
         moopt.optimize(p, WrongShape(p, seed=0, script=np.zeros((5, 3))), budget=5)
+
+    class BadInfo(Scripted):
+        def ask_vectors(self, n):
+            return VectorBatch(np.arange(2), np.full((2, 3), 0.5), [{"tag": object()}, {}])
+
+    with pytest.raises(TypeError, match="candidate 0 holds values that cannot be stored"):
+        moopt.optimize(p, BadInfo(p, seed=0, script=np.zeros((5, 3))), budget=5)
