@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -165,3 +167,20 @@ def stored_evaluations(path) -> int:
             con.close()
     except sqlite3.Error:
         return 0
+
+
+def kill_after_progress(argv: Sequence[str], path, rng: np.random.Generator, *, poll: float, jitter: float,
+                        timeout: float = 60.0) -> bool:
+    """Run ``argv``; once it has stored a new evaluation at ``path`` (or exited, or ``timeout`` passed), wait a
+    random ``[0, jitter)`` seconds more and SIGKILL it if it still runs.  Returns whether it was killed."""
+    proc = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    start = stored_evaluations(path)
+    deadline = time.monotonic() + timeout
+    while stored_evaluations(path) <= start and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(poll)
+    time.sleep(float(rng.uniform(0, jitter)))
+    killed = proc.poll() is None
+    if killed:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return killed

@@ -8,8 +8,6 @@ reference everywhere is the per-candidate path, which a subclass of ``InProcessE
 takes (the engine vectorizes only for the built-in one).
 """
 
-import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_support import Crash, history, stored_evaluations
+from engine_support import Crash, history, kill_after_progress
 
 import moopt
 from moopt import serial
@@ -242,16 +240,7 @@ def test_sigkill_mid_run_then_resume_is_exact(tmp_path):
     kills = 0
     rng = np.random.default_rng(0)
     for _ in range(3):
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        start = stored_evaluations(path)
-        deadline = time.monotonic() + 60
-        while stored_evaluations(path) <= start and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        time.sleep(float(rng.uniform(0, 0.08)))
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+        kills += kill_after_progress(argv, path, rng, poll=0.005, jitter=0.08)
     assert kills >= 1
     snapshot = moopt.RunResult.load(str(path))
     proc = subprocess.run(argv, capture_output=True)

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from engine_support import Crash, CrashingStore, HillClimb, history, stored_evaluations, zdt1_problem
+from engine_support import (
+    Crash,
+    CrashingStore,
+    HillClimb,
+    history,
+    kill_after_progress,
+    stored_evaluations,
+    zdt1_problem,
+)
 
 import moopt
 
@@ -91,17 +99,8 @@ def test_sigkill_mid_run_then_resume_is_exact(tmp_path):
         assert history(after)[: snapshot.n_results] == history(snapshot)  # nothing lost or changed
     rng = np.random.default_rng(0)
     for _ in range(3):  # kills at random moments (any protocol step), 2 ms evaluations
-        proc = subprocess.Popen(argv[:4] + [str(calls), "0.002", str(KBUDGET)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
-        start = stored_evaluations(path)
-        deadline = time.monotonic() + 60
-        while stored_evaluations(path) <= start and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        time.sleep(float(rng.uniform(0, 0.03)))
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+        kills += kill_after_progress(argv[:4] + [str(calls), "0.002", str(KBUDGET)], path, rng, poll=0.002,
+                                     jitter=0.03)
         snapshot = moopt.RunResult.load(str(path))
         if snapshot.n_results >= KBUDGET - 3:
             break
