@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -73,6 +73,32 @@ class GenerationalSearch(Search):
             "F": np.full((n, m), np.nan), "G": np.full((n, k), np.nan),
             "told": np.zeros(n, dtype=bool), "failed": np.zeros(n, dtype=bool), **extra,
         }
+
+    def _replay(self, state: Mapping, label: str) -> None:
+        """Remake the generations of a checkpoint that lists them (``sizes``, ``crcs``, told ``F``, ``G`` and
+        ``failed``, and the open one under ``current``) by proposing each again, checking its CRC, and
+        learning the stored values; ``label`` names the search in the error raised when they diverge."""
+        F, G = np.asarray(state["F"], dtype=float), np.asarray(state["G"], dtype=float)
+        failed = np.asarray(state["failed"], dtype=bool)
+        start = 0
+        for g, (size, crc) in enumerate(zip(state["sizes"], state["crcs"])):
+            self._start_generation()
+            cur = self._cur
+            assert cur is not None, "_start_generation() must call _open_generation()"
+            if len(cur["X"]) != size or int(cur["crc"]) != int(crc):
+                raise ValueError(f"replaying {label} diverged at generation {g}: the state was made with another "
+                                 "problem, options or pymoo version.")
+            sl = slice(start, start + size)
+            cur.update(F=F[sl], G=G[sl].reshape(size, -1), failed=failed[sl])
+            self._finish_generation()
+            start += size
+        current = state.get("current")
+        if current is not None:
+            self._start_generation()
+            assert self._cur is not None, "_start_generation() must call _open_generation()"
+            if int(self._cur["crc"]) != int(current["crc"]):
+                raise ValueError(f"replaying {label} diverged at the current generation.")
+            self._load_generation_state(current)
 
     def _generation_state(self) -> Optional[dict]:
         """The open generation's bookkeeping (copies), for ``state_dict``."""

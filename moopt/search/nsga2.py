@@ -393,7 +393,7 @@ class NSGA2Search(GenerationalSearch):
         self._pymoo_seed = int(state["pymoo_seed"])
         self._reset()
         if "sizes" in state:  # a checkpoint of the pymoo wrapper: replay its generations
-            self._replay(state)
+            self._replay(state, "nsga2")
         else:
             self._rs.bit_generator.state = state["operator_rng"]
             self._n_gen = int(state["n_gen"])
@@ -413,29 +413,6 @@ class NSGA2Search(GenerationalSearch):
                 self._rs.bit_generator.state = state["operator_rng"]
                 self._load_generation_state(cur)
         super().load_state_dict(state)
-
-    def _replay(self, state: Mapping) -> None:
-        F, G = np.asarray(state["F"], dtype=float), np.asarray(state["G"], dtype=float)
-        failed = np.asarray(state["failed"], dtype=bool)
-        start = 0
-        for g, (size, crc) in enumerate(zip(state["sizes"], state["crcs"])):
-            self._start_generation()
-            cur = self._cur
-            assert cur is not None
-            if len(cur["X"]) != size or int(cur["crc"]) != int(crc):
-                raise ValueError(f"replaying nsga2 diverged at generation {g}: the state was made with another "
-                                 "problem, options or pymoo version.")
-            sl = slice(start, start + size)
-            cur.update(F=F[sl], G=G[sl].reshape(size, -1), failed=failed[sl])
-            self._finish_generation()
-            start += size
-        cur_state = state.get("current")
-        if cur_state is not None:
-            self._start_generation()
-            assert self._cur is not None
-            if int(self._cur["crc"]) != int(cur_state["crc"]):
-                raise ValueError("replaying nsga2 diverged at the current generation.")
-            self._load_generation_state(cur_state)
 
 
 def nsga2(problem: Problem, *, seed: Optional[int] = None, pop_size: int = 100, **options) -> NSGA2Search:

@@ -284,28 +284,7 @@ class PymooSearch(GenerationalSearch):
     def load_state_dict(self, state: Mapping) -> None:
         self._pymoo_seed = int(state["pymoo_seed"])
         self._build()
-        F, G = np.asarray(state["F"], dtype=float), np.asarray(state["G"], dtype=float)
-        failed = np.asarray(state["failed"], dtype=bool)
-        start = 0
-        for g, (size, crc) in enumerate(zip(state["sizes"], state["crcs"])):
-            infills, pop, X = self._pymoo_ask()
-            if len(X) != size or zlib.crc32(X.tobytes()) != crc:
-                raise ValueError(
-                    f"replaying pymoo {self.algorithm} diverged at generation {g}: the state was made "
-                    "with another problem, options or pymoo version."
-                )
-            sl = slice(start, start + size)
-            self._cur = {"infills": infills, "pop": pop, "X": X, "crc": crc, "F": F[sl], "G": G[sl],
-                         "failed": failed[sl]}
-            self._finish_generation()
-            start += size
-        cur = state.get("current")
-        if cur is not None:
-            self._start_generation()
-            assert self._cur is not None, "_start_generation() opens a generation"
-            if int(self._cur["crc"]) != int(cur["crc"]):
-                raise ValueError(f"replaying pymoo {self.algorithm} diverged at the current generation.")
-            self._load_generation_state(cur)
+        self._replay(state, f"pymoo {self.algorithm}")
         super().load_state_dict(state)
 
 
